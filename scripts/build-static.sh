@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# build-static.sh: the release binary for x86_64-unknown-linux-musl, checked to be static (no
+# interpreter, no dynamic section) and within the size budget. Prints the path and the size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=x86_64-unknown-linux-musl
+budget=$((800 * 1024))
+if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+  rustup target add "$target"
+fi
+cargo build --release --locked --target "$target" >&2
+bin="target/$target/release/nsbox"
+if readelf -l "$bin" | grep -q 'INTERP'; then
+  echo "build-static: $bin has a program interpreter: not static" >&2; exit 1
+fi
+if readelf -d "$bin" 2>/dev/null | grep -q 'NEEDED'; then
+  echo "build-static: $bin needs shared libraries: not static" >&2; exit 1
+fi
+size=$(stat -c %s "$bin")
+echo "build-static: $bin: $size bytes ($((size / 1024)) KiB, budget $((budget / 1024)) KiB), $(file -b "$bin" | cut -d, -f1-2)"
+if [ "$size" -gt "$budget" ]; then
+  echo "build-static: over the size budget by $((size - budget)) bytes" >&2; exit 1
+fi

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# test.sh: installs what the tests need on a fresh Debian machine, then runs every check and test:
+# formatting, clippy, unit and integration tests (as root, against a real busybox rootfs), and
+# the static release build with its size budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
+command -v file >/dev/null || need+=(file)
+command -v readelf >/dev/null || need+=(binutils)
+command -v setpriv >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+[ -x /bin/busybox ] && file -L /bin/busybox | grep -q 'statically linked' || {
+  echo "test.sh: /bin/busybox is not the static busybox (apt-get install busybox-static)" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+if [ "$(id -u)" != 0 ]; then
+  echo "test.sh: not root: the integration tests will say they are skipped (they need namespaces and mounts)" >&2
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --locked
+echo "== static release build"
+scripts/build-static.sh

@@ -1,0 +1,44 @@
+//! The container's first process, from clone to execve. It never prints: a failure goes to the
+//! parent over the sync channel, and the parent prints one message.
+
+use crate::error::{Context, Result};
+use crate::exec;
+use crate::mountpoint::Kind;
+use crate::rootfs;
+use crate::spawn::ChildChannel;
+use crate::spec::{Net, Spec};
+use crate::sys::{self, fs, process, signal::SigSet};
+use crate::trace::{self, Role};
+use std::convert::Infallible;
+
+/// The child's recipe. `mask` is the signal mask to restore before execve.
+pub fn main(spec: &Spec, volume_kinds: &[Kind], mask: SigSet, channel: ChildChannel) -> Infallible {
+    trace::set_role(Role::Child);
+    let err = match setup(spec, volume_kinds, channel) {
+        Ok(()) => exec::exec(spec, mask),
+        Err(e) => e,
+    };
+    channel.fail(&err)
+}
+
+fn setup(spec: &Spec, volume_kinds: &[Kind], channel: ChildChannel) -> Result<()> {
+    // If nsbox dies, the container dies with it (PID 1 gone takes the whole pid namespace).
+    process::set_parent_death_signal(libc::SIGKILL)
+        .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
+    // Wait until the parent has done its part; end-of-stream means the parent is gone.
+    channel.wait_for_parent();
+    let _ = process::set_name(c"nsbox:child");
+    // Modes given to mknod and mkdir are meant exactly; the container gets 022 back at exec.
+    fs::umask(0);
+
+    rootfs::setup(spec, volume_kinds)?;
+
+    trace::step(|| format!("set the hostname to {:?}", spec.hostname));
+    process::sethostname(&spec.hostname).ctx(|| format!("sethostname({:?})", spec.hostname))?;
+
+    if spec.net == Net::None {
+        trace::step(|| "bring up lo in the new network namespace".into());
+        sys::loopback_up().ctx(|| "bring up lo (ioctl SIOCSIFFLAGS)".into())?;
+    }
+    Ok(())
+}

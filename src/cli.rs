@@ -1,0 +1,428 @@
+//! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
+
+use crate::error::{Error, Result};
+use crate::spec::{self, Net, Rootfs, Spec, User, Volume};
+use lexopt::prelude::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Spec>, Options),
+    Version,
+    Help(Option<String>),
+}
+
+/// Process-wide options that are not part of the container's Spec.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub trace: bool,
+}
+
+/// Every option `nsbox run` accepts (the help text must mention each; a test checks).
+#[cfg(test)]
+pub const RUN_FLAGS: &[&str] = &[
+    "--rootfs",
+    "--name",
+    "--hostname",
+    "--env",
+    "--workdir",
+    "--user",
+    "--volume",
+    "--tmpfs",
+    "--read-only",
+    "--net",
+    "--chroot",
+    "--trace",
+    "--root",
+    "--help",
+];
+
+/// What the process knows about its surroundings, injected so parsing stays pure.
+pub struct Context<'a> {
+    pub cwd: &'a Path,
+    /// The value of NSBOX_ROOT, if set.
+    pub state_root_env: Option<OsString>,
+}
+
+fn usage(message: impl Into<String>, command: &str) -> Error {
+    Error::new(message, "invalid usage").hint(format!("see 'nsbox help {command}'"))
+}
+
+fn lex(e: lexopt::Error, command: &str) -> Error {
+    let e = match e {
+        lexopt::Error::UnexpectedOption(o) => format!("unknown option {o}"),
+        other => other.to_string(),
+    };
+    Error {
+        why: None,
+        ..usage(e, command)
+    }
+}
+
+/// Parses `nsbox ARGS...` (without argv[0]).
+pub fn parse(
+    args: Vec<OsString>,
+    ctx: &Context<'_>,
+    make_id: impl FnOnce() -> Result<String>,
+) -> Result<Command> {
+    let mut p = lexopt::Parser::from_args(args);
+    let first = p.next().map_err(|e| lex(e, ""))?;
+    match first {
+        None | Some(Short('h')) | Some(Long("help")) => Ok(Command::Help(None)),
+        Some(Short('V')) | Some(Long("version")) => Ok(Command::Version),
+        Some(Value(cmd)) => match cmd.to_str() {
+            Some("run") => parse_run(p, ctx, make_id),
+            Some("version") => Ok(Command::Version),
+            Some("help") => Ok(Command::Help(
+                p.raw_args().ok().and_then(|mut a| a.next()).map(lossy),
+            )),
+            _ => Err(Error::new(
+                format!("unknown command {:?}", lossy(cmd)),
+                "nsbox knows: run, version, help",
+            )
+            .hint("see 'nsbox help'")),
+        },
+        Some(other) => Err(Error {
+            why: None,
+            ..usage(format!("unknown option {}", arg_name(&other)), "")
+        }),
+    }
+}
+
+fn lossy(s: OsString) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+fn arg_name(arg: &lexopt::Arg<'_>) -> String {
+    match arg {
+        Short(c) => format!("-{c}"),
+        Long(l) => format!("--{l}"),
+        Value(v) => v.to_string_lossy().into_owned(),
+    }
+}
+
+/// The value of the option just read, as given.
+fn value_os(p: &mut lexopt::Parser) -> Result<OsString> {
+    p.value().map_err(|e| lex(e, "run"))
+}
+
+/// The value of the option just read, as UTF-8 text.
+fn value(p: &mut lexopt::Parser, flag: &str) -> Result<String> {
+    value_os(p)?
+        .into_string()
+        .map_err(|v| Error::new(format!("{flag} {v:?}"), "not valid UTF-8"))
+}
+
+fn absolute(cwd: &Path, p: impl Into<PathBuf>) -> PathBuf {
+    let p = p.into();
+    if p.is_absolute() { p } else { cwd.join(p) }
+}
+
+fn parse_run(
+    mut p: lexopt::Parser,
+    ctx: &Context<'_>,
+    make_id: impl FnOnce() -> Result<String>,
+) -> Result<Command> {
+    let mut opts = Options::default();
+    let (mut rootfs, mut name, mut hostname, mut workdir, mut user) =
+        (None, None, None, None, None);
+    let (mut env, mut volumes, mut tmpfs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut read_only, mut chroot, mut net) = (false, false, Net::None);
+    let mut state_root = ctx.state_root_env.clone().map(PathBuf::from);
+    let mut command: Vec<OsString> = Vec::new();
+    while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
+        let flag = arg_name(&arg);
+        match arg {
+            Short('r') | Long("rootfs") => rootfs = Some(absolute(ctx.cwd, value_os(&mut p)?)),
+            Long("name") => name = Some(value(&mut p, &flag)?),
+            Long("hostname") => hostname = Some(value(&mut p, &flag)?),
+            Short('e') | Long("env") => env.push(parse_env(&value(&mut p, &flag)?)?),
+            Short('w') | Long("workdir") => {
+                workdir = Some(container_path("--workdir", &value(&mut p, &flag)?, true)?)
+            }
+            Short('u') | Long("user") => user = Some(parse_user(&value(&mut p, &flag)?)?),
+            Short('v') | Long("volume") => {
+                volumes.push(parse_volume(&value(&mut p, &flag)?, ctx.cwd)?)
+            }
+            Long("tmpfs") => tmpfs.push(container_path("--tmpfs", &value(&mut p, &flag)?, false)?),
+            Long("read-only") => read_only = true,
+            Long("net") => net = parse_net(&value(&mut p, &flag)?)?,
+            Long("chroot") => chroot = true,
+            Long("trace") => opts.trace = true,
+            Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
+            Short('h') | Long("help") => return Ok(Command::Help(Some("run".into()))),
+            Value(v) => {
+                command.push(v);
+                command.extend(p.raw_args().map_err(|e| lex(e, "run"))?);
+            }
+            _ => {
+                return Err(Error {
+                    why: None,
+                    ..usage(format!("unknown option {flag}"), "run")
+                });
+            }
+        }
+    }
+    let id = match name {
+        Some(n) => {
+            spec::check_name("--name", &n)?;
+            n
+        }
+        None => make_id()?,
+    };
+    let hostname = hostname.unwrap_or_else(|| id.clone());
+    spec::check_name("--hostname", &hostname)?;
+    let user = user.unwrap_or(User { uid: 0, gid: 0 });
+    let command_defaulted = command.is_empty();
+    if command_defaulted {
+        command.push(spec::DEFAULT_SHELL.into());
+    }
+    let spec = Spec {
+        env: spec::environment(&hostname, user, &env),
+        id,
+        hostname,
+        rootfs: rootfs.map(Rootfs::Dir).unwrap_or(Rootfs::Host),
+        command,
+        command_defaulted,
+        workdir: workdir.unwrap_or_else(|| "/".into()),
+        user,
+        volumes,
+        tmpfs,
+        read_only,
+        net,
+        chroot,
+        state_root: absolute(
+            ctx.cwd,
+            state_root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into()),
+        ),
+    };
+    Ok(Command::Run(Box::new(spec), opts))
+}
+
+/// `KEY=VALUE`; the key is not empty.
+pub fn parse_env(s: &str) -> Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !s.contains('\0') => Ok((k.into(), v.into())),
+        _ => Err(Error::new(
+            format!("--env {s:?}"),
+            "expected KEY=VALUE with a non-empty KEY",
+        )),
+    }
+}
+
+/// `UID[:GID]`, numeric; GID defaults to UID.
+pub fn parse_user(s: &str) -> Result<User> {
+    let bad = || {
+        Error::new(
+            format!("--user {s:?}"),
+            "expected UID[:GID] with numeric ids, e.g. 1000 or 1000:1000",
+        )
+    };
+    let (u, g) = s
+        .split_once(':')
+        .map(|(u, g)| (u, Some(g)))
+        .unwrap_or((s, None));
+    let uid: u32 = u.parse().map_err(|_| bad())?;
+    let gid: u32 = match g {
+        Some(g) => g.parse().map_err(|_| bad())?,
+        None => uid,
+    };
+    if uid == u32::MAX || gid == u32::MAX {
+        return Err(bad());
+    }
+    Ok(User { uid, gid })
+}
+
+/// `SRC:DST[:ro|rw]`; SRC relative to the cwd, DST an absolute path inside the container.
+pub fn parse_volume(s: &str, cwd: &Path) -> Result<Volume> {
+    let bad = |why: &str| Error::new(format!("--volume {s:?}"), why.to_string());
+    let parts: Vec<&str> = s.split(':').collect();
+    let (src, dst, read_only) = match parts.as_slice() {
+        [src, dst] => (*src, *dst, false),
+        [src, dst, "ro"] => (*src, *dst, true),
+        [src, dst, "rw"] => (*src, *dst, false),
+        [_, _, mode] => return Err(bad(&format!("unknown mode {mode:?}; expected ro or rw"))),
+        _ => return Err(bad("expected SRC:DST[:ro|rw]")),
+    };
+    if src.is_empty() {
+        return Err(bad("the source path is empty"));
+    }
+    let target = container_path("--volume", dst, false).map_err(|e| Error {
+        what: format!("--volume {s:?}"),
+        ..e
+    })?;
+    Ok(Volume {
+        source: absolute(cwd, src),
+        target,
+        read_only,
+    })
+}
+
+/// An absolute path inside the container, normalised, with no `..` (which could climb out of
+/// the rootfs). `/` itself only where `allow_root`.
+pub fn container_path(flag: &str, s: &str, allow_root: bool) -> Result<String> {
+    let bad = |why: &str| Error::new(format!("{flag} {s:?}"), why.to_string());
+    if !s.starts_with('/') {
+        return Err(bad("must be an absolute path inside the container"));
+    }
+    if s.contains('\0') {
+        return Err(bad("contains a NUL byte"));
+    }
+    let mut parts = Vec::new();
+    for part in s.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            return Err(bad("'..' is not allowed: it could lead out of the rootfs"));
+        }
+        parts.push(part);
+    }
+    if parts.is_empty() && !allow_root {
+        return Err(bad("cannot be the container's root directory"));
+    }
+    Ok(format!("/{}", parts.join("/")))
+}
+
+/// `none` or `host`.
+pub fn parse_net(s: &str) -> Result<Net> {
+    match s {
+        "none" => Ok(Net::None),
+        "host" => Ok(Net::Host),
+        m if m.starts_with("veth") || m.starts_with("bridge") => Err(Error::new(
+            format!("--net {s:?}"),
+            "veth and bridge networking are not available in this version of nsbox",
+        )
+        .hint("use --net none (own network namespace, lo only) or --net host")),
+        _ => Err(Error::new(format!("--net {s:?}"), "expected none or host")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<(Spec, Options)> {
+        let ctx = Context {
+            cwd: Path::new("/work"),
+            state_root_env: None,
+        };
+        let args = std::iter::once("run")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
+        match parse(args, &ctx, || Ok("0123456789ab".into()))? {
+            Command::Run(spec, opts) => Ok((*spec, opts)),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let (s, o) = run(&[]).unwrap();
+        assert_eq!(s.id, "0123456789ab");
+        assert_eq!(s.hostname, "0123456789ab");
+        assert_eq!(s.rootfs, Rootfs::Host);
+        assert_eq!(s.command, vec![OsString::from("/bin/sh")]);
+        assert!(s.command_defaulted);
+        assert_eq!(s.workdir, "/");
+        assert_eq!(s.net, Net::None);
+        assert_eq!(s.state_root, PathBuf::from("/run/nsbox"));
+        assert!(!o.trace);
+    }
+
+    #[test]
+    fn options_stop_at_the_command() {
+        let (s, o) = run(&[
+            "-r", "rfs", "--name", "web", "--trace", "ls", "-l", "--trace",
+        ])
+        .unwrap();
+        assert_eq!(s.rootfs, Rootfs::Dir("/work/rfs".into()));
+        assert_eq!(s.id, "web");
+        assert_eq!(
+            s.command,
+            ["ls", "-l", "--trace"].map(OsString::from).to_vec()
+        );
+        assert!(o.trace);
+        let (s, _) = run(&["--", "-weird"]).unwrap();
+        assert_eq!(s.command, vec![OsString::from("-weird")]);
+    }
+
+    #[test]
+    fn values() {
+        let (s, _) = run(&[
+            "-v",
+            "data:/srv//x/./y:ro",
+            "--tmpfs",
+            "/t",
+            "-u",
+            "7",
+            "-e",
+            "A=b=c",
+            "-w",
+            "/tmp",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.volumes,
+            vec![Volume {
+                source: "/work/data".into(),
+                target: "/srv/x/y".into(),
+                read_only: true
+            }]
+        );
+        assert_eq!(s.tmpfs, vec!["/t"]);
+        assert_eq!(s.user, User { uid: 7, gid: 7 });
+        assert!(s.env.contains(&"A=b=c".to_string()));
+        assert_eq!(s.workdir, "/tmp");
+    }
+
+    #[test]
+    fn bad_input_messages() {
+        let msg = |args: &[&str]| run(args).unwrap_err().to_string();
+        assert_eq!(
+            msg(&["--bogus"]),
+            "unknown option --bogus — hint: see 'nsbox help run'"
+        );
+        assert!(msg(&["--name"]).starts_with("missing argument for option '--name'"));
+        assert!(msg(&["-u", "root"]).contains("expected UID[:GID] with numeric ids"));
+        assert!(msg(&["-u", "1:x"]).contains("expected UID[:GID]"));
+        assert!(msg(&["-v", "/a"]).contains("expected SRC:DST[:ro|rw]"));
+        assert!(msg(&["-v", "/a:/b:rx"]).contains("unknown mode \"rx\""));
+        assert!(msg(&["-v", "/a:rel"]).contains("must be an absolute path"));
+        assert!(msg(&["-v", "/a:/x/../../etc"]).contains("'..' is not allowed"));
+        assert!(msg(&["-v", "/a:/"]).contains("cannot be the container's root"));
+        assert!(msg(&["-e", "=x"]).contains("expected KEY=VALUE"));
+        assert!(msg(&["-e", "NOVALUE"]).contains("expected KEY=VALUE"));
+        assert!(msg(&["--name", "a/b"]).contains("--name \"a/b\""));
+        assert!(msg(&["--net", "veth"]).contains("not available"));
+        assert!(msg(&["--net", "wifi"]).contains("expected none or host"));
+    }
+
+    #[test]
+    fn top_level() {
+        let ctx = Context {
+            cwd: Path::new("/"),
+            state_root_env: Some("/tmp/st".into()),
+        };
+        let p = |a: &[&str]| {
+            parse(a.iter().map(OsString::from).collect(), &ctx, || {
+                Ok("x".into())
+            })
+        };
+        assert!(matches!(p(&["version"]), Ok(Command::Version)));
+        assert!(matches!(p(&["--version"]), Ok(Command::Version)));
+        assert!(matches!(p(&[]), Ok(Command::Help(None))));
+        assert!(matches!(p(&["help", "run"]), Ok(Command::Help(Some(ref c))) if c == "run"));
+        assert!(matches!(p(&["run", "--help"]), Ok(Command::Help(Some(ref c))) if c == "run"));
+        assert!(
+            p(&["frobnicate"])
+                .unwrap_err()
+                .to_string()
+                .starts_with("unknown command \"frobnicate\"")
+        );
+        match p(&["run", "true"]) {
+            Ok(Command::Run(s, _)) => assert_eq!(s.state_root, PathBuf::from("/tmp/st")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The child's last steps: working directory, identity, descriptors, signal mask, and execve
+//! with a PATH lookup done inside the container.
+
+use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
+use crate::spec::{self, Spec};
+use crate::sys::{self, fs, process, signal::SigSet};
+use crate::trace;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use syscalls::Errno;
+
+/// Becomes the command. Returns only the error that prevented it.
+pub fn exec(spec: &Spec, mask: SigSet) -> Error {
+    match prepare(spec, mask) {
+        Ok((argv, envp)) => execvpe(spec, &argv, &envp),
+        Err(e) => e,
+    }
+}
+
+fn prepare(spec: &Spec, mask: SigSet) -> Result<(Vec<CString>, Vec<CString>)> {
+    let argv = spec
+        .command
+        .iter()
+        .map(|a| sys::cstr(a.as_bytes()).map_err(|e| Error::sys(format!("argument {a:?}"), e)))
+        .collect::<Result<Vec<_>>>()?;
+    let envp = spec
+        .env
+        .iter()
+        .map(|v| sys::cstr(v.as_bytes()).map_err(|e| Error::sys(format!("environment {v:?}"), e)))
+        .collect::<Result<Vec<_>>>()?;
+
+    trace::step(|| format!("enter the working directory {}", spec.workdir));
+    let workdir = sys::cstr(spec.workdir.as_bytes()).map_err(|e| Error::sys("--workdir", e))?;
+    fs::chdir(&workdir).map_err(|e| {
+        Error::sys(
+            format!("chdir to the working directory {:?}", spec.workdir),
+            e,
+        )
+        .hint_on(
+            Errno::ENOENT,
+            "the directory must exist in the rootfs (or be a --volume or --tmpfs)",
+        )
+    })?;
+    fs::umask(0o022);
+
+    trace::step(|| {
+        format!(
+            "become uid {} gid {} with no supplementary groups",
+            spec.user.uid, spec.user.gid
+        )
+    });
+    process::set_identity(spec.user.uid, spec.user.gid).map_err(|(call, e)| {
+        Error::sys(
+            format!("{call} for --user {}:{}", spec.user.uid, spec.user.gid),
+            e,
+        )
+    })?;
+
+    // Nothing of nsbox's may leak into the container: every fd from 3 up closes at execve
+    // (the sync socket included, which is how the parent learns that execve succeeded).
+    sys::cloexec_from(3).map_err(|e| Error::sys("mark descriptors 3 and up close-on-exec", e))?;
+    sys::signal::set_mask(mask).map_err(|e| Error::sys("restore the signal mask", e))?;
+    Ok((argv, envp))
+}
+
+/// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3).
+fn execvpe(spec: &Spec, argv: &[CString], envp: &[CString]) -> Error {
+    let name = argv[0].as_bytes();
+    let shown = String::from_utf8_lossy(name).into_owned();
+    if name.contains(&b'/') {
+        return failure(spec, &shown, process::execve(&argv[0], argv, envp), None);
+    }
+    let path = spec
+        .env
+        .iter()
+        .find_map(|v| v.strip_prefix("PATH="))
+        .unwrap_or(spec::DEFAULT_PATH);
+    let mut denied = None;
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let Ok(full) = sys::cstr(format!("{dir}/{shown}")) else {
+            continue;
+        };
+        match process::execve(&full, argv, envp) {
+            Errno::ENOENT | Errno::ENOTDIR => continue,
+            Errno::EACCES => denied = Some(full.to_string_lossy().into_owned()),
+            e => return failure(spec, &full.to_string_lossy(), e, None),
+        }
+    }
+    match denied {
+        Some(found) => failure(spec, &found, Errno::EACCES, None),
+        None => failure(spec, &shown, Errno::ENOENT, Some(path)),
+    }
+}
+
+/// The error for a failed execve: 127 when not found, 126 when not executable, 125 when nsbox
+/// picked the command itself.
+fn failure(spec: &Spec, what: &str, e: Errno, searched: Option<&str>) -> Error {
+    let mut err = Error::sys(format!("exec {what:?}"), e);
+    err = match (e, searched) {
+        (Errno::ENOENT, Some(path)) => err.code(EXIT_NOT_FOUND).hint(format!("not found in the container's PATH={path}")),
+        (Errno::ENOENT, None) => err.code(EXIT_NOT_FOUND).hint(
+            "no such file in the container (if it exists, its interpreter or dynamic loader is missing from the rootfs)",
+        ),
+        (Errno::EACCES, _) => err.code(EXIT_CANNOT_EXEC).hint("the file is not executable (or its filesystem is noexec)"),
+        (Errno::ENOEXEC, _) => err.code(EXIT_CANNOT_EXEC).hint("not a binary this kernel can run, and no #! line"),
+        _ => err.code(EXIT_CANNOT_EXEC),
+    };
+    if spec.command_defaulted {
+        err = err.code(crate::error::EXIT_NSBOX).hint(format!(
+            "no command was given, and the rootfs has no {}: name the command after the options",
+            spec::DEFAULT_SHELL
+        ));
+    }
+    err
+}

@@ -1,0 +1,90 @@
+//! `nsbox help [COMMAND]` and `--help`: the full text, with examples.
+
+pub const GENERAL: &str = "\
+nsbox - run a command in a Linux container, one visible syscall at a time
+
+Usage:
+  nsbox run [OPTIONS] [--] [COMMAND [ARG...]]   run a command in a new container
+  nsbox version                                 show version, git revision and build target
+  nsbox help [COMMAND]                          show help (also: -h, --help)
+
+Examples:
+  nsbox run -- ps aux                           the host's / read-only, own pid/mount/net/... namespaces
+  nsbox run --rootfs ./rootfs --hostname box -- sh
+  nsbox run --rootfs ./rootfs --trace -- /bin/true
+
+Exit codes: the command's own; 128+N when it was killed by signal N; 125 when nsbox itself
+failed; 126 when the command cannot be executed; 127 when it was not found.
+";
+
+pub const RUN: &str = "\
+nsbox run - run COMMAND in a new container and return its exit code
+
+Usage: nsbox run [OPTIONS] [--] [COMMAND [ARG...]]
+
+The container gets its own pid, mount, uts, ipc, cgroup and network namespaces. COMMAND is
+looked up in the container's PATH; without one, /bin/sh runs. Options end at COMMAND.
+
+Options:
+  -r, --rootfs DIR          root filesystem (a directory). Default: the host's / bind-mounted
+                            read-only, with private /proc, /dev, /sys, /tmp and /run
+      --name ID             container id, unique on this host (default: 12 random hex digits)
+      --hostname NAME       hostname inside (default: the id)
+  -e, --env KEY=VALUE       set a variable (repeatable); defaults: PATH, HOME, HOSTNAME
+  -w, --workdir DIR         working directory inside (default: /); it must exist
+  -u, --user UID[:GID]      numeric user and group to run as (default 0:0; GID defaults to UID)
+  -v, --volume SRC:DST[:ro] bind-mount host path SRC at DST (repeatable; :rw is the default).
+                            DST is resolved inside the rootfs: '..' and symlinks that lead out
+                            of it are refused; a missing DST is created
+      --tmpfs DST           mount an empty tmpfs at DST (repeatable)
+      --read-only           mount the rootfs read-only (volumes and tmpfs keep their modes)
+      --net MODE            none: own network namespace with only lo, up (default)
+                            host: share the host's network namespace
+      --chroot              enter the rootfs with chroot(2) instead of pivot_root(2).
+                            pivot_root moves the whole mount tree and detaches the old root, so
+                            no host path is left to reach; chroot only changes what '/' means
+                            for the process: the host's mounts stay in the namespace and a
+                            process with CAP_SYS_CHROOT can climb back out. For learning only
+      --trace               print every step and syscall (arguments, result, microseconds) on
+                            stderr, in the order the kernel saw them
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to nsbox go to the
+container's PID 1. A namespace's init ignores signals it has no handler for; for those nsbox
+carries out the default action (it kills the container) and exits with 128+N.
+
+Examples:
+  nsbox run --rootfs ./rootfs -- sh -c 'echo hello from $(hostname)'
+  nsbox run --rootfs ./rootfs --read-only -v /srv/data:/data:ro -- ls /data
+  nsbox run --rootfs ./rootfs --net host -u 1000 -w /tmp -- id
+";
+
+pub const VERSION: &str = "\
+nsbox version - show the version, git revision, target triple and build profile
+
+Usage: nsbox version   (also: nsbox --version, nsbox -V)
+";
+
+/// The help text for `command`, or None if there is no such command.
+pub fn text(command: Option<&str>) -> Option<&'static str> {
+    match command {
+        None => Some(GENERAL),
+        Some("run") => Some(RUN),
+        Some("version") => Some(VERSION),
+        Some("help") => Some(GENERAL),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_help_mentions_every_flag() {
+        for flag in crate::cli::RUN_FLAGS {
+            assert!(RUN.contains(flag), "nsbox help run does not mention {flag}");
+        }
+    }
+}

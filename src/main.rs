@@ -1,0 +1,88 @@
+//! nsbox: a Linux container runtime in one small static binary.
+//!
+//! main only wires things up: parse -> Spec -> command -> print the error -> exit code.
+//! nsbox starts without std's runtime initialisation (`no_main`): fewer syscalls at start-up,
+//! and no SIGPIPE disposition changed behind the container's back.
+#![cfg_attr(not(test), no_main)]
+
+mod child;
+mod cli;
+mod commands;
+mod devices;
+mod error;
+mod exec;
+mod flags;
+mod help;
+mod mountpoint;
+mod rootfs;
+mod signals;
+mod spawn;
+mod spec;
+mod state;
+mod sys;
+mod trace;
+
+use error::{EXIT_NSBOX, Error};
+use std::ffi::OsString;
+
+/// C's `main`: called by the C runtime with the raw arguments.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    let args = sys::args_from_main(argc, argv);
+    libc::c_int::from(cli_main(args.into_iter().skip(1).collect()))
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn cli_main(args: Vec<OsString>) -> u8 {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let ctx = cli::Context {
+        cwd: &cwd,
+        state_root_env: std::env::var_os("NSBOX_ROOT"),
+    };
+    let result = cli::parse(args, &ctx, new_id).and_then(|command| match command {
+        cli::Command::Run(spec, opts) => commands::run::run(&spec, opts),
+        cli::Command::Version => {
+            sys::write_stdout(commands::version::text().as_bytes());
+            Ok(0)
+        }
+        cli::Command::Help(topic) => match help::text(topic.as_deref()) {
+            Some(text) => {
+                sys::write_stdout(text.as_bytes());
+                Ok(0)
+            }
+            None => Err(Error::new(
+                format!("help {:?}", topic.unwrap_or_default()),
+                "no such command",
+            )
+            .hint("see 'nsbox help'")),
+        },
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e);
+            if e.code == 0 { EXIT_NSBOX } else { e.code }
+        }
+    }
+}
+
+/// A fresh container id: 12 random hex digits.
+#[cfg_attr(test, allow(dead_code))]
+fn new_id() -> error::Result<String> {
+    let mut bytes = [0u8; 6];
+    sys::getrandom(&mut bytes).map_err(|e| Error::sys("getrandom for a container id", e))?;
+    Ok(spec::random_id(bytes))
+}
+
+/// The one line a user reads when something failed.
+#[cfg_attr(test, allow(dead_code))]
+fn report_error(e: &Error) {
+    sys::write_stderr_untraced(format!("nsbox: {e}\n").as_bytes());
+}
+
+/// A problem that does not change the outcome (e.g. a failed cleanup step after the container
+/// ended), said once on stderr.
+pub fn report_warning(e: &Error) {
+    sys::write_stderr_untraced(format!("nsbox: warning: {e}\n").as_bytes());
+}

@@ -1,0 +1,130 @@
+//! The parent's side of signals: forward what nsbox receives to the container's PID 1, and wait
+//! for it to end.
+//!
+//! A pid namespace's init gets only the signals it has a handler for: the kernel drops the
+//! others, even from the host, SIGKILL aside. So `sleep 100` as PID 1 would ignore Ctrl-C and
+//! SIGTERM. nsbox looks at PID 1's dispositions when a signal comes: if PID 1 catches (or
+//! deliberately ignores) it, nsbox forwards it; if PID 1 left it at the default action, nsbox
+//! carries out that action itself (SIGKILL) and reports death by the original signal.
+
+use crate::error::{Context, Result};
+use crate::flags::signal_name;
+use crate::sys::process::{self, Exit};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{self, fs};
+use crate::trace;
+
+/// Signals sent to nsbox that go on to the container.
+pub const FORWARDED: [i32; 6] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+/// si_code of a signal the kernel generated (a terminal's ^C or hangup).
+const SI_KERNEL: i32 = 0x80;
+
+fn waited() -> SigSet {
+    let mut all = FORWARDED.to_vec();
+    all.push(libc::SIGCHLD);
+    SigSet::of(&all)
+}
+
+/// Blocks the forwarded signals and SIGCHLD, so they wait for `supervise` instead of killing
+/// nsbox mid-setup. Returns the previous mask, which the child restores before execve.
+pub fn block() -> Result<SigSet> {
+    signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
+    signal::block(waited()).ctx(|| "block signals until the container runs".into())
+}
+
+/// What PID 1 does with a signal, from the SigIgn and SigCgt masks of /proc/PID/status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Caught,
+    Ignored,
+    Default,
+}
+
+pub fn disposition(status: &str, sig: i32) -> Disposition {
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    let bit = 1u64 << (sig - 1);
+    if mask("SigCgt:") & bit != 0 {
+        Disposition::Caught
+    } else if mask("SigIgn:") & bit != 0 {
+        Disposition::Ignored
+    } else {
+        Disposition::Default
+    }
+}
+
+fn pid1_disposition(pid: i32, sig: i32) -> Disposition {
+    let path = sys::cstr(format!("/proc/{pid}/status")).unwrap_or_default();
+    match fs::read_file(&path) {
+        Ok(bytes) => disposition(&String::from_utf8_lossy(&bytes), sig),
+        // Gone already: SIGCHLD is on its way; nothing to forward.
+        Err(_) => Disposition::Ignored,
+    }
+}
+
+/// Waits for the container's PID 1 to end, forwarding signals meanwhile.
+pub fn supervise(pid: i32) -> Result<Exit> {
+    let set = waited();
+    let mut carried_out: Option<i32> = None;
+    loop {
+        let got = signal::wait(set).ctx(|| "wait for signals (rt_sigtimedwait)".into())?;
+        if got.signo == libc::SIGCHLD {
+            match process::wait_nohang(pid).ctx(|| format!("wait4({pid})"))? {
+                Some(Exit::Signal(libc::SIGKILL)) if carried_out.is_some() => {
+                    return Ok(Exit::Signal(carried_out.unwrap_or(libc::SIGKILL)));
+                }
+                Some(exit) => return Ok(exit),
+                None => continue,
+            }
+        }
+        let sig = got.signo;
+        match pid1_disposition(pid, sig) {
+            Disposition::Default => {
+                trace::note(|| {
+                    format!(
+                        "{}: PID 1 has no handler, and the kernel drops such signals for a namespace's init; \
+                         nsbox ends the container with SIGKILL, as the default action would",
+                        signal_name(sig)
+                    )
+                });
+                carried_out.get_or_insert(sig);
+                let _ = process::kill(pid, libc::SIGKILL);
+            }
+            // A terminal's signal went to the whole foreground process group, PID 1 included.
+            _ if got.code == SI_KERNEL => {
+                trace::note(|| format!("{}: from the terminal, PID 1 has it", signal_name(sig)))
+            }
+            _ => {
+                let _ = process::kill(pid, sig);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Name:\tsh\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000004002\n";
+
+    #[test]
+    fn reads_dispositions() {
+        assert_eq!(disposition(STATUS, libc::SIGINT), Disposition::Caught); // bit 1
+        assert_eq!(disposition(STATUS, libc::SIGTERM), Disposition::Caught); // bit 14
+        assert_eq!(disposition(STATUS, libc::SIGQUIT), Disposition::Ignored); // bit 2
+        assert_eq!(disposition(STATUS, libc::SIGHUP), Disposition::Default);
+        assert_eq!(disposition("", libc::SIGHUP), Disposition::Default);
+    }
+}

@@ -1,0 +1,134 @@
+//! clone(2) into new namespaces, and the sync channel between parent and child.
+//!
+//! The channel is one AF_UNIX SOCK_SEQPACKET pair, close-on-exec:
+//! - parent -> child: one byte, "go", once the parent has done its part of the setup;
+//! - child -> parent: at most one report, `[exit code][message]`, when a setup step or execve
+//!   fails. A successful execve closes the child's end, so the parent then reads end-of-stream.
+
+use crate::error::{Context, EXIT_NSBOX, Error, Result};
+use crate::sys::{self, process};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// The running child, seen from the parent.
+pub struct Child {
+    pub pid: i32,
+    sock: OwnedFd,
+}
+
+/// The child's end of the channel, seen from the child.
+#[derive(Clone, Copy)]
+pub struct ChildChannel {
+    sock: RawFd,
+    parent_end: RawFd,
+}
+
+/// Clones a child into the namespaces of `flags` and runs `body` there. `body` never returns:
+/// it ends in execve or in `ChildChannel::fail`.
+pub fn spawn(
+    flags: i32,
+    body: impl FnOnce(ChildChannel) -> std::convert::Infallible,
+) -> Result<Child> {
+    let (parent_end, child_end) =
+        sys::seqpacket_pair().ctx(|| "create the parent/child sync socket".into())?;
+    let channel = ChildChannel {
+        sock: child_end.as_raw_fd(),
+        parent_end: parent_end.as_raw_fd(),
+    };
+    let mut body = Some(body);
+    let mut entry = || -> i32 {
+        if let Some(body) = body.take() {
+            match body(channel) {}
+        }
+        EXIT_NSBOX as i32
+    };
+    let pid = process::clone_with_stack(flags | libc::SIGCHLD, &mut entry).map_err(|e| {
+        Error::sys(
+            format!(
+                "clone({})",
+                crate::flags::decode(flags as u64, crate::flags::CLONE)
+            ),
+            e,
+        )
+        .hint_on(
+            syscalls::Errno::EPERM,
+            "creating namespaces needs root (CAP_SYS_ADMIN)",
+        )
+        .hint_on(
+            syscalls::Errno::ENOSPC,
+            "a namespace limit is reached: see /proc/sys/user/max_*_namespaces",
+        )
+        .hint_on(
+            syscalls::Errno::EINVAL,
+            "this kernel lacks one of these namespaces (CONFIG_*_NS)",
+        )
+    })?;
+    sys::close(child_end);
+    Ok(Child {
+        pid,
+        sock: parent_end,
+    })
+}
+
+impl Child {
+    /// Lets the child go on past its wait: the parent's part of the setup is done.
+    pub fn release(&self) -> Result<()> {
+        sys::write(&self.sock, b"g")
+            .map(drop)
+            .ctx(|| format!("release the child (pid {})", self.pid))
+    }
+
+    /// The child's failure report, if it sent one. Call after the child has been reaped.
+    pub fn report(&self) -> Option<(u8, String)> {
+        let mut buf = [0u8; 4096];
+        match sys::recv_nowait(&self.sock, &mut buf) {
+            Ok(n) if n > 0 => Some(decode(&buf[..n])),
+            _ => None,
+        }
+    }
+}
+
+impl ChildChannel {
+    /// Closes the parent's end in the child, then waits for "go". If the parent is already gone
+    /// the read sees end-of-stream, and the child quits: nobody would reap it or tear it down.
+    pub fn wait_for_parent(&self) {
+        sys::close_raw(self.parent_end);
+        let mut go = [0u8; 1];
+        if !matches!(sys::read(&self.sock, &mut go), Ok(1)) {
+            process::exit_now(EXIT_NSBOX as i32);
+        }
+    }
+
+    /// Sends the error to the parent (which prints it) and exits with its code.
+    pub fn fail(&self, err: &Error) -> ! {
+        let _ = sys::write(&self.sock, &encode(err));
+        process::exit_now(err.code as i32)
+    }
+}
+
+fn encode(err: &Error) -> Vec<u8> {
+    let mut msg = vec![err.code];
+    msg.extend_from_slice(err.to_string().as_bytes());
+    msg
+}
+
+fn decode(msg: &[u8]) -> (u8, String) {
+    match msg.split_first() {
+        Some((code, text)) => (*code, String::from_utf8_lossy(text).into_owned()),
+        None => (EXIT_NSBOX, String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_round_trip() {
+        let e = Error::new("exec \"x\"", "not found").code(127);
+        assert_eq!(
+            decode(&encode(&e)),
+            (127, "exec \"x\": not found".to_string())
+        );
+        assert_eq!(decode(&[]), (EXIT_NSBOX, String::new()));
+    }
+}

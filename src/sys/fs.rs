@@ -1,0 +1,200 @@
+//! Files and directories: openat2, mkdirat, mknodat, symlinkat, unlinkat, chdir, stat, umask.
+
+use super::{owned, q, traced};
+use crate::flags::{self, OPEN, RESOLVE};
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use syscalls::{Errno, Sysno};
+
+/// struct open_how from linux/openat2.h.
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+
+fn dirfd_name(fd: RawFd) -> String {
+    if fd == libc::AT_FDCWD {
+        "AT_FDCWD".into()
+    } else {
+        fd.to_string()
+    }
+}
+
+/// openat2(2): opens `path` below `dir` under the `resolve` rules (RESOLVE_BENEATH, ...).
+pub fn openat2(dir: RawFd, path: &CStr, flags: i32, resolve: u64) -> Result<OwnedFd, Errno> {
+    let how = OpenHow {
+        flags: flags as u64,
+        mode: 0,
+        resolve,
+    };
+    traced(
+        || {
+            format!(
+                "openat2({}, {}, {{flags={}, resolve={}}}, {})",
+                dirfd_name(dir),
+                q(path),
+                flags::decode(flags as u64, OPEN),
+                flags::decode(resolve, RESOLVE),
+                std::mem::size_of::<OpenHow>()
+            )
+        },
+        // SAFETY: `path` is NUL-terminated and `how` is a valid open_how that outlives the call.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::openat2,
+                dir,
+                path.as_ptr(),
+                &how as *const OpenHow,
+                std::mem::size_of_val(&how)
+            )
+        },
+    )
+    .map(owned)
+}
+
+/// openat(2) with a creation mode.
+pub fn openat(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
+    traced(
+        || {
+            format!(
+                "openat({}, {}, {}, {mode:#o})",
+                dirfd_name(dir),
+                q(path),
+                flags::decode(flags as u64, OPEN)
+            )
+        },
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::openat, dir, path.as_ptr(), flags, mode) },
+    )
+    .map(owned)
+}
+
+/// mkdirat(2).
+pub fn mkdirat(dir: RawFd, path: &CStr, mode: u32) -> Result<(), Errno> {
+    traced(
+        || format!("mkdirat({}, {}, {mode:#o})", dirfd_name(dir), q(path)),
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::mkdirat, dir, path.as_ptr(), mode) },
+    )
+    .map(drop)
+}
+
+/// mknodat(2) of a character device `major:minor`.
+pub fn mknod_char(
+    dir: &impl AsRawFd,
+    name: &CStr,
+    mode: u32,
+    major: u32,
+    minor: u32,
+) -> Result<(), Errno> {
+    let dir = dir.as_raw_fd();
+    let dev = libc::makedev(major, minor);
+    traced(
+        || {
+            format!(
+                "mknodat({dir}, {}, S_IFCHR|{mode:#o}, makedev({major}, {minor}))",
+                q(name)
+            )
+        },
+        // SAFETY: `name` is NUL-terminated.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::mknodat,
+                dir,
+                name.as_ptr(),
+                libc::S_IFCHR | mode,
+                dev
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// symlinkat(2): `name` in `dir` points at `target`.
+pub fn symlinkat(target: &CStr, dir: &impl AsRawFd, name: &CStr) -> Result<(), Errno> {
+    let dir = dir.as_raw_fd();
+    traced(
+        || format!("symlinkat({}, {dir}, {})", q(target), q(name)),
+        // SAFETY: both strings are NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::symlinkat, target.as_ptr(), dir, name.as_ptr()) },
+    )
+    .map(drop)
+}
+
+/// unlinkat(AT_FDCWD, path, AT_REMOVEDIR): rmdir.
+pub fn rmdir(path: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("unlinkat(AT_FDCWD, {}, AT_REMOVEDIR)", q(path)),
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::unlinkat,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::AT_REMOVEDIR
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// chdir(2).
+pub fn chdir(path: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("chdir({})", q(path)),
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::chdir, path.as_ptr()) },
+    )
+    .map(drop)
+}
+
+/// The file type bits (S_IFMT) of `path`, following symlinks.
+pub fn file_type(path: &CStr) -> Result<u32, Errno> {
+    // SAFETY: stat is plain old data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    traced(
+        || format!("newfstatat(AT_FDCWD, {}, <stat>, 0)", q(path)),
+        // SAFETY: `path` is NUL-terminated and `st` is valid for writes.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::newfstatat,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                &mut st as *mut libc::stat,
+                0
+            )
+        },
+    )?;
+    Ok(st.st_mode & libc::S_IFMT)
+}
+
+/// umask(2); returns the previous mask.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: umask cannot fail and takes no memory.
+    traced(
+        || format!("umask({mask:#o})"),
+        || unsafe { syscalls::syscall!(Sysno::umask, mask) },
+    )
+    .unwrap_or(0) as u32
+}
+
+/// The whole content of a small file (openat, read until end of file, close).
+pub fn read_file(path: &CStr) -> Result<Vec<u8>, Errno> {
+    let fd = openat(libc::AT_FDCWD, path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match super::read(&fd, &mut buf)? {
+            0 => break,
+            n => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    super::close(fd);
+    Ok(out)
+}

@@ -1,0 +1,243 @@
+//! The syscall layer: the only home of `unsafe`. One thin wrapper per syscall, each traced.
+//!
+//! Every wrapper returns the kernel's answer as `Result<_, Errno>`; callers add what they were
+//! doing (`error::Context::ctx`). With `--trace`, each call prints its decoded arguments, result
+//! and duration (see `trace.rs`), in the order the kernel saw them.
+
+pub mod fs;
+pub mod mount;
+pub mod process;
+pub mod signal;
+
+use crate::trace;
+use std::ffi::{CStr, CString, OsString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
+use syscalls::Errno;
+
+pub use syscalls::Sysno;
+
+/// Runs one raw syscall and traces it as `call(args)`.
+fn traced(
+    call: impl FnOnce() -> String,
+    f: impl FnOnce() -> Result<usize, Errno>,
+) -> Result<usize, Errno> {
+    let t0 = trace::clock();
+    let r = f();
+    trace::syscall(t0, call, &r);
+    r
+}
+
+/// Wraps a new file descriptor the kernel just returned.
+fn owned(fd: usize) -> OwnedFd {
+    // SAFETY: `fd` was just returned by the kernel as a new descriptor that nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+}
+
+/// `"path"` for a trace line.
+fn q(s: &CStr) -> String {
+    format!("{:?}", s.to_string_lossy())
+}
+
+/// `"path"` or `NULL`.
+fn qo(s: Option<&CStr>) -> String {
+    s.map(q).unwrap_or_else(|| "NULL".into())
+}
+
+fn ptr(s: Option<&CStr>) -> usize {
+    s.map(|s| s.as_ptr() as usize).unwrap_or(0)
+}
+
+/// A path or string as a C string; an interior NUL byte is reported as EINVAL by the caller.
+pub fn cstr(s: impl Into<Vec<u8>>) -> Result<CString, Errno> {
+    CString::new(s).map_err(|_| Errno::EINVAL)
+}
+
+/// The program's arguments from C `main`'s argc/argv (nsbox runs without std's runtime init).
+#[cfg_attr(test, allow(dead_code))]
+pub fn args_from_main(argc: i32, argv: *const *const libc::c_char) -> Vec<OsString> {
+    (0..argc.max(0) as usize)
+        .map(|i| {
+            // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsString::from_vec(arg.to_bytes().to_vec())
+        })
+        .collect()
+}
+
+/// write(2) of all bytes to stderr without tracing (the tracer itself uses it).
+pub fn write_stderr_untraced(buf: &[u8]) {
+    write_all_untraced(2, buf);
+}
+
+/// write(2) of all bytes to stdout without tracing (help, version and other plain output).
+pub fn write_stdout(buf: &[u8]) {
+    write_all_untraced(1, buf);
+}
+
+fn write_all_untraced(fd: RawFd, mut buf: &[u8]) {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is a valid slice for its length; the kernel only reads it.
+        match unsafe { syscalls::syscall!(Sysno::write, fd, buf.as_ptr(), buf.len()) } {
+            Ok(0) => return,
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// write(2) of a whole buffer (one datagram on a SOCK_SEQPACKET socket).
+pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("write({fd}, <{} bytes>, {})", buf.len(), buf.len()),
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        || unsafe { syscalls::syscall!(Sysno::write, fd, buf.as_ptr(), buf.len()) },
+    )
+}
+
+/// read(2) into `buf`; 0 means end of file (or the peer closed its end).
+pub fn read(fd: &impl AsRawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    let fd = fd.as_raw_fd();
+    let len = buf.len();
+    traced(
+        || format!("read({fd}, <buf>, {len})"),
+        // SAFETY: `buf` is valid for writes of `len` bytes.
+        || unsafe { syscalls::syscall!(Sysno::read, fd, buf.as_mut_ptr(), len) },
+    )
+}
+
+/// recvfrom(2) with MSG_DONTWAIT: a queued datagram, 0 at end of stream, EAGAIN if none yet.
+pub fn recv_nowait(fd: &impl AsRawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    let fd = fd.as_raw_fd();
+    let len = buf.len();
+    traced(
+        || format!("recvfrom({fd}, <buf>, {len}, MSG_DONTWAIT, NULL, NULL)"),
+        // SAFETY: `buf` is valid for writes of `len` bytes; no address is asked for.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::recvfrom,
+                fd,
+                buf.as_mut_ptr(),
+                len,
+                libc::MSG_DONTWAIT,
+                0,
+                0
+            )
+        },
+    )
+}
+
+/// socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC): the parent/child sync channel.
+pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let mut fds = [0 as libc::c_int; 2];
+    let ty = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
+    traced(
+        || "socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC, 0, <fds>)".into(),
+        // SAFETY: `fds` has room for the two descriptors the kernel writes.
+        || unsafe { syscalls::syscall!(Sysno::socketpair, libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) },
+    )?;
+    Ok((owned(fds[0] as usize), owned(fds[1] as usize)))
+}
+
+/// close(2) of a descriptor we own, traced (a plain drop closes untraced).
+pub fn close(fd: OwnedFd) {
+    let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
+    // SAFETY: we owned `raw` and give it up here; nothing uses it afterwards.
+    let _ = traced(
+        || format!("close({raw})"),
+        || unsafe { syscalls::syscall!(Sysno::close, raw) },
+    );
+}
+
+/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor from `first` on closes at execve.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    traced(
+        || format!("close_range({first}, ~0U, CLOSE_RANGE_CLOEXEC)"),
+        // SAFETY: only changes descriptor flags; no memory is passed.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::close_range,
+                first,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// getrandom(2) into `buf` (for container ids).
+pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
+    let len = buf.len();
+    traced(
+        || format!("getrandom(<buf>, {len}, 0)"),
+        // SAFETY: `buf` is valid for writes of `len` bytes.
+        || unsafe { syscalls::syscall!(Sysno::getrandom, buf.as_mut_ptr(), len, 0) },
+    )
+    .map(drop)
+}
+
+/// geteuid(2).
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid takes no arguments and cannot fail.
+    traced(
+        || "geteuid()".into(),
+        || unsafe { syscalls::syscall!(Sysno::geteuid) },
+    )
+    .unwrap_or(u32::MAX as usize) as u32
+}
+
+/// ioctl(SIOCSIFFLAGS) on a throwaway AF_INET socket: brings `lo` up in the current netns.
+pub fn loopback_up() -> Result<(), Errno> {
+    let sock = traced(
+        || "socket(AF_INET, SOCK_DGRAM|SOCK_CLOEXEC, 0)".into(),
+        // SAFETY: no memory is passed.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::socket,
+                libc::AF_INET,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                0
+            )
+        },
+    )
+    .map(owned)?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags =
+        (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+    let fd = sock.as_raw_fd();
+    let r = traced(
+        || {
+            format!(
+                "ioctl({fd}, SIOCSIFFLAGS, {{ifr_name=\"lo\", ifr_flags=IFF_UP|IFF_LOOPBACK|IFF_RUNNING}})"
+            )
+        },
+        // SAFETY: `req` is a valid ifreq for SIOCSIFFLAGS and lives across the call.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::ioctl,
+                fd,
+                libc::SIOCSIFFLAGS,
+                &req as *const libc::ifreq
+            )
+        },
+    );
+    close(sock);
+    r.map(drop)
+}
+
+/// close(2) of a raw descriptor this process inherited but does not own as an `OwnedFd`
+/// (the child's copy of the parent's end of the sync socket).
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: closing a descriptor number touches no memory; the caller never uses `fd` again.
+    let _ = traced(
+        || format!("close({fd})"),
+        || unsafe { syscalls::syscall!(Sysno::close, fd) },
+    );
+}

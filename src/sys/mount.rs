@@ -1,0 +1,184 @@
+//! Mounts: mount, umount2, pivot_root, chroot, and the new mount API (open_tree, move_mount,
+//! mount_setattr) that binds and changes whole trees through file descriptors.
+
+use super::{owned, ptr, q, qo, traced};
+use crate::flags::{self, AT, MOUNT, MOUNT_ATTR, MOVE_MOUNT};
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use syscalls::{Errno, Sysno};
+
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const OPEN_TREE_CLONE: u32 = 0x1;
+const AT_RECURSIVE: u32 = 0x8000;
+const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+
+/// struct mount_attr from linux/mount.h (MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount(2).
+pub fn mount(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: u64,
+    data: Option<&CStr>,
+) -> Result<(), Errno> {
+    traced(
+        || {
+            format!(
+                "mount({}, {}, {}, {}, {})",
+                qo(source),
+                q(target),
+                qo(fstype),
+                flags::decode(flags, MOUNT),
+                qo(data)
+            )
+        },
+        // SAFETY: every pointer is either NULL or a NUL-terminated string that outlives the call.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::mount,
+                ptr(source),
+                target.as_ptr(),
+                ptr(fstype),
+                flags,
+                ptr(data)
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// umount2(path, MNT_DETACH): lazily detach a mount and everything below it.
+pub fn umount_detach(target: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("umount2({}, MNT_DETACH)", q(target)),
+        // SAFETY: `target` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::umount2, target.as_ptr(), libc::MNT_DETACH) },
+    )
+    .map(drop)
+}
+
+/// pivot_root(2).
+pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("pivot_root({}, {})", q(new_root), q(put_old)),
+        // SAFETY: both paths are NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::pivot_root, new_root.as_ptr(), put_old.as_ptr()) },
+    )
+    .map(drop)
+}
+
+/// chroot(2).
+pub fn chroot(path: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("chroot({})", q(path)),
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::chroot, path.as_ptr()) },
+    )
+    .map(drop)
+}
+
+/// open_tree(AT_FDCWD, path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE): a detached copy of
+/// the mount tree at `path`, ready to be attached with `move_mount`.
+pub fn open_tree_clone(path: &CStr) -> Result<OwnedFd, Errno> {
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32 | AT_RECURSIVE;
+    traced(
+        || {
+            format!(
+                "open_tree(AT_FDCWD, {}, {})",
+                q(path),
+                flags::decode(flags as u64, AT)
+            )
+        },
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::open_tree, libc::AT_FDCWD, path.as_ptr(), flags) },
+    )
+    .map(owned)
+}
+
+/// move_mount(from, "", to, "", F_EMPTY_PATH|T_EMPTY_PATH): attach a detached tree onto the
+/// directory (or file) that `to` refers to.
+pub fn move_mount(from: &impl AsRawFd, to: &impl AsRawFd) -> Result<(), Errno> {
+    let (from, to) = (from.as_raw_fd(), to.as_raw_fd());
+    let flags = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH;
+    traced(
+        || {
+            format!(
+                "move_mount({from}, \"\", {to}, \"\", {})",
+                flags::decode(flags as u64, MOVE_MOUNT)
+            )
+        },
+        // SAFETY: the empty paths are static NUL-terminated strings.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::move_mount,
+                from,
+                c"".as_ptr(),
+                to,
+                c"".as_ptr(),
+                flags
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// mount_setattr(2) on the mount `path` is on (relative to the cwd) or on the tree `fd` holds:
+/// sets `attrs` (MOUNT_ATTR_*), on every mount below too when `recursive`.
+pub fn setattr(target: Target<'_>, attrs: u64, recursive: bool) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set: attrs,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let (dirfd, path, mut flags) = match target {
+        Target::Path(p) => (libc::AT_FDCWD, p, 0u32),
+        Target::Fd(fd) => (fd, c"", libc::AT_EMPTY_PATH as u32),
+    };
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    traced(
+        || {
+            format!(
+                "mount_setattr({}, {}, {}, {{attr_set={}}}, {})",
+                if dirfd == libc::AT_FDCWD {
+                    "AT_FDCWD".to_string()
+                } else {
+                    dirfd.to_string()
+                },
+                q(path),
+                flags::decode(flags as u64, AT),
+                flags::decode(attrs, MOUNT_ATTR),
+                std::mem::size_of::<MountAttr>()
+            )
+        },
+        // SAFETY: `path` is NUL-terminated and `attr` is a valid mount_attr for the call.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::mount_setattr,
+                dirfd,
+                path.as_ptr(),
+                flags,
+                &attr as *const MountAttr,
+                std::mem::size_of::<MountAttr>()
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// What `setattr` acts on.
+pub enum Target<'a> {
+    Path(&'a CStr),
+    Fd(i32),
+}

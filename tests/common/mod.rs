@@ -1,0 +1,211 @@
+//! Shared test harness: the real nsbox binary, a real busybox rootfs, a state root per test,
+//! and a check that nothing is left on the host afterwards.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn nsbox_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_nsbox")
+}
+
+/// True when the tests can create containers; otherwise each test says why it is skipped.
+pub fn can_run() -> bool {
+    // SAFETY-free check: root is uid 0 in /proc/self/status.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1));
+    if euid != Some("0") {
+        eprintln!(
+            "skipped: nsbox needs root to create namespaces and mounts (run the suite as root)"
+        );
+        return false;
+    }
+    true
+}
+
+/// The busybox rootfs shared by all tests (read by containers, never written by them).
+pub fn rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("NSBOX_TEST_ROOTFS") {
+            return PathBuf::from(dir);
+        }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rootfs");
+        if !dir.join("bin/busybox").exists() {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkrootfs.sh");
+            let ok = Command::new(script)
+                .arg(&dir)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(
+                ok,
+                "scripts/mkrootfs.sh failed: install busybox-static (scripts/test.sh does)"
+            );
+        }
+        dir
+    })
+}
+
+/// What the host has that a container must never change or leave behind.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HostSnapshot {
+    mounts: BTreeSet<String>,
+    links: BTreeSet<String>,
+    hostname: String,
+}
+
+impl HostSnapshot {
+    pub fn take() -> Self {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let mounts = mountinfo
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .map(String::from)
+            .collect();
+        let links = std::fs::read_dir("/sys/class/net")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        HostSnapshot {
+            mounts,
+            links,
+            hostname,
+        }
+    }
+}
+
+/// One test's world: its own state root, and the host as it was before.
+pub struct Fixture {
+    pub state_root: PathBuf,
+    /// A directory for the test's own files (rootfs copies, volume sources); removed at the end.
+    pub scratch: PathBuf,
+    before: HostSnapshot,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let state_root =
+            std::env::temp_dir().join(format!("nsbox-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&state_root).unwrap();
+        let scratch =
+            std::env::temp_dir().join(format!("nsbox-scratch-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&scratch).unwrap();
+        rootfs();
+        Fixture {
+            state_root,
+            scratch,
+            before: HostSnapshot::take(),
+        }
+    }
+
+    /// `nsbox run --root STATE ARGS...`, ready to spawn.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(nsbox_bin());
+        cmd.arg("run")
+            .arg("--root")
+            .arg(&self.state_root)
+            .args(args);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// `nsbox run --root STATE --rootfs ROOTFS ARGS...`, run to the end.
+    pub fn run(&self, args: &[&str]) -> Out {
+        let mut all = vec!["--rootfs", rootfs().to_str().unwrap()];
+        all.extend_from_slice(args);
+        Out(self.command(&all).output().unwrap())
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut all = vec!["--rootfs", rootfs().to_str().unwrap()];
+        all.extend_from_slice(args);
+        self.command(&all)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Nothing may stay behind: state directories, mounts, links, the hostname.
+    pub fn assert_clean(&self) {
+        let left: Vec<_> = std::fs::read_dir(&self.state_root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "state left behind: {left:?}");
+        assert_eq!(HostSnapshot::take(), self.before, "the host changed");
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.state_root);
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// A finished run: exit code, stdout and stderr as text.
+pub struct Out(pub Output);
+
+impl Out {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> String {
+        assert_eq!(self.code(), 0, "nsbox failed: stderr: {}", self.stderr());
+        self.stdout()
+    }
+}
+
+/// The host pid of the container's PID 1 once it has exec'd (its name is no longer nsbox's).
+pub fn container_pid(nsbox_pid: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let children =
+            std::fs::read_to_string(format!("/proc/{nsbox_pid}/task/{nsbox_pid}/children"))
+                .unwrap_or_default();
+        if let Some(pid) = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if !comm.is_empty() && !comm.starts_with("nsbox") {
+                return pid;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the container of nsbox pid {nsbox_pid} never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// kill(1) of one pid this test started.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid} failed");
+}

@@ -1,0 +1,234 @@
+//! Bad input: one clear line on stderr, exit 125, and nothing left on the host.
+
+mod common;
+use common::*;
+
+/// Runs `nsbox run ARGS` and checks the exit code, that stderr is exactly one line starting with
+/// `expected`, and that nothing was left behind.
+fn refused(f: &Fixture, args: &[&str], expected: &str) {
+    let out = Out(f.command(args).output().unwrap());
+    let err = out.stderr();
+    assert_eq!(out.code(), 125, "args {args:?}: stderr {err}");
+    assert_eq!(err.lines().count(), 1, "one line for {args:?}: {err}");
+    assert!(
+        err.starts_with(&format!("nsbox: {expected}")),
+        "args {args:?}:\n  got      {err}  expected nsbox: {expected}"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn bad_input_is_refused_with_one_line_and_125() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let r = rootfs().to_str().unwrap();
+    refused(
+        &f,
+        &["--rootfs", "/nonexistent-rootfs", "true"],
+        "--rootfs \"/nonexistent-rootfs\": ENOENT (No such file or directory)",
+    );
+    refused(
+        &f,
+        &["--rootfs", "/etc/hostname", "true"],
+        "--rootfs \"/etc/hostname\": not a directory",
+    );
+    refused(&f, &["--bogus"], "unknown option --bogus");
+    refused(&f, &["--rootfs"], "missing argument for option '--rootfs'");
+    refused(
+        &f,
+        &["-r", r, "--user", "root", "true"],
+        "--user \"root\": expected UID[:GID] with numeric ids",
+    );
+    refused(
+        &f,
+        &["-r", r, "--user", "1:x", "true"],
+        "--user \"1:x\": expected UID[:GID]",
+    );
+    refused(
+        &f,
+        &["-r", r, "--volume", "/tmp", "true"],
+        "--volume \"/tmp\": expected SRC:DST[:ro|rw]",
+    );
+    refused(
+        &f,
+        &["-r", r, "--volume", "/tmp:/x:rx", "true"],
+        "--volume \"/tmp:/x:rx\": unknown mode \"rx\"",
+    );
+    refused(
+        &f,
+        &["-r", r, "--volume", "/nonexistent-src:/x", "true"],
+        "--volume source \"/nonexistent-src\": ENOENT",
+    );
+    refused(
+        &f,
+        &["-r", r, "--volume", "/tmp:/a/../../etc", "true"],
+        "--volume \"/tmp:/a/../../etc\": '..' is not allowed",
+    );
+    refused(
+        &f,
+        &["-r", r, "--env", "=x", "true"],
+        "--env \"=x\": expected KEY=VALUE",
+    );
+    refused(
+        &f,
+        &["-r", r, "--env", "NOVALUE", "true"],
+        "--env \"NOVALUE\": expected KEY=VALUE",
+    );
+    refused(
+        &f,
+        &["-r", r, "--name", "../evil", "true"],
+        "--name \"../evil\": expected 1 to 63 letters",
+    );
+    refused(
+        &f,
+        &["-r", r, "--net", "wifi", "true"],
+        "--net \"wifi\": expected none or host",
+    );
+    refused(
+        &f,
+        &["-r", r, "-w", "relative", "true"],
+        "--workdir \"relative\": must be an absolute path",
+    );
+}
+
+#[test]
+fn rootfs_without_sh_and_no_command_is_nsboxs_error() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let empty = f.scratch.join("empty-rootfs");
+    std::fs::create_dir(&empty).unwrap();
+    for d in ["proc", "dev", "sys"] {
+        std::fs::create_dir(empty.join(d)).unwrap();
+    }
+    refused(
+        &f,
+        &["--rootfs", empty.to_str().unwrap()],
+        "exec \"/bin/sh\": ENOENT",
+    );
+    let out = Out(f
+        .command(&["--rootfs", empty.to_str().unwrap()])
+        .output()
+        .unwrap());
+    assert!(
+        out.stderr()
+            .contains("no command was given, and the rootfs has no /bin/sh"),
+        "{}",
+        out.stderr()
+    );
+    std::fs::remove_dir_all(&empty).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn volume_target_through_a_symlink_out_of_the_rootfs_is_refused() {
+    if !can_run() {
+        return;
+    }
+    // A rootfs of our own, whose /escape points at the host's /.
+    let f = Fixture::new();
+    let r = f.scratch.join("evil-rootfs");
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(&r)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    std::os::unix::fs::symlink("/", r.join("escape")).unwrap();
+    let marker = format!("/nsbox-escape-probe-{}", std::process::id());
+    let target = format!("/tmp:/escape{marker}");
+    refused(
+        &f,
+        &["-r", r.to_str().unwrap(), "-v", &target, "true"],
+        &format!("open mount point \"/escape{marker}\" in the rootfs: EXDEV"),
+    );
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "nsbox created {marker} on the host"
+    );
+    std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn duplicate_name_is_refused_while_the_first_runs() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let first = f.spawn(&["--name", "twin", "--", "sleep", "60"]);
+    container_pid(first.id());
+    let r = rootfs().to_str().unwrap();
+    let out = Out(f
+        .command(&["-r", r, "--name", "twin", "true"])
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr()
+            .starts_with("nsbox: container \"twin\": already exists"),
+        "{}",
+        out.stderr()
+    );
+    signal(first.id(), "TERM");
+    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(143));
+    f.assert_clean();
+}
+
+#[test]
+fn not_root_is_told_that_root_is_needed() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            nsbox_bin(),
+            "run",
+            "--root",
+        ])
+        .arg(&f.state_root)
+        .arg("true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(
+        err.starts_with("nsbox: run: root is needed (CAP_SYS_ADMIN"),
+        "{err}"
+    );
+    assert!(err.contains("--userns"), "{err}");
+    f.assert_clean();
+}
+
+#[test]
+fn version_and_help() {
+    let out = std::process::Command::new(nsbox_bin())
+        .arg("version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("nsbox {} (git ", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains("x86_64-unknown-linux"), "{text}");
+    let out = std::process::Command::new(nsbox_bin())
+        .args(["help", "run"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--chroot"));
+    let out = std::process::Command::new(nsbox_bin())
+        .arg("frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+}

@@ -1,0 +1,372 @@
+//! `nsbox run` against a real busybox rootfs, as root: what the container sees, and what the host
+//! keeps (nothing).
+
+mod common;
+use common::*;
+
+#[test]
+fn pid_1_is_the_command_and_only_container_processes_are_visible() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f
+        .run(&[
+            "--",
+            "sh",
+            "-c",
+            "echo $$; ls -d /proc/[0-9]* | wc -l; cat /proc/1/cmdline | tr '\\0' ' '",
+        ])
+        .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "PID 1 must be the command");
+    // sh, ls and wc (the pipeline) at most: no host process shows through.
+    let visible: usize = lines[1].trim().parse().unwrap();
+    assert!(visible <= 3, "{visible} processes visible inside: {out}");
+    assert_eq!(
+        lines[2].trim(),
+        "sh -c echo $$; ls -d /proc/[0-9]* | wc -l; cat /proc/1/cmdline | tr '\\0' ' '"
+    );
+    let host_pid = std::process::id().to_string();
+    let out = f
+        .run(&[
+            "--",
+            "sh",
+            "-c",
+            &format!("test -e /proc/{host_pid} && echo visible || echo hidden"),
+        ])
+        .ok();
+    assert_eq!(out.trim(), "hidden");
+    f.assert_clean();
+}
+
+#[test]
+fn hostname_is_set_inside_and_unchanged_on_the_host() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        f.run(&["--hostname", "box-1", "--", "hostname"]).ok(),
+        "box-1\n"
+    );
+    // Default: the container id.
+    assert_eq!(
+        f.run(&["--name", "idname", "--", "hostname"]).ok(),
+        "idname\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn network_none_has_only_lo_and_it_is_up() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f.run(&["--", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok"]).ok();
+    // IFF_UP | IFF_LOOPBACK (sysfs reports IFF_RUNNING through operstate, not flags).
+    assert_eq!(out, "lo\n0x9\nping-ok\n");
+    f.assert_clean();
+}
+
+#[test]
+fn mountinfo_inside_shows_only_the_containers_mounts() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f.run(&["--", "cat", "/proc/self/mountinfo"]).ok();
+    let points: Vec<&str> = out.lines().filter_map(|l| l.split(' ').nth(4)).collect();
+    assert_eq!(
+        points,
+        ["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys"],
+        "mountinfo: {out}"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn read_only_rootfs_and_sys_refuse_writes() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f.run(&["--read-only", "--", "sh", "-c", "touch /ro-probe 2>&1; touch /tmp/ro-probe 2>&1; { echo x > /sys/kernel/uevent_helper; } 2>&1"]);
+    let text = out.stdout();
+    assert_eq!(text.matches("Read-only file system").count(), 3, "{text}");
+    // Without --read-only the rootfs is writable (and /sys still is not).
+    let name = format!("/tmp/rw-probe-{}", std::process::id());
+    f.run(&["--", "touch", &name]).ok();
+    let on_host = rootfs().join(name.trim_start_matches('/'));
+    assert!(on_host.exists());
+    std::fs::remove_file(on_host).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn dev_has_exactly_the_expected_nodes() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f.run(&["--", "ls", "/dev"]).ok();
+    let names: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        names,
+        [
+            "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout",
+            "tty", "urandom", "zero"
+        ]
+    );
+    let out = f.run(&["--", "sh", "-c", "stat -c '%n %F %t:%T %a' /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty; readlink /dev/fd; readlink /dev/ptmx; echo hi > /dev/null && head -c4 /dev/zero | wc -c"]).ok();
+    assert_eq!(
+        out,
+        "/dev/null character special file 1:3 666\n/dev/zero character special file 1:5 666\n\
+         /dev/full character special file 1:7 666\n/dev/random character special file 1:8 666\n\
+         /dev/urandom character special file 1:9 666\n/dev/tty character special file 5:0 666\n\
+         /proc/self/fd\npts/ptmx\n4\n"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn exit_codes_come_through() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    for code in [0, 1, 42] {
+        assert_eq!(
+            f.run(&["--", "sh", "-c", &format!("exit {code}")]).code(),
+            code
+        );
+    }
+    let out = f.run(&["--", "/bin/nope"]);
+    assert_eq!(out.code(), 127);
+    assert!(
+        out.stderr()
+            .starts_with("nsbox: exec \"/bin/nope\": ENOENT (No such file or directory)"),
+        "{}",
+        out.stderr()
+    );
+    let out = f.run(&["--", "nope"]);
+    assert_eq!(out.code(), 127);
+    assert!(
+        out.stderr().contains("not found in the container's PATH="),
+        "{}",
+        out.stderr()
+    );
+    let out = f.run(&["--", "/etc/passwd"]);
+    assert_eq!(out.code(), 126);
+    assert!(
+        out.stderr()
+            .starts_with("nsbox: exec \"/etc/passwd\": EACCES (Permission denied)"),
+        "{}",
+        out.stderr()
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn pid_1_killed_from_the_host_gives_128_plus_9() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let child = f.spawn(&["--", "sleep", "60"]);
+    let pid1 = container_pid(child.id());
+    signal(pid1, "KILL");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137));
+    f.assert_clean();
+}
+
+#[test]
+fn sigterm_to_nsbox_ends_a_pid_1_without_handler_with_128_plus_15() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let child = f.spawn(&["--", "sleep", "60"]);
+    container_pid(child.id());
+    signal(child.id(), "TERM");
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(143));
+    // Same for Ctrl-C's SIGINT: the container stops.
+    let child = f.spawn(&["--", "sleep", "60"]);
+    container_pid(child.id());
+    signal(child.id(), "INT");
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+    f.assert_clean();
+}
+
+#[test]
+fn sigterm_to_nsbox_reaches_a_pid_1_that_handles_it() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let child = f.spawn(&[
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+    ]);
+    let pid1 = container_pid(child.id());
+    // Wait until the trap is installed (the shell has printed "ready" only after it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !catches(pid1, 15) {
+        assert!(std::time::Instant::now() < deadline, "trap never installed");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    signal(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot TERM\n");
+    f.assert_clean();
+}
+
+#[test]
+fn the_container_gets_only_fds_0_1_2() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // Leak fds 7 and 9 into nsbox on purpose: the container must not get them. (PID 1 is the
+    // shell, which lists its own fds: what it got at execve.)
+    let script = format!(
+        "exec 7</etc/hostname 9</; exec {} run --root {} --rootfs {} -- sh -c 'ls /proc/$$/fd; :'",
+        nsbox_bin(),
+        f.state_root.display(),
+        rootfs().display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0\n1\n2\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn trace_names_mount_pivot_root_and_execve_in_order() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f.run(&["--trace", "--", "/bin/true"]);
+    assert_eq!(out.code(), 0);
+    let err = out.stderr();
+    let at = |needle: &str| {
+        err.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not in trace:\n{err}"))
+    };
+    assert!(at("clone(") < at("mount(\"proc\""));
+    assert!(at("mount(\"proc\"") < at("pivot_root(\".\", \".\") = 0"));
+    assert!(at("pivot_root(\".\", \".\") = 0") < at("execve(\"/bin/true\""));
+    assert!(err.contains("nsbox[child "), "child lines are tagged");
+    assert!(
+        err.lines()
+            .filter(|l| l.contains(") = "))
+            .all(|l| l.ends_with("us>")),
+        "each syscall has its duration"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn volumes_tmpfs_user_env_and_workdir() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let vol = f.scratch.join("vol-src");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("data"), "from the host\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&vol, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let spec_ro = format!("{}:/mnt:ro", vol.display());
+    let spec_rw = format!("{}:/srv", vol.display());
+    let out = f.run(&[
+        "-v", &spec_ro, "-v", &spec_rw, "--tmpfs", "/scratch", "-u", "1000:100", "-e", "GREETING=hi", "-w", "/mnt", "--",
+        "sh", "-c", "id -u; id -g; pwd; cat data; echo $GREETING; touch /mnt/x 2>&1; echo w > /srv/written; touch /scratch/s && echo scratch-ok",
+    ]);
+    let text = out.ok();
+    assert_eq!(
+        text,
+        "1000\n100\n/mnt\nfrom the host\nhi\ntouch: /mnt/x: Read-only file system\nscratch-ok\n"
+    );
+    // The rw volume wrote through to the host, as uid 1000.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(vol.join("written")).unwrap().uid(), 1000);
+    std::fs::remove_dir_all(&vol).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn chroot_mode_runs_the_command() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f
+        .run(&[
+            "--chroot",
+            "--hostname",
+            "ch",
+            "--",
+            "sh",
+            "-c",
+            "hostname; echo $$; ls /bin/busybox",
+        ])
+        .ok();
+    assert_eq!(out, "ch\n1\n/bin/busybox\n");
+    f.assert_clean();
+}
+
+#[test]
+fn default_rootfs_is_the_host_read_only_with_private_proc_tmp_run() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f.command(&["--", "sh", "-c", "ps -e -o pid= | wc -l; find /tmp /run -mindepth 1 | wc -l; touch /etc/nsbox-probe 2>&1 | grep -c Read-only"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert!(
+        lines[0].parse::<u32>().unwrap() <= 4,
+        "host processes visible: {text}"
+    );
+    assert_eq!(lines[1], "0", "/tmp and /run are private and empty: {text}");
+    assert_eq!(lines[2], "1");
+    f.assert_clean();
+}
+
+/// Whether `pid` has a handler for signal `sig` (SigCgt in /proc/PID/status).
+fn catches(pid: u32, sig: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .map(str::trim)
+        .unwrap_or("0");
+    u64::from_str_radix(mask, 16).unwrap_or(0) & (1 << (sig - 1)) != 0
+}
