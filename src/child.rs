@@ -15,7 +15,13 @@ use std::convert::Infallible;
 pub fn main(spec: &Spec, volume_kinds: &[Kind], mask: SigSet, channel: ChildChannel) -> Infallible {
     trace::set_role(Role::Child);
     let err = match setup(spec, volume_kinds, channel) {
-        Ok(()) => exec::exec(spec, mask),
+        Ok(()) => {
+            // The parent's part (state, later cgroup and network) ran while we built the
+            // filesystem; the command must not start before it is done.
+            trace::step(|| "wait for the parent's go".into());
+            channel.wait_for_parent();
+            exec::exec(spec, mask)
+        }
         Err(e) => e,
     };
     channel.fail(&err)
@@ -25,8 +31,7 @@ fn setup(spec: &Spec, volume_kinds: &[Kind], channel: ChildChannel) -> Result<()
     // If nsbox dies, the container dies with it (PID 1 gone takes the whole pid namespace).
     process::set_parent_death_signal(libc::SIGKILL)
         .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
-    // Wait until the parent has done its part; end-of-stream means the parent is gone.
-    channel.wait_for_parent();
+    channel.close_parent_end();
     let _ = process::set_name(c"nsbox:child");
     // Modes given to mknod and mkdir are meant exactly; the container gets 022 back at exec.
     fs::umask(0);

@@ -1,7 +1,8 @@
 //! clone(2) into new namespaces, and the sync channel between parent and child.
 //!
 //! The channel is one AF_UNIX SOCK_SEQPACKET pair, close-on-exec:
-//! - parent -> child: one byte, "go", once the parent has done its part of the setup;
+//! - parent -> child: one byte, "go", once the parent has done its part of the setup (the child
+//!   builds its filesystem meanwhile, and waits only right before execve);
 //! - child -> parent: at most one report, `[exit code][message]`, when a setup step or execve
 //!   fails. A successful execve closes the child's end, so the parent then reads end-of-stream.
 
@@ -70,28 +71,52 @@ pub fn spawn(
 }
 
 impl Child {
-    /// Lets the child go on past its wait: the parent's part of the setup is done.
+    /// Lets the child go on to execve: the parent's part of the setup is done. If the child has
+    /// already failed and exited (EPIPE), its report and exit status tell the rest.
     pub fn release(&self) -> Result<()> {
-        sys::write(&self.sock, b"g")
-            .map(drop)
-            .ctx(|| format!("release the child (pid {})", self.pid))
+        match sys::send(&self.sock, b"g") {
+            Ok(_) | Err(syscalls::Errno::EPIPE) => Ok(()),
+            Err(e) => Err(Error::sys(
+                format!("release the child (pid {})", self.pid),
+                e,
+            )),
+        }
+    }
+
+    /// Ends a child that must not run (a setup step of the parent failed) and reaps it.
+    pub fn abort(&self) {
+        let _ = process::kill(self.pid, libc::SIGKILL);
+        while let Ok(None) = process::wait_nohang(self.pid) {
+            let _ = sys::signal::wait(sys::signal::SigSet::of(&[libc::SIGCHLD]));
+        }
     }
 
     /// The child's failure report, if it sent one. Call after the child has been reaped.
     pub fn report(&self) -> Option<(u8, String)> {
         let mut buf = [0u8; 4096];
-        match sys::recv_nowait(&self.sock, &mut buf) {
-            Ok(n) if n > 0 => Some(decode(&buf[..n])),
-            _ => None,
+        // A child that exits with our "go" still unread makes the kernel flag our end with
+        // ECONNRESET: the first read returns that error, and the report is queued behind it.
+        for _ in 0..2 {
+            match sys::recv_nowait(&self.sock, &mut buf) {
+                Ok(n) if n > 0 => return Some(decode(&buf[..n])),
+                Err(syscalls::Errno::ECONNRESET) => continue,
+                _ => return None,
+            }
         }
+        None
     }
 }
 
 impl ChildChannel {
-    /// Closes the parent's end in the child, then waits for "go". If the parent is already gone
-    /// the read sees end-of-stream, and the child quits: nobody would reap it or tear it down.
-    pub fn wait_for_parent(&self) {
+    /// Closes the child's copy of the parent's end, so that the parent's death is seen as
+    /// end-of-stream on the channel.
+    pub fn close_parent_end(&self) {
         sys::close_raw(self.parent_end);
+    }
+
+    /// Waits for "go". If the parent is gone, the read sees end-of-stream and the child quits:
+    /// nobody would reap it or tear it down.
+    pub fn wait_for_parent(&self) {
         let mut go = [0u8; 1];
         if !matches!(sys::read(&self.sock, &mut go), Ok(1)) {
             process::exit_now(EXIT_NSBOX as i32);

@@ -1,8 +1,11 @@
 //! `nsbox run`: the whole life of a container, top to bottom.
 //!
-//!   parent: check inputs -> state dir -> block signals -> clone(new namespaces)
-//!   child:  (waits for "go") -> mounts -> pivot_root -> hostname -> lo -> execve
-//!   parent: release the child -> forward signals, wait -> report -> tear down
+//!   parent: check inputs -> block signals -> clone(new namespaces) -> state dir -> "go"
+//!   child:  mounts -> pivot_root -> hostname -> lo -> (waits for "go") -> execve
+//!   parent: forward signals, wait -> report -> tear down
+//!
+//! The parent's setup runs while the child builds its filesystem: on two cores, off the
+//! critical path. Only the host-rootfs mode needs its state (a mount point) before clone.
 
 use crate::child;
 use crate::cli::Options;
@@ -26,29 +29,44 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     require_root()?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
-    // The state directory makes the id unique and records what to tear down.
-    trace::step(|| format!("create the state directory {:?}", spec.state_dir()));
-    let mut state = State::create(spec)?;
-    let result = run_container(spec, &volume_kinds);
+    // The host-rootfs mode binds / onto a directory of the state: it must exist before clone.
+    let mut state = match spec.rootfs {
+        Rootfs::Host => Some(create_state(spec)?),
+        Rootfs::Dir(_) => None,
+    };
+    let result = run_container(spec, &volume_kinds, &mut state);
     // Nothing stays on the host, whatever happened above.
-    trace::step(|| "tear down: remove the state directory".into());
-    state.remove();
+    if let Some(state) = state.as_mut() {
+        trace::step(|| "tear down: remove the state directory".into());
+        state.remove();
+    }
     result
 }
 
-fn run_container(spec: &Spec, volume_kinds: &[Kind]) -> Result<u8> {
+/// The state directory makes the id unique and records what to tear down.
+fn create_state(spec: &Spec) -> Result<State> {
+    trace::step(|| format!("create the state directory {:?}", spec.state_dir()));
+    State::create(spec)
+}
+
+fn run_container(spec: &Spec, volume_kinds: &[Kind], state: &mut Option<State>) -> Result<u8> {
     // Signals wait (blocked) until the container exists, then go to it.
     let mask = signals::block()?;
-    trace::step(|| {
-        format!(
-            "clone the container's first process into new namespaces ({})",
-            spec.id
-        )
-    });
+    trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
     let child = spawn::spawn(spec.clone_flags(), |channel| {
         child::main(spec, volume_kinds, mask, channel)
     })?;
-    // The parent has nothing else to prepare yet (no cgroup, no network): let the child go on.
+    // The parent's part runs while the child mounts its filesystem.
+    if state.is_none() {
+        match create_state(spec) {
+            Ok(created) => *state = Some(created),
+            Err(e) => {
+                child.abort();
+                return Err(e);
+            }
+        }
+    }
+    trace::step(|| "release the child: it may execve now".into());
     child.release()?;
     trace::step(|| {
         format!(

@@ -97,6 +97,32 @@ pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
     )
 }
 
+/// send(2) with MSG_NOSIGNAL: a closed peer gives EPIPE instead of killing us with SIGPIPE.
+pub fn send(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || {
+            format!(
+                "sendto({fd}, <{} bytes>, {}, MSG_NOSIGNAL, NULL, 0)",
+                buf.len(),
+                buf.len()
+            )
+        },
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes; no address is passed.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::sendto,
+                fd,
+                buf.as_ptr(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+                0,
+                0
+            )
+        },
+    )
+}
+
 /// read(2) into `buf`; 0 means end of file (or the peer closed its end).
 pub fn read(fd: &impl AsRawFd, buf: &mut [u8]) -> Result<usize, Errno> {
     let fd = fd.as_raw_fd();

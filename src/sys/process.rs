@@ -42,6 +42,9 @@ pub fn clone_with_stack(flags: i32, body: &mut dyn FnMut() -> i32) -> Result<i32
     let top = (base + STACK_SIZE) as *mut libc::c_void;
     let mut body: &mut dyn FnMut() -> i32 = body;
     let arg = &mut body as *mut &mut dyn FnMut() -> i32 as *mut libc::c_void;
+    // The child runs (and traces) as soon as clone returns in it: announce the call first.
+    let shown = flags::decode((flags & !0xff) as u64, CLONE);
+    crate::trace::before(|| format!("clone(<child>, {top:p}, {shown}|SIGCHLD, <arg>)"));
     let t0 = crate::trace::clock();
     // SAFETY: `top` is the 16-byte aligned end of a writable mapping used by nobody else;
     // `child_entry` only dereferences `arg` as set up above.
@@ -56,12 +59,7 @@ pub fn clone_with_stack(flags: i32, body: &mut dyn FnMut() -> i32) -> Result<i32
         Ok(pid as usize)
     };
     if pid != 0 {
-        let shown = flags::decode((flags & !0xff) as u64, CLONE);
-        crate::trace::syscall(
-            t0,
-            || format!("clone(<child>, {top:p}, {shown}|SIGCHLD, <arg>)"),
-            &result,
-        );
+        crate::trace::syscall(t0, || "... clone resumed".to_string(), &result);
     }
     result.map(|p| p as i32)
 }
