@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# bench.sh: start-up of /bin/true in nsbox and its peers, side by side, as ratios.
+#
+# Installs the peers from Debian if missing, builds the static nsbox and the floor
+# (../shared/bench/floor.c), one busybox rootfs and one OCI bundle, then runs
+# scripts/benchrun.py, which alternates the commands and writes docs/BENCHMARKS.md and
+# docs/bench.svg. Run as root: `scripts/bench.sh [ROUNDS]` (default 300).
+#
+# crun refuses hybrid cgroup hosts ("cgroups in hybrid mode not supported"), so the whole
+# benchmark runs in a private mount namespace where /sys/fs/cgroup is a plain cgroup2 mount,
+# and crun runs with --cgroup-manager=disabled. Every command is measured under the same conditions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-300}
+[ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (containers need it)" >&2; exit 1; }
+
+need=()
+for pair in crun:crun runc:runc bwrap:bubblewrap strace:strace python3:python3 gcc:gcc unshare:util-linux; do
+  command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
+done
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench.sh: installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$PWD/target/bench
+mkdir -p "$work" docs
+scripts/build-static.sh >&2
+nsbox=$PWD/target/x86_64-unknown-linux-musl/release/nsbox
+floor_src=../shared/bench/floor.c
+[ -f "$floor_src" ] || floor_src=shared/bench/floor.c
+gcc -O2 -static -o "$work/floor" "$floor_src"
+# maxrss: fork, exec, wait4, print ru_maxrss. A tiny static launcher, so the peak RSS it reports
+# is the command's own, not the (copied) memory of whoever started it.
+cat > "$work/maxrss.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0); dup2(null, 1); dup2(null, 2);
+    execv(argv[1], argv + 1);
+    _exit(127);
+  }
+  int status; struct rusage ru;
+  if (wait4(pid, &status, 0, &ru) < 0) return 2;
+  printf("%ld\n", ru.ru_maxrss);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+C
+gcc -O2 -static -o "$work/maxrss" "$work/maxrss.c"
+[ -x "$work/rootfs/bin/busybox" ] || scripts/mkrootfs.sh "$work/rootfs" >&2
+
+# One OCI bundle for crun and runc: their default spec (capabilities, masked paths, rlimits,
+# /dev/mqueue and /sys/fs/cgroup mounts), with a cgroup namespace added so the namespaces match.
+bundle=$work/bundle
+rm -rf "$bundle" && mkdir -p "$bundle"
+(cd "$bundle" && crun spec)
+python3 - "$bundle/config.json" "$work/rootfs" <<'PY'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"] = {"path": sys.argv[2], "readonly": False}
+c["linux"]["namespaces"].append({"type": "cgroup"})
+json.dump(c, open(p, "w"), indent=1)
+PY
+
+rootfs=$work/rootfs
+state=$work/state
+cfg=$work/bench.json
+cat > "$cfg" <<EOF
+{
+  "rounds": $rounds, "warmup": 20, "sequential": 1000, "concurrency": [1, 2, 8, 32], "batches": 15,
+  "reference": "nsbox run", "floor": "floor", "maxrss": "$work/maxrss",
+  "markdown": "docs/BENCHMARKS.md", "svg": "docs/bench.svg",
+  "date": "$(date -u +%Y-%m-%d)", "kernel": "$(uname -r)",
+  "machine": "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)",
+  "cgroups": "host: $(if [ -d /sys/fs/cgroup/unified ]; then echo hybrid; elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo v2; else echo v1; fi); measured in a private mount namespace with a cgroup2 /sys/fs/cgroup",
+  "commands": [
+    {"name": "floor", "argv": ["$work/floor", "$rootfs", "/bin/true"], "binary": "$work/floor",
+     "note": "shared/bench/floor.c: the least work for the same namespaces"},
+    {"name": "nsbox run", "argv": ["$nsbox", "run", "--root", "$state", "--rootfs", "$rootfs", "--", "/bin/true"], "binary": "$nsbox",
+     "note": "--net none; 6 namespaces, /proc, /dev (6 nodes, devpts, shm), ro /sys, pivot_root; no caps/seccomp yet"},
+    {"name": "nsbox run, state on tmpfs", "argv": ["$nsbox", "run", "--root", "/dev/shm/nsbox-bench", "--rootfs", "$rootfs", "--", "/bin/true"], "binary": "$nsbox",
+     "note": "as above, with --root on a tmpfs (as /run is on most distributions; here /run is ext4)"},
+    {"name": "unshare+chroot", "argv": ["$(command -v unshare)", "-pfmuin", "chroot", "$rootfs", "/bin/true"], "binary": "$(command -v unshare)",
+     "note": "no /proc, /dev or /sys mounts, no pivot_root, no cgroup ns"},
+    {"name": "bwrap", "argv": ["$(command -v bwrap)", "--unshare-all", "--bind", "$rootfs", "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"], "binary": "$(command -v bwrap)",
+     "note": "--unshare-all (adds a user ns); no /sys"},
+    {"name": "crun run", "argv": ["$(command -v crun)", "--cgroup-manager=disabled", "--root", "$state/crun", "run", "-b", "$bundle", "crun{n}"], "binary": "$(command -v crun)",
+     "note": "default OCI spec: + caps, masked paths, rlimits, mqueue; cgroup manager disabled (hybrid host)"},
+    {"name": "runc run", "argv": ["$(command -v runc)", "--root", "$state/runc", "run", "-b", "$bundle", "runc{n}"], "binary": "$(command -v runc)",
+     "note": "default OCI spec, as crun; creates a cgroup"},
+    {"name": "/bin/true", "argv": ["/bin/true"], "binary": "/bin/true", "note": "no container: the cost of starting a process"}
+  ],
+  "notes": [
+    "nsbox --net veth and nsbox with --pids-limit/-m are not measured yet: those features are open issues (3, 4).",
+    "peak RSS: ru_maxrss from wait4 in a tiny static launcher (target/bench/maxrss), the largest of 5 runs; it covers the largest process of the run's tree.",
+    "syscalls: strace -f -c total over all processes of one run."
+  ]
+}
+EOF
+mkdir -p "$state"
+unshare -m --propagation private sh -c '
+  umount -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && exec python3 scripts/benchrun.py "$1"' sh "$cfg"
+rm -rf "$state" /dev/shm/nsbox-bench
