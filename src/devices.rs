@@ -2,7 +2,7 @@
 //! devpts instance (so the container's ptys are its own) and /dev/shm.
 
 use crate::error::{Context, Result};
-use crate::mountpoint::{self, Kind, Symlinks};
+use crate::mountpoint::{self, Symlinks};
 use crate::sys::{fs, mount};
 use std::ffi::CStr;
 use std::os::fd::AsRawFd;
@@ -28,16 +28,9 @@ pub const SYMLINKS: [(&CStr, &CStr); 5] = [
 
 /// Mounts and fills /dev below the cwd (the rootfs). Needs umask 0 for the modes to hold.
 pub fn setup() -> Result<()> {
-    let fd = mountpoint::open("/dev", Kind::Dir, Symlinks::Refuse)?;
     let flags = libc::MS_NOSUID | libc::MS_STRICTATIME;
-    mount::mount(
-        Some(c"tmpfs"),
-        &mountpoint::fd_path(&fd),
-        Some(c"tmpfs"),
-        flags,
-        Some(c"mode=755,size=65536k"),
-    )
-    .ctx(|| "mount tmpfs on /dev".into())?;
+    let data = c"mode=755,size=65536k";
+    mountpoint::mount_fs("/dev", Symlinks::Refuse, c"tmpfs", flags, Some(data))?;
     // The fresh tmpfs now covers "dev": open its root to fill it.
     let dir_flags = libc::O_DIRECTORY | libc::O_RDONLY | libc::O_CLOEXEC;
     let dev = fs::openat2(

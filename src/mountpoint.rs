@@ -6,8 +6,8 @@
 //! resolved descriptor (`/proc/self/fd/N`, or move_mount on the fd), never through the path again.
 
 use crate::error::{Error, Result};
-use crate::sys::{self, fs};
-use std::ffi::CString;
+use crate::sys::{self, fs, mount};
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use syscalls::Errno;
 
@@ -44,8 +44,22 @@ fn open_flags(kind: Kind) -> i32 {
     }
 }
 
+/// A new filesystem (`fstype`, with `source` and `data`) at `target`, resolved inside the rootfs
+/// first and mounted through the resulting descriptor.
+pub fn mount_fs(
+    target: &str,
+    symlinks: Symlinks,
+    fstype: &CStr,
+    flags: u64,
+    data: Option<&CStr>,
+) -> Result<()> {
+    let fd = open(target, Kind::Dir, symlinks)?;
+    mount::mount(Some(fstype), &fd_path(&fd), Some(fstype), flags, data)
+        .map_err(|e| Error::sys(format!("mount {} on {target}", fstype.to_string_lossy()), e))
+}
+
 /// `/proc/self/fd/N`: a path that names exactly the object `fd` was opened on.
-pub fn fd_path(fd: &OwnedFd) -> CString {
+fn fd_path(fd: &OwnedFd) -> CString {
     // A decimal number never holds a NUL byte.
     CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default()
 }

@@ -69,29 +69,13 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
     }
 
     trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
-    let fd = mountpoint::open("/proc", Kind::Dir, Symlinks::Refuse)?;
-    mount::mount(
-        Some(c"proc"),
-        &mountpoint::fd_path(&fd),
-        Some(c"proc"),
-        PROC_FLAGS,
-        None,
-    )
-    .ctx(|| "mount proc on /proc".into())?;
+    mountpoint::mount_fs("/proc", Symlinks::Refuse, c"proc", PROC_FLAGS, None)?;
 
     trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
     devices::setup()?;
 
     trace::step(|| "mount /sys read-only".into());
-    let fd = mountpoint::open("/sys", Kind::Dir, Symlinks::Refuse)?;
-    mount::mount(
-        Some(c"sysfs"),
-        &mountpoint::fd_path(&fd),
-        Some(c"sysfs"),
-        SYS_FLAGS,
-        None,
-    )
-    .ctx(|| "mount sysfs on /sys".into())?;
+    mountpoint::mount_fs("/sys", Symlinks::Refuse, c"sysfs", SYS_FLAGS, None)?;
 
     if host {
         tmpfs("/tmp", "mode=1777")?;
@@ -118,16 +102,14 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
 /// A tmpfs at `target` (mode in `data`), nosuid and nodev.
 fn tmpfs(target: &str, data: &str) -> Result<()> {
     trace::step(|| format!("mount a tmpfs on {target}"));
-    let fd = mountpoint::open(target, Kind::Dir, Symlinks::Beneath)?;
     let data = sys::cstr(data).ctx(|| "tmpfs options".into())?;
-    mount::mount(
-        Some(c"tmpfs"),
-        &mountpoint::fd_path(&fd),
-        Some(c"tmpfs"),
+    mountpoint::mount_fs(
+        target,
+        Symlinks::Beneath,
+        c"tmpfs",
         TMPFS_FLAGS,
         Some(&data),
     )
-    .ctx(|| format!("mount tmpfs on {target}"))
 }
 
 /// `-v SRC:DST[:ro]`: a detached copy of the host tree at SRC (open_tree), made read-only
