@@ -64,6 +64,18 @@ def syscalls(argv, n):
 def main():
     cfg = json.load(open(sys.argv[1]))
     cmds, rounds, out_md, out_svg = cfg["commands"], cfg["rounds"], cfg["markdown"], cfg["svg"]
+    # A peer that cannot run on this host is left out, and the report says why.
+    runnable = []
+    for i, c in enumerate(cmds):
+        probe = subprocess.run(fill(c["argv"], 3 * 10**6 + i), capture_output=True, text=True)
+        if probe.returncode == 0:
+            runnable.append(c)
+        elif c["name"] in (cfg["reference"], cfg["floor"]):
+            sys.exit(f"bench: {c['name']} does not run here: {probe.stderr.strip()}")
+        else:
+            why = (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1]
+            cfg.setdefault("notes", []).append(f"{c['name']} could not run on this host and is left out: {why}")
+    cmds = runnable
     times = {c["name"]: [] for c in cmds}
     failures = {c["name"]: 0 for c in cmds}
     n = 0
