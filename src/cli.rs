@@ -174,6 +174,18 @@ fn parse_run(
     let hostname = hostname.unwrap_or_else(|| id.clone());
     spec::check_name("--hostname", &hostname)?;
     let user = user.unwrap_or(User { uid: 0, gid: 0 });
+    if command.first().is_some_and(|c| c.is_empty()) {
+        return Err(Error::new("COMMAND \"\"", "the command is empty")
+            .hint("name the command to run after the options"));
+    }
+    let state_root = state_root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into());
+    if state_root.as_os_str().is_empty() {
+        return Err(Error::new(
+            "--root \"\" (or NSBOX_ROOT)",
+            "the state directory is empty",
+        )
+        .hint("give a directory, e.g. /run/nsbox, or unset NSBOX_ROOT"));
+    }
     let command_defaulted = command.is_empty();
     if command_defaulted {
         command.push(spec::DEFAULT_SHELL.into());
@@ -192,10 +204,7 @@ fn parse_run(
         read_only,
         net,
         chroot,
-        state_root: absolute(
-            ctx.cwd,
-            state_root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into()),
-        ),
+        state_root: absolute(ctx.cwd, state_root),
     };
     Ok(Command::Run(Box::new(spec), opts))
 }
@@ -396,6 +405,8 @@ mod tests {
         assert!(msg(&["--name", "a/b"]).contains("--name \"a/b\""));
         assert!(msg(&["--net", "veth"]).contains("not available"));
         assert!(msg(&["--net", "wifi"]).contains("expected none or host"));
+        assert!(msg(&["--", ""]).contains("the command is empty"));
+        assert!(msg(&["--root", "", "true"]).contains("the state directory is empty"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! with a PATH lookup done inside the container.
 
 use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
+use crate::spawn::ChildChannel;
 use crate::spec::{self, Spec};
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
@@ -10,14 +11,18 @@ use std::os::unix::ffi::OsStrExt;
 use syscalls::Errno;
 
 /// Becomes the command. Returns only the error that prevented it.
-pub fn exec(spec: &Spec, mask: SigSet) -> Error {
-    match prepare(spec, mask) {
+pub fn exec(spec: &Spec, mask: SigSet, channel: &ChildChannel) -> Error {
+    match prepare(spec, mask, channel) {
         Ok((argv, envp)) => execvpe(spec, &argv, &envp),
         Err(e) => e,
     }
 }
 
-fn prepare(spec: &Spec, mask: SigSet) -> Result<(Vec<CString>, Vec<CString>)> {
+fn prepare(
+    spec: &Spec,
+    mask: SigSet,
+    channel: &ChildChannel,
+) -> Result<(Vec<CString>, Vec<CString>)> {
     let argv = spec
         .command
         .iter()
@@ -56,6 +61,14 @@ fn prepare(spec: &Spec, mask: SigSet) -> Result<(Vec<CString>, Vec<CString>)> {
         )
     })?;
 
+    // Changing uid or gid clears the parent-death signal: set it again, then make sure the
+    // parent did not die in between (its end of the channel would read as end-of-stream).
+    process::set_parent_death_signal(libc::SIGKILL)
+        .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
+    if !channel.parent_alive() {
+        process::exit_now(crate::error::EXIT_NSBOX as i32);
+    }
+
     // Nothing of nsbox's may leak into the container: every fd from 3 up closes at execve
     // (the sync socket included, which is how the parent learns that execve succeeded).
     sys::cloexec_from(3).map_err(|e| Error::sys("mark descriptors 3 and up close-on-exec", e))?;
@@ -78,7 +91,10 @@ fn execvpe(spec: &Spec, argv: &[CString], envp: &[CString]) -> Error {
     let mut denied = None;
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
-        let Ok(full) = sys::cstr(format!("{dir}/{shown}")) else {
+        let mut joined = dir.as_bytes().to_vec();
+        joined.push(b'/');
+        joined.extend_from_slice(name);
+        let Ok(full) = sys::cstr(joined) else {
             continue;
         };
         match process::execve(&full, argv, envp) {

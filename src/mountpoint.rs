@@ -140,7 +140,10 @@ fn explain(target: &str, action: &str, e: Errno) -> Error {
         ),
         Errno::ELOOP => err.hint("a symlink is on the way; nsbox does not mount over symlinks here"),
         Errno::ENOTDIR => err.hint("a directory is needed there (or a file, to bind a file)"),
-        Errno::EROFS => err.hint("the rootfs is read-only: create the mount point in the image first"),
+        Errno::EROFS => err.hint(
+            "the filesystem there is read-only (--read-only, /sys, or a :ro volume): \
+             the mount point must exist in advance",
+        ),
         _ => err,
     }
 }

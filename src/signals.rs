@@ -33,10 +33,12 @@ fn waited() -> SigSet {
 }
 
 /// Blocks the forwarded signals and SIGCHLD, so they wait for `supervise` instead of killing
-/// nsbox mid-setup. Returns the previous mask, which the child restores before execve.
+/// nsbox mid-setup, and SIGPIPE, so a closed stderr gives EPIPE instead of killing nsbox before
+/// it tears down. Returns the previous mask, which the child restores before execve.
 pub fn block() -> Result<SigSet> {
     signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
-    signal::block(waited()).ctx(|| "block signals until the container runs".into())
+    let set = SigSet(waited().0 | SigSet::of(&[libc::SIGPIPE]).0);
+    signal::block(set).ctx(|| "block signals until the container runs".into())
 }
 
 /// What PID 1 does with a signal, from the SigIgn and SigCgt masks of /proc/PID/status.

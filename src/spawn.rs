@@ -20,7 +20,6 @@ pub struct Child {
 #[derive(Clone, Copy)]
 pub struct ChildChannel {
     sock: RawFd,
-    parent_end: RawFd,
 }
 
 /// Clones a child into the namespaces of `flags` and runs `body` there. `body` never returns:
@@ -33,10 +32,15 @@ pub fn spawn(
         sys::seqpacket_pair().ctx(|| "create the parent/child sync socket".into())?;
     let channel = ChildChannel {
         sock: child_end.as_raw_fd(),
-        parent_end: parent_end.as_raw_fd(),
     };
+    // The child closes its copy of the parent's end (so the parent's death reads as end-of-
+    // stream): it takes it out of its own copy of this frame; the parent's copy keeps it.
+    let parent_end = std::cell::Cell::new(Some(parent_end));
     let mut body = Some(body);
     let mut entry = || -> i32 {
+        if let Some(fd) = parent_end.take() {
+            sys::close(fd);
+        }
         if let Some(body) = body.take() {
             match body(channel) {}
         }
@@ -64,10 +68,10 @@ pub fn spawn(
         )
     })?;
     sys::close(child_end);
-    Ok(Child {
-        pid,
-        sock: parent_end,
-    })
+    let sock = parent_end
+        .take()
+        .ok_or_else(|| Error::new("clone", "lost the sync socket"))?;
+    Ok(Child { pid, sock })
 }
 
 impl Child {
@@ -93,7 +97,7 @@ impl Child {
 
     /// The child's failure report, if it sent one. Call after the child has been reaped.
     pub fn report(&self) -> Option<(u8, String)> {
-        let mut buf = [0u8; 4096];
+        let mut buf = [0u8; REPORT_MAX];
         // A child that exits with our "go" still unread makes the kernel flag our end with
         // ECONNRESET: the first read returns that error, and the report is queued behind it.
         for _ in 0..2 {
@@ -108,12 +112,6 @@ impl Child {
 }
 
 impl ChildChannel {
-    /// Closes the child's copy of the parent's end, so that the parent's death is seen as
-    /// end-of-stream on the channel.
-    pub fn close_parent_end(&self) {
-        sys::close_raw(self.parent_end);
-    }
-
     /// Waits for "go". If the parent is gone, the read sees end-of-stream and the child quits:
     /// nobody would reap it or tear it down.
     pub fn wait_for_parent(&self) {
@@ -123,6 +121,16 @@ impl ChildChannel {
         }
     }
 
+    /// Whether the parent still holds its end: a read that would block means it does; end-of-
+    /// stream means it is gone. (Call after "go", which was the only byte it sends.)
+    pub fn parent_alive(&self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            sys::recv_nowait(&self.sock, &mut byte),
+            Err(syscalls::Errno::EAGAIN)
+        )
+    }
+
     /// Sends the error to the parent (which prints it) and exits with its code.
     pub fn fail(&self, err: &Error) -> ! {
         let _ = sys::write(&self.sock, &encode(err));
@@ -130,9 +138,13 @@ impl ChildChannel {
     }
 }
 
+/// The largest report; longer messages are cut (a report is one line for a human).
+const REPORT_MAX: usize = 16 * 1024;
+
 fn encode(err: &Error) -> Vec<u8> {
     let mut msg = vec![err.code];
     msg.extend_from_slice(err.to_string().as_bytes());
+    msg.truncate(REPORT_MAX);
     msg
 }
 

@@ -370,3 +370,76 @@ fn catches(pid: u32, sig: u32) -> bool {
         .unwrap_or("0");
     u64::from_str_radix(mask, 16).unwrap_or(0) & (1 << (sig - 1)) != 0
 }
+
+#[test]
+fn stopping_and_continuing_nsbox_does_not_end_the_run() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let child = f.spawn(&["--", "sh", "-c", "sleep 0.5; exit 3"]);
+    container_pid(child.id());
+    signal(child.id(), "STOP");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    signal(child.id(), "CONT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn the_container_dies_with_nsbox_also_after_dropping_root() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // Changing uid clears the parent-death signal: nsbox must set it again.
+    let mut child = f.spawn(&["--name", "orphan", "-u", "1000", "--", "sleep", "60"]);
+    let pid1 = container_pid(child.id());
+    signal(child.id(), "KILL");
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid1}/status")).unwrap_or_default();
+        let state = status
+            .lines()
+            .find(|l| l.starts_with("State:"))
+            .unwrap_or("State:\tgone");
+        if state.contains("Z") || state.contains("gone") {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            signal(pid1, "KILL");
+            panic!("the container outlived nsbox: {state}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // nsbox was killed, so its state directory stays for `nsbox gc`; remove it by hand here.
+    std::fs::remove_dir(f.state_root.join("orphan")).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn a_closed_stderr_does_not_kill_nsbox_before_teardown() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let script = format!(
+        "{} run --root {} --rootfs {} --trace -- /bin/true 2>&1 | head -c 10 >/dev/null",
+        nsbox_bin(),
+        f.state_root.display(),
+        rootfs().display()
+    );
+    let status = std::process::Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script])
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "nsbox died of SIGPIPE");
+    f.assert_clean();
+}

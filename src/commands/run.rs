@@ -14,7 +14,7 @@ use crate::mountpoint::Kind;
 use crate::spawn;
 use crate::spec::{Rootfs, Spec};
 use crate::state::State;
-use crate::sys::{self, fs, process::Exit};
+use crate::sys::{self, fs, process::Exit, signal::SigSet};
 use crate::{signals, trace};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -29,12 +29,15 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     require_root()?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
+    // From here on signals wait (blocked): none can kill nsbox between creating something on
+    // the host and removing it, and once the container exists they go to it.
+    let mask = signals::block()?;
     // The host-rootfs mode binds / onto a directory of the state: it must exist before clone.
     let mut state = match spec.rootfs {
         Rootfs::Host => Some(create_state(spec)?),
         Rootfs::Dir(_) => None,
     };
-    let result = run_container(spec, &volume_kinds, &mut state);
+    let result = run_container(spec, &volume_kinds, mask, &mut state);
     // Nothing stays on the host, whatever happened above.
     if let Some(state) = state.as_mut() {
         trace::step(|| "tear down: remove the state directory".into());
@@ -49,32 +52,24 @@ fn create_state(spec: &Spec) -> Result<State> {
     State::create(spec)
 }
 
-fn run_container(spec: &Spec, volume_kinds: &[Kind], state: &mut Option<State>) -> Result<u8> {
-    // Signals wait (blocked) until the container exists, then go to it.
-    let mask = signals::block()?;
+fn run_container(
+    spec: &Spec,
+    volume_kinds: &[Kind],
+    mask: SigSet,
+    state: &mut Option<State>,
+) -> Result<u8> {
     trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
     let child = spawn::spawn(spec.clone_flags(), |channel| {
         child::main(spec, volume_kinds, mask, channel)
     })?;
-    // The parent's part runs while the child mounts its filesystem.
-    if state.is_none() {
-        match create_state(spec) {
-            Ok(created) => *state = Some(created),
-            Err(e) => {
-                child.abort();
-                return Err(e);
-            }
+    // Whatever fails on our side from here must end the child too: never leave it unsupervised.
+    let exit = match release_and_wait(spec, &child, state) {
+        Ok(exit) => exit,
+        Err(e) => {
+            child.abort();
+            return Err(e);
         }
-    }
-    trace::step(|| "release the child: it may execve now".into());
-    child.release()?;
-    trace::step(|| {
-        format!(
-            "wait for the container (host pid {}), forwarding signals",
-            child.pid
-        )
-    });
-    let exit = signals::supervise(child.pid)?;
+    };
     if let Some((code, message)) = child.report() {
         return Err(reported(code, message));
     }
@@ -90,6 +85,22 @@ fn run_container(spec: &Spec, volume_kinds: &[Kind], state: &mut Option<State>) 
             128u8.saturating_add(s as u8)
         }
     })
+}
+
+/// The parent's part (run while the child mounts its filesystem), then "go", then the wait.
+fn release_and_wait(spec: &Spec, child: &spawn::Child, state: &mut Option<State>) -> Result<Exit> {
+    if state.is_none() {
+        *state = Some(create_state(spec)?);
+    }
+    trace::step(|| "release the child: it may execve now".into());
+    child.release()?;
+    trace::step(|| {
+        format!(
+            "wait for the container (host pid {}), forwarding signals",
+            child.pid
+        )
+    });
+    signals::supervise(child.pid)
 }
 
 /// The child's own report, already formatted: passed through with its exit code.

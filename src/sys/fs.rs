@@ -55,7 +55,8 @@ pub fn openat2(dir: RawFd, path: &CStr, flags: i32, resolve: u64) -> Result<Owne
             )
         },
     )
-    .map(owned)
+    // SAFETY: on success the syscall returned a new descriptor that nothing else owns.
+    .map(|fd| unsafe { owned(fd) })
 }
 
 /// openat(2) with a creation mode.
@@ -72,7 +73,8 @@ pub fn openat(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> Result<OwnedFd,
         // SAFETY: `path` is NUL-terminated.
         || unsafe { syscalls::syscall!(Sysno::openat, dir, path.as_ptr(), flags, mode) },
     )
-    .map(owned)
+    // SAFETY: on success the syscall returned a new descriptor that nothing else owns.
+    .map(|fd| unsafe { owned(fd) })
 }
 
 /// mkdirat(2).

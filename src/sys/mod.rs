@@ -29,8 +29,12 @@ fn traced(
 }
 
 /// Wraps a new file descriptor the kernel just returned.
-fn owned(fd: usize) -> OwnedFd {
-    // SAFETY: `fd` was just returned by the kernel as a new descriptor that nothing else owns.
+///
+/// # Safety
+/// `fd` must be a descriptor that a syscall has just created and that nothing else owns or
+/// will close (the result of open, socket, open_tree, ...).
+unsafe fn owned(fd: usize) -> OwnedFd {
+    // SAFETY: by this function's contract, nothing else owns `fd`.
     unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
 }
 
@@ -164,7 +168,8 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), Errno> {
         // SAFETY: `fds` has room for the two descriptors the kernel writes.
         || unsafe { syscalls::syscall!(Sysno::socketpair, libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) },
     )?;
-    Ok((owned(fds[0] as usize), owned(fds[1] as usize)))
+    // SAFETY: socketpair just created both descriptors; nothing else owns them.
+    Ok(unsafe { (owned(fds[0] as usize), owned(fds[1] as usize)) })
 }
 
 /// close(2) of a descriptor we own, traced (a plain drop closes untraced).
@@ -229,7 +234,8 @@ pub fn loopback_up() -> Result<(), Errno> {
             )
         },
     )
-    .map(owned)?;
+    // SAFETY: on success the syscall returned a new descriptor that nothing else owns.
+    .map(|fd| unsafe { owned(fd) })?;
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -256,14 +262,4 @@ pub fn loopback_up() -> Result<(), Errno> {
     );
     close(sock);
     r.map(drop)
-}
-
-/// close(2) of a raw descriptor this process inherited but does not own as an `OwnedFd`
-/// (the child's copy of the parent's end of the sync socket).
-pub fn close_raw(fd: RawFd) {
-    // SAFETY: closing a descriptor number touches no memory; the caller never uses `fd` again.
-    let _ = traced(
-        || format!("close({fd})"),
-        || unsafe { syscalls::syscall!(Sysno::close, fd) },
-    );
 }

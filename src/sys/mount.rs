@@ -101,7 +101,8 @@ pub fn open_tree_clone(path: &CStr) -> Result<OwnedFd, Errno> {
         // SAFETY: `path` is NUL-terminated.
         || unsafe { syscalls::syscall!(Sysno::open_tree, libc::AT_FDCWD, path.as_ptr(), flags) },
     )
-    .map(owned)
+    // SAFETY: on success the syscall returned a new descriptor that nothing else owns.
+    .map(|fd| unsafe { owned(fd) })
 }
 
 /// move_mount(from, "", to, "", F_EMPTY_PATH|T_EMPTY_PATH): attach a detached tree onto the

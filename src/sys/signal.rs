@@ -4,6 +4,10 @@
 //! and takes them one at a time with rt_sigtimedwait, so nothing runs asynchronously.
 
 use super::traced;
+
+// rt_sigaction below passes the kernel's struct sigaction as laid out on x86_64.
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("nsbox's raw signal calls assume the x86_64 kernel ABI");
 use crate::flags::signal_name;
 use syscalls::{Errno, Sysno};
 
@@ -82,31 +86,39 @@ pub struct Received {
 }
 
 /// rt_sigtimedwait(set, info, NULL): sleeps until a signal of `set` is pending and takes it.
+/// EINTR (after SIGSTOP/SIGCONT, see signal(7)) just means: wait again.
 pub fn wait(set: SigSet) -> Result<Received, Errno> {
     // siginfo_t is 128 bytes: si_signo at offset 0, si_errno at 4, si_code at 8.
     let mut info = [0i32; 32];
-    let r = traced(
-        || {
-            format!(
-                "rt_sigtimedwait({}, <info>, NULL, {SIGSET_SIZE})",
-                set.names()
-            )
-        },
-        // SAFETY: `info` is a 128-byte buffer, the size of siginfo_t; no timeout is passed.
-        || unsafe {
-            syscalls::syscall!(
-                Sysno::rt_sigtimedwait,
-                &set.0 as *const u64,
-                info.as_mut_ptr(),
-                0,
-                SIGSET_SIZE
-            )
-        },
-    )?;
-    Ok(Received {
-        signo: r as i32,
-        code: info[2],
-    })
+    loop {
+        let r = traced(
+            || {
+                format!(
+                    "rt_sigtimedwait({}, <info>, NULL, {SIGSET_SIZE})",
+                    set.names()
+                )
+            },
+            // SAFETY: `info` is a 128-byte buffer, the size of siginfo_t; no timeout is passed.
+            || unsafe {
+                syscalls::syscall!(
+                    Sysno::rt_sigtimedwait,
+                    &set.0 as *const u64,
+                    info.as_mut_ptr(),
+                    0,
+                    SIGSET_SIZE
+                )
+            },
+        );
+        match r {
+            Err(Errno::EINTR) => continue,
+            r => {
+                return r.map(|signo| Received {
+                    signo: signo as i32,
+                    code: info[2],
+                });
+            }
+        }
+    }
 }
 
 /// rt_sigaction(sig, SIG_DFL): undo an inherited "ignore" (an ignored SIGCHLD would make the
