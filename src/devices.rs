@@ -2,10 +2,13 @@
 //! devpts instance (so the container's ptys are its own) and /dev/shm.
 
 use crate::error::{Context, Result};
-use crate::mountpoint::{self, Symlinks};
+use crate::mountpoint::{self, Create, Kind, Symlinks};
 use crate::sys::{fs, mount};
 use std::ffi::CStr;
 use std::os::fd::AsRawFd;
+
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 
 /// name, major, minor: the nodes every runtime provides (mode 0666).
 pub const DEVICES: [(&CStr, u32, u32); 6] = [
@@ -26,47 +29,52 @@ pub const SYMLINKS: [(&CStr, &CStr); 5] = [
     (c"ptmx", c"pts/ptmx"),
 ];
 
-/// Mounts and fills /dev below the cwd (the rootfs). Needs umask 0 for the modes to hold.
-pub fn setup() -> Result<()> {
-    let flags = libc::MS_NOSUID | libc::MS_STRICTATIME;
-    let data = c"mode=755,size=65536k";
-    mountpoint::mount_fs("/dev", Symlinks::Refuse, c"tmpfs", flags, Some(data))?;
-    // The fresh tmpfs now covers "dev": open its root to fill it.
-    let dir_flags = libc::O_DIRECTORY | libc::O_RDONLY | libc::O_CLOEXEC;
-    let dev = fs::openat2(
-        libc::AT_FDCWD,
-        c"dev",
-        dir_flags,
-        fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS,
-    )
-    .ctx(|| "open the new /dev".into())?;
+/// Builds /dev as a detached tmpfs, fills it through its own descriptor, attaches it at the
+/// rootfs's /dev, then mounts devpts and /dev/shm on directories opened beneath it. No path in
+/// the rootfs is looked up again after it was resolved. Needs umask 0 for the modes to hold.
+pub fn setup(create: Create) -> Result<()> {
+    let target = mountpoint::open("/dev", Kind::Dir, Symlinks::Refuse, create)?;
+    let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"65536k")];
+    let dev = mount::new_tmpfs(&options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME)
+        .ctx(|| "create the tmpfs for /dev (fsopen, fsconfig, fsmount)".into())?;
     for (name, major, minor) in DEVICES {
         fs::mknod_char(&dev, name, 0o666, major, minor)
             .ctx(|| format!("mknod /dev/{}", name.to_string_lossy()))?;
     }
-    for (name, target) in SYMLINKS {
-        fs::symlinkat(target, &dev, name)
+    for (name, link) in SYMLINKS {
+        fs::symlinkat(link, &dev, name)
             .ctx(|| format!("symlink /dev/{}", name.to_string_lossy()))?;
     }
     fs::mkdirat(dev.as_raw_fd(), c"pts", 0o755).ctx(|| "mkdir /dev/pts".into())?;
     fs::mkdirat(dev.as_raw_fd(), c"shm", 0o1777).ctx(|| "mkdir /dev/shm".into())?;
-    // Both directories were just made in our own tmpfs: nothing else can have replaced them.
+    mount::move_mount(&dev, &target).ctx(|| "attach the new /dev".into())?;
+
+    let beneath = |name: &CStr| {
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        fs::openat2(
+            dev.as_raw_fd(),
+            name,
+            flags,
+            fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS,
+        )
+        .ctx(|| format!("open /dev/{}", name.to_string_lossy()))
+    };
     let pts_flags = libc::MS_NOSUID | libc::MS_NOEXEC;
-    mount::mount(
-        Some(c"devpts"),
-        c"dev/pts",
-        Some(c"devpts"),
+    let pts_data = c"newinstance,ptmxmode=0666,mode=0620";
+    mountpoint::mount_on(
+        &beneath(c"pts")?,
+        "/dev/pts",
+        c"devpts",
         pts_flags,
-        Some(c"newinstance,ptmxmode=0666,mode=0620"),
-    )
-    .ctx(|| "mount devpts on /dev/pts".into())?;
+        Some(pts_data),
+    )?;
     let shm_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    mount::mount(
-        Some(c"shm"),
-        c"dev/shm",
-        Some(c"tmpfs"),
+    let shm_data = c"mode=1777,size=65536k";
+    mountpoint::mount_on(
+        &beneath(c"shm")?,
+        "/dev/shm",
+        c"tmpfs",
         shm_flags,
-        Some(c"mode=1777,size=65536k"),
+        Some(shm_data),
     )
-    .ctx(|| "mount tmpfs on /dev/shm".into())
 }

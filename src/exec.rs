@@ -63,10 +63,12 @@ fn prepare(
 
     // Changing uid or gid clears the parent-death signal: set it again, then make sure the
     // parent did not die in between (its end of the channel would read as end-of-stream).
-    process::set_parent_death_signal(libc::SIGKILL)
-        .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
-    if !channel.parent_alive() {
-        process::exit_now(crate::error::EXIT_NSBOX as i32);
+    if spec.user.uid != 0 || spec.user.gid != 0 {
+        process::set_parent_death_signal(libc::SIGKILL)
+            .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
+        if !channel.parent_alive() {
+            process::exit_now(crate::error::EXIT_NSBOX as i32);
+        }
     }
 
     // Nothing of nsbox's may leak into the container: every fd from 3 up closes at execve

@@ -32,6 +32,7 @@ pub const MOUNT_ATTR: Table = &[
     (0x2, "MOUNT_ATTR_NOSUID"),
     (0x4, "MOUNT_ATTR_NODEV"),
     (0x8, "MOUNT_ATTR_NOEXEC"),
+    (0x20, "MOUNT_ATTR_STRICTATIME"),
 ];
 
 pub const AT: Table = &[

@@ -35,7 +35,9 @@ Options:
   -u, --user UID[:GID]      numeric user and group to run as (default 0:0; GID defaults to UID)
   -v, --volume SRC:DST[:ro] bind-mount host path SRC at DST (repeatable; :rw is the default).
                             DST is resolved inside the rootfs: '..' and symlinks that lead out
-                            of it are refused; a missing DST is created
+                            of it are refused; a missing DST is created (not with --read-only).
+                            Mounts nest parents first: with -v SRC:/d --tmpfs /d/x, the
+                            mount point x is created in SRC
       --tmpfs DST           mount an empty tmpfs at DST (repeatable)
       --read-only           mount the rootfs read-only (volumes and tmpfs keep their modes)
       --net MODE            none: own network namespace with only lo, up (default)

@@ -44,17 +44,37 @@ fn open_flags(kind: Kind) -> i32 {
     }
 }
 
-/// A new filesystem (`fstype`, with `source` and `data`) at `target`, resolved inside the rootfs
-/// first and mounted through the resulting descriptor.
+/// Whether a missing mount point may be created in the rootfs (never with --read-only: the
+/// image on disk must not change).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Create {
+    Yes,
+    No,
+}
+
+/// A new filesystem (`fstype`, with `data`) at `target`, resolved inside the rootfs first and
+/// mounted through the resulting descriptor.
 pub fn mount_fs(
     target: &str,
     symlinks: Symlinks,
+    create: Create,
     fstype: &CStr,
     flags: u64,
     data: Option<&CStr>,
 ) -> Result<()> {
-    let fd = open(target, Kind::Dir, symlinks)?;
-    mount::mount(Some(fstype), &fd_path(&fd), Some(fstype), flags, data)
+    let fd = open(target, Kind::Dir, symlinks, create)?;
+    mount_on(&fd, target, fstype, flags, data)
+}
+
+/// mount(fstype) onto the directory `fd` refers to (`target` names it in messages).
+pub fn mount_on(
+    fd: &OwnedFd,
+    target: &str,
+    fstype: &CStr,
+    flags: u64,
+    data: Option<&CStr>,
+) -> Result<()> {
+    mount::mount(Some(fstype), &fd_path(fd), Some(fstype), flags, data)
         .map_err(|e| Error::sys(format!("mount {} on {target}", fstype.to_string_lossy()), e))
 }
 
@@ -64,70 +84,67 @@ fn fd_path(fd: &OwnedFd) -> CString {
     CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default()
 }
 
-/// Opens `target` (absolute, normalised, inside the container) below the cwd as an O_PATH fd,
-/// creating it (and missing parents) when it does not exist yet.
-pub fn open(target: &str, kind: Kind, symlinks: Symlinks) -> Result<OwnedFd> {
+/// Opens `target` (absolute, normalised, inside the container) below the cwd (the rootfs) as an
+/// O_PATH fd, creating it and missing parents when `create` allows.
+pub fn open(target: &str, kind: Kind, symlinks: Symlinks, create: Create) -> Result<OwnedFd> {
     let rel = target.trim_start_matches('/');
     let path = sys::cstr(rel).map_err(|e| Error::sys(format!("mount point {target:?}"), e))?;
-    match fs::openat2(
-        libc::AT_FDCWD,
-        &path,
-        open_flags(kind),
-        resolve_flags(symlinks),
-    ) {
-        Ok(fd) => Ok(fd),
-        Err(Errno::ENOENT) => {
-            create(rel, kind, symlinks).map_err(|e| explain(target, "create mount point", e))?;
-            fs::openat2(
-                libc::AT_FDCWD,
-                &path,
-                open_flags(kind),
-                resolve_flags(symlinks),
-            )
-            .map_err(|e| explain(target, "open mount point", e))
+    match fs::openat2(libc::AT_FDCWD, &path, open_flags(kind), resolve_flags(symlinks)) {
+        Err(Errno::ENOENT) if create == Create::Yes => {
+            create_path(rel, kind, symlinks).map_err(|e| explain(target, "create mount point", e))
         }
-        Err(e) => Err(explain(target, "open mount point", e)),
+        Err(Errno::ENOENT) => Err(explain(target, "open mount point", Errno::ENOENT).hint(
+            "with --read-only nsbox does not create mount points in the image: create it there first",
+        )),
+        other => other.map_err(|e| explain(target, "open mount point", e)),
     }
 }
 
-/// Creates each missing component of `rel` below the cwd, one directory fd at a time, so a
-/// symlink planted on the way is never followed out of the rootfs.
-fn create(rel: &str, kind: Kind, symlinks: Symlinks) -> Result<(), Errno> {
+/// Creates each missing component of `rel`. Every prefix is resolved from the rootfs with
+/// RESOLVE_BENEATH (so relative symlinks inside the rootfs work), and each new entry is made
+/// in the directory fd of its resolved parent, so nothing is created outside the rootfs.
+fn create_path(rel: &str, kind: Kind, symlinks: Symlinks) -> Result<OwnedFd, Errno> {
     let parts: Vec<&str> = rel.split('/').collect();
-    let mut dir = fs::openat2(libc::AT_FDCWD, c".", open_flags(Kind::Dir), 0)?;
-    for (i, part) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        let name = sys::cstr(*part)?;
-        let part_kind = if last { kind } else { Kind::Dir };
-        match fs::openat2(
-            dir.as_raw_fd(),
-            &name,
-            open_flags(part_kind),
-            resolve_flags(symlinks),
-        ) {
-            Ok(fd) => dir = fd,
+    let mut parent: Option<OwnedFd> = None;
+    for i in 0..parts.len() {
+        let part_kind = if i + 1 == parts.len() {
+            kind
+        } else {
+            Kind::Dir
+        };
+        let prefix = sys::cstr(parts[..=i].join("/"))?;
+        let resolve = || {
+            fs::openat2(
+                libc::AT_FDCWD,
+                &prefix,
+                open_flags(part_kind),
+                resolve_flags(symlinks),
+            )
+        };
+        let fd = match resolve() {
             Err(Errno::ENOENT) => {
+                let dir = parent
+                    .as_ref()
+                    .map(|p| p.as_raw_fd())
+                    .unwrap_or(libc::AT_FDCWD);
+                let name = sys::cstr(parts[i])?;
                 if part_kind == Kind::Dir {
-                    fs::mkdirat(dir.as_raw_fd(), &name, 0o755)?;
+                    fs::mkdirat(dir, &name, 0o755)?;
                 } else {
                     let flags = libc::O_CREAT
                         | libc::O_EXCL
                         | libc::O_WRONLY
                         | libc::O_NOFOLLOW
                         | libc::O_CLOEXEC;
-                    sys::close(fs::openat(dir.as_raw_fd(), &name, flags, 0o644)?);
+                    sys::close(fs::openat(dir, &name, flags, 0o644)?);
                 }
-                dir = fs::openat2(
-                    dir.as_raw_fd(),
-                    &name,
-                    open_flags(part_kind),
-                    resolve_flags(symlinks),
-                )?;
+                resolve()?
             }
-            Err(e) => return Err(e),
-        }
+            other => other?,
+        };
+        parent = Some(fd);
     }
-    Ok(())
+    parent.ok_or(Errno::EINVAL)
 }
 
 /// Turns the errnos of a refused resolution into words.

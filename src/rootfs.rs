@@ -4,12 +4,13 @@
 
 use crate::devices;
 use crate::error::{Context, Error, Result};
-use crate::mountpoint::{self, Kind, Symlinks};
-use crate::spec::{Rootfs, Spec};
+use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::spec::{Rootfs, Spec, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use syscalls::Errno;
@@ -33,28 +34,13 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
     mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)
         .ctx(|| "make / private (mount MS_REC|MS_PRIVATE)".into())?;
 
-    // pivot_root needs the new root to be a mount point; the bind also pins the rootfs.
     let host = spec.rootfs == Rootfs::Host;
-    let (source, root) = match &spec.rootfs {
-        Rootfs::Dir(dir) => (c(dir)?, c(dir)?),
-        Rootfs::Host => (CString::from(c"/"), c(&state::rootfs_mountpoint(spec))?),
-    };
-    trace::step(|| format!("bind the rootfs {source:?} onto {root:?} and enter it"));
-    mount::mount(
-        Some(&source),
-        &root,
-        None,
-        libc::MS_BIND | libc::MS_REC,
-        None,
-    )
-    .ctx(|| format!("bind-mount the rootfs {source:?} onto {root:?}"))?;
-    fs::chdir(&root).ctx(|| format!("chdir into the rootfs {root:?}"))?;
-
+    bind_root(spec)?;
     if host {
         // The host's / is shared with the host: read-only, and its /proc, /dev, /sys, /tmp and
         // /run are replaced, so nothing of the host's runtime state shows through.
         trace::step(|| {
-            "host rootfs: make it read-only and detach the host's /proc /sys /dev /tmp /run".into()
+            "host rootfs: read-only; detach the host's /proc /sys /dev /tmp /run".into()
         });
         mount::setattr(mount::Target::Path(c"."), mount::MOUNT_ATTR_RDONLY, true).ctx(|| {
             "make the host rootfs read-only (mount_setattr MOUNT_ATTR_RDONLY, recursive)".into()
@@ -67,26 +53,24 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
             }
         }
     }
+    // A --read-only image is never written to, not even to add a mount point.
+    let create = if spec.read_only {
+        Create::No
+    } else {
+        Create::Yes
+    };
 
     trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
-    mountpoint::mount_fs("/proc", Symlinks::Refuse, c"proc", PROC_FLAGS, None)?;
-
+    mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
     trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-    devices::setup()?;
-
+    devices::setup(create)?;
     trace::step(|| "mount /sys read-only".into());
-    mountpoint::mount_fs("/sys", Symlinks::Refuse, c"sysfs", SYS_FLAGS, None)?;
-
+    mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
     if host {
-        tmpfs("/tmp", "mode=1777")?;
-        tmpfs("/run", "mode=755")?;
+        tmpfs("/tmp", "mode=1777", create)?;
+        tmpfs("/run", "mode=755", create)?;
     }
-    for (volume, kind) in spec.volumes.iter().zip(volume_kinds) {
-        bind_volume(&volume.source, &volume.target, *kind, volume.read_only)?;
-    }
-    for target in &spec.tmpfs {
-        tmpfs(target, "mode=1777")?;
-    }
+    user_mounts(spec, volume_kinds, create)?;
     if spec.read_only && !host {
         trace::step(|| "make the rootfs read-only (--read-only)".into());
         mount::setattr(mount::Target::Path(c"."), mount::MOUNT_ATTR_RDONLY, false)
@@ -99,13 +83,72 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
     }
 }
 
+/// Binds the rootfs onto itself (pivot_root needs a mount point; the bind also pins it) and
+/// enters it, all through descriptors: the rootfs path is looked up once.
+fn bind_root(spec: &Spec) -> Result<()> {
+    let (source, target) = match &spec.rootfs {
+        Rootfs::Dir(dir) => (None, c(dir)?),
+        Rootfs::Host => (Some(c"/"), c(&state::rootfs_mountpoint(spec))?),
+    };
+    trace::step(|| format!("bind the rootfs onto {target:?} and enter it"));
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    let dir = fs::openat(libc::AT_FDCWD, &target, flags, 0)
+        .ctx(|| format!("open the rootfs {target:?}"))?;
+    let tree = match source {
+        Some(path) => mount::open_tree_clone(mount::Target::Path(path)),
+        None => mount::open_tree_clone(mount::Target::Fd(dir.as_raw_fd())),
+    }
+    .ctx(|| format!("clone the mount tree of the rootfs {target:?} (open_tree)"))?;
+    mount::move_mount(&tree, &dir)
+        .ctx(|| format!("bind the rootfs onto {target:?} (move_mount)"))?;
+    fs::fchdir(&tree).ctx(|| format!("enter the rootfs {target:?}"))
+}
+
+/// One user mount (-v or --tmpfs).
+enum UserMount<'a> {
+    Volume(&'a Volume, Kind),
+    Tmpfs(&'a str),
+}
+
+impl UserMount<'_> {
+    fn target(&self) -> &str {
+        match self {
+            UserMount::Volume(v, _) => &v.target,
+            UserMount::Tmpfs(t) => t,
+        }
+    }
+}
+
+/// Volumes and tmpfs, parents before children whatever the order on the command line, so that
+/// `--tmpfs /t -v SRC:/t/v` shows SRC inside the tmpfs instead of hiding it.
+fn user_mounts(spec: &Spec, volume_kinds: &[Kind], create: Create) -> Result<()> {
+    let mut mounts: Vec<UserMount<'_>> = spec
+        .volumes
+        .iter()
+        .zip(volume_kinds)
+        .map(|(v, k)| UserMount::Volume(v, *k))
+        .chain(spec.tmpfs.iter().map(|t| UserMount::Tmpfs(t)))
+        .collect();
+    mounts.sort_by_key(|m| m.target().split('/').count());
+    for m in mounts {
+        match m {
+            UserMount::Volume(v, kind) => {
+                bind_volume(&v.source, &v.target, kind, v.read_only, create)?
+            }
+            UserMount::Tmpfs(target) => tmpfs(target, "mode=1777", create)?,
+        }
+    }
+    Ok(())
+}
+
 /// A tmpfs at `target` (mode in `data`), nosuid and nodev.
-fn tmpfs(target: &str, data: &str) -> Result<()> {
+fn tmpfs(target: &str, data: &str, create: Create) -> Result<()> {
     trace::step(|| format!("mount a tmpfs on {target}"));
     let data = sys::cstr(data).ctx(|| "tmpfs options".into())?;
     mountpoint::mount_fs(
         target,
         Symlinks::Beneath,
+        create,
         c"tmpfs",
         TMPFS_FLAGS,
         Some(&data),
@@ -114,24 +157,30 @@ fn tmpfs(target: &str, data: &str) -> Result<()> {
 
 /// `-v SRC:DST[:ro]`: a detached copy of the host tree at SRC (open_tree), made read-only
 /// before anyone can see it, then attached at DST through the resolved descriptor.
-fn bind_volume(source: &Path, target: &str, kind: Kind, read_only: bool) -> Result<()> {
+fn bind_volume(
+    source: &Path,
+    target: &str,
+    kind: Kind,
+    read_only: bool,
+    create: Create,
+) -> Result<()> {
     trace::step(|| {
         format!(
             "bind the volume {source:?} on {target}{}",
             if read_only { " (read-only)" } else { "" }
         )
     });
-    let tree =
-        mount::open_tree_clone(&c(source)?).ctx(|| format!("open the volume source {source:?}"))?;
+    let tree = mount::open_tree_clone(mount::Target::Path(&c(source)?))
+        .ctx(|| format!("open the volume source {source:?}"))?;
     if read_only {
         mount::setattr(
-            mount::Target::Fd(std::os::fd::AsRawFd::as_raw_fd(&tree)),
+            mount::Target::Fd(tree.as_raw_fd()),
             mount::MOUNT_ATTR_RDONLY,
             true,
         )
         .ctx(|| format!("make the volume {source:?} read-only"))?;
     }
-    let dest = mountpoint::open(target, kind, Symlinks::Beneath)?;
+    let dest = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
     mount::move_mount(&tree, &dest).ctx(|| format!("attach the volume {source:?} on {target}"))
 }
 

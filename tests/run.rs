@@ -443,3 +443,83 @@ fn a_closed_stderr_does_not_kill_nsbox_before_teardown() {
     assert_eq!(status.code(), Some(0), "nsbox died of SIGPIPE");
     f.assert_clean();
 }
+
+#[test]
+fn user_mounts_nest_parents_first_whatever_the_order_given() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let src = f.scratch.join("nest-src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), "inner\n").unwrap();
+    let vol = format!("{}:/t/v", src.display());
+    // The volume is named first but lives inside the tmpfs: it must not be hidden by it.
+    let out = f
+        .run(&["-v", &vol, "--tmpfs", "/t", "--", "cat", "/t/v/f"])
+        .ok();
+    assert_eq!(out, "inner\n");
+    // A tmpfs inside a volume goes on top of it (its mount point is made in the volume, as
+    // Docker does): what is written there stays in the tmpfs, not on the host.
+    let vol = format!("{}:/d", src.display());
+    f.run(&[
+        "--tmpfs",
+        "/d/cache",
+        "-v",
+        &vol,
+        "--",
+        "touch",
+        "/d/cache/x",
+    ])
+    .ok();
+    assert!(src.join("cache").is_dir());
+    assert!(
+        !src.join("cache/x").exists(),
+        "the tmpfs was not mounted over the volume"
+    );
+    std::fs::remove_dir_all(&src).unwrap();
+    std::fs::remove_dir_all(rootfs().join("t")).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn read_only_never_writes_the_image_and_relative_symlinks_inside_work() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let r = f.scratch.join("rootfs-copy");
+    assert!(
+        std::process::Command::new("cp")
+            .arg("-a")
+            .arg(rootfs())
+            .arg(&r)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rs = r.to_str().unwrap();
+    // --read-only: a missing mount point is an error, and the image stays as it was.
+    let out = Out(f
+        .command(&["-r", rs, "--read-only", "--tmpfs", "/new/dir", "--", "true"])
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr()
+            .contains("does not create mount points in the image"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        !r.join("new").exists(),
+        "the read-only image was written to"
+    );
+    // A relative symlink that stays inside the rootfs is followed when creating mount points.
+    std::os::unix::fs::symlink("../var", r.join("usr/x")).unwrap();
+    f.run(&["-r", rs, "--tmpfs", "/usr/x/new", "--", "true"])
+        .ok();
+    assert!(r.join("var/new").is_dir());
+    std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}

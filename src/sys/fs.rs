@@ -156,6 +156,17 @@ pub fn chdir(path: &CStr) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// fchdir(2): the cwd becomes the directory `fd` refers to (an O_PATH fd will do).
+pub fn fchdir(fd: &impl AsRawFd) -> Result<(), Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("fchdir({fd})"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::fchdir, fd) },
+    )
+    .map(drop)
+}
+
 /// The file type bits (S_IFMT) of `path`, following symlinks.
 pub fn file_type(path: &CStr) -> Result<u32, Errno> {
     // SAFETY: stat is plain old data; all-zero is a valid value.

@@ -86,23 +86,94 @@ pub fn chroot(path: &CStr) -> Result<(), Errno> {
     .map(drop)
 }
 
-/// open_tree(AT_FDCWD, path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE): a detached copy of
-/// the mount tree at `path`, ready to be attached with `move_mount`.
-pub fn open_tree_clone(path: &CStr) -> Result<OwnedFd, Errno> {
-    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32 | AT_RECURSIVE;
+/// open_tree(dir, path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC|AT_RECURSIVE): a detached copy of
+/// the mount tree at `path` (relative to `dir`; with `Target::Fd`, the tree the fd is on),
+/// ready to be attached with `move_mount`.
+pub fn open_tree_clone(target: Target<'_>) -> Result<OwnedFd, Errno> {
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32 | AT_RECURSIVE;
+    let (dirfd, path) = match target {
+        Target::Path(p) => (libc::AT_FDCWD, p),
+        Target::Fd(fd) => {
+            flags |= libc::AT_EMPTY_PATH as u32;
+            (fd, c"")
+        }
+    };
     traced(
         || {
+            let dir = if dirfd == libc::AT_FDCWD {
+                "AT_FDCWD".to_string()
+            } else {
+                dirfd.to_string()
+            };
             format!(
-                "open_tree(AT_FDCWD, {}, {})",
+                "open_tree({dir}, {}, {})",
                 q(path),
                 flags::decode(flags as u64, AT)
             )
         },
         // SAFETY: `path` is NUL-terminated.
-        || unsafe { syscalls::syscall!(Sysno::open_tree, libc::AT_FDCWD, path.as_ptr(), flags) },
+        || unsafe { syscalls::syscall!(Sysno::open_tree, dirfd, path.as_ptr(), flags) },
     )
     // SAFETY: on success the syscall returned a new descriptor that nothing else owns.
     .map(|fd| unsafe { owned(fd) })
+}
+
+/// A new, detached tmpfs (fsopen, fsconfig, fsmount) with `options` (key, value) and the
+/// MOUNT_ATTR_* flags `attrs`: filled through its fd, then attached with `move_mount`.
+pub fn new_tmpfs(options: &[(&CStr, &CStr)], attrs: u64) -> Result<OwnedFd, Errno> {
+    const FSOPEN_CLOEXEC: u32 = 1;
+    const FSCONFIG_SET_STRING: u32 = 1;
+    const FSCONFIG_CMD_CREATE: u32 = 6;
+    const FSMOUNT_CLOEXEC: u32 = 1;
+    let fs = traced(
+        || "fsopen(\"tmpfs\", FSOPEN_CLOEXEC)".into(),
+        // SAFETY: the name is a static NUL-terminated string.
+        || unsafe { syscalls::syscall!(Sysno::fsopen, c"tmpfs".as_ptr(), FSOPEN_CLOEXEC) },
+    )
+    // SAFETY: on success fsopen returned a new descriptor that nothing else owns.
+    .map(|fd| unsafe { owned(fd) })?;
+    let fsfd = fs.as_raw_fd();
+    for (key, value) in options {
+        traced(
+            || {
+                format!(
+                    "fsconfig({fsfd}, FSCONFIG_SET_STRING, {}, {}, 0)",
+                    q(key),
+                    q(value)
+                )
+            },
+            // SAFETY: key and value are NUL-terminated strings that outlive the call.
+            || unsafe {
+                syscalls::syscall!(
+                    Sysno::fsconfig,
+                    fsfd,
+                    FSCONFIG_SET_STRING,
+                    key.as_ptr(),
+                    value.as_ptr(),
+                    0
+                )
+            },
+        )?;
+    }
+    traced(
+        || format!("fsconfig({fsfd}, FSCONFIG_CMD_CREATE, NULL, NULL, 0)"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::fsconfig, fsfd, FSCONFIG_CMD_CREATE, 0, 0, 0) },
+    )?;
+    let mnt = traced(
+        || {
+            format!(
+                "fsmount({fsfd}, FSMOUNT_CLOEXEC, {})",
+                flags::decode(attrs, MOUNT_ATTR)
+            )
+        },
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::fsmount, fsfd, FSMOUNT_CLOEXEC, attrs) },
+    )
+    // SAFETY: on success fsmount returned a new descriptor that nothing else owns.
+    .map(|fd| unsafe { owned(fd) });
+    super::close(fs);
+    mnt
 }
 
 /// move_mount(from, "", to, "", F_EMPTY_PATH|T_EMPTY_PATH): attach a detached tree onto the

@@ -138,7 +138,7 @@ pub fn sethostname(name: &str) -> Result<(), Errno> {
 }
 
 /// setgroups(0, NULL), setresgid(gid x3), setresuid(uid x3): become `uid:gid` with no
-/// supplementary groups. Groups and gid first: after setresuid we may no longer change them.
+/// supplementary groups (for 0:0, only the groups change: the caller runs as root). Groups and gid first: after setresuid we may no longer change them.
 pub fn set_identity(uid: u32, gid: u32) -> Result<(), (&'static str, Errno)> {
     traced(
         || "setgroups(0, NULL)".into(),
@@ -146,6 +146,10 @@ pub fn set_identity(uid: u32, gid: u32) -> Result<(), (&'static str, Errno)> {
         || unsafe { syscalls::syscall!(Sysno::setgroups, 0, 0) },
     )
     .map_err(|e| ("setgroups", e))?;
+    if uid == 0 && gid == 0 {
+        // Already root:root (nsbox requires it): nothing else changes.
+        return Ok(());
+    }
     traced(
         || format!("setresgid({gid}, {gid}, {gid})"),
         // SAFETY: no memory is passed.
