@@ -133,7 +133,7 @@ impl ChildChannel {
 
     /// Sends the error to the parent (which prints it) and exits with its code.
     pub fn fail(&self, err: &Error) -> ! {
-        let _ = sys::write(&self.sock, &encode(err));
+        let _ = sys::send(&self.sock, &encode(err));
         process::exit_now(err.code as i32)
     }
 }

@@ -219,11 +219,7 @@ fn sigterm_to_nsbox_reaches_a_pid_1_that_handles_it() {
     ]);
     let pid1 = container_pid(child.id());
     // Wait until the trap is installed (the shell has printed "ready" only after it).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !catches(pid1, 15) {
-        assert!(std::time::Instant::now() < deadline, "trap never installed");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_until("the trap is installed", 10, || catches(pid1, 15));
     signal(child.id(), "TERM");
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(7));
@@ -240,10 +236,8 @@ fn the_container_gets_only_fds_0_1_2() {
     // Leak fds 7 and 9 into nsbox on purpose: the container must not get them. (PID 1 is the
     // shell, which lists its own fds: what it got at execve.)
     let script = format!(
-        "exec 7</etc/hostname 9</; exec {} run --root {} --rootfs {} -- sh -c 'ls /proc/$$/fd; :'",
-        nsbox_bin(),
-        f.state_root.display(),
-        rootfs().display()
+        "exec 7</etc/hostname 9</; exec {}",
+        f.shell_line("-- sh -c 'ls /proc/$$/fd; :'")
     );
     let out = std::process::Command::new("sh")
         .args(["-c", &script])
@@ -403,21 +397,21 @@ fn the_container_dies_with_nsbox_also_after_dropping_root() {
     let pid1 = container_pid(child.id());
     signal(child.id(), "KILL");
     child.wait().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
+    let dead = || {
         let status = std::fs::read_to_string(format!("/proc/{pid1}/status")).unwrap_or_default();
-        let state = status
-            .lines()
-            .find(|l| l.starts_with("State:"))
-            .unwrap_or("State:\tgone");
-        if state.contains("Z") || state.contains("gone") {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            signal(pid1, "KILL");
-            panic!("the container outlived nsbox: {state}");
-        }
+        // Gone, or a zombie waiting for the host's init to reap it.
+        status.is_empty()
+            || status
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !dead() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if !dead() {
+        signal(pid1, "KILL");
+        panic!("the container outlived nsbox");
     }
     // nsbox was killed, so its state directory stays for `nsbox gc`; remove it by hand here.
     std::fs::remove_dir(f.state_root.join("orphan")).unwrap();
@@ -431,10 +425,8 @@ fn a_closed_stderr_does_not_kill_nsbox_before_teardown() {
     }
     let f = Fixture::new();
     let script = format!(
-        "{} run --root {} --rootfs {} --trace -- /bin/true 2>&1 | head -c 10 >/dev/null",
-        nsbox_bin(),
-        f.state_root.display(),
-        rootfs().display()
+        "{} 2>&1 | head -c 10 >/dev/null",
+        f.shell_line("--trace -- /bin/true")
     );
     let status = std::process::Command::new("bash")
         .args(["-o", "pipefail", "-c", &script])

@@ -91,16 +91,6 @@ fn write_all_untraced(fd: RawFd, mut buf: &[u8]) {
     }
 }
 
-/// write(2) of a whole buffer (one datagram on a SOCK_SEQPACKET socket).
-pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
-    let fd = fd.as_raw_fd();
-    traced(
-        || format!("write({fd}, <{} bytes>, {})", buf.len(), buf.len()),
-        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
-        || unsafe { syscalls::syscall!(Sysno::write, fd, buf.as_ptr(), buf.len()) },
-    )
-}
-
 /// send(2) with MSG_NOSIGNAL: a closed peer gives EPIPE instead of killing us with SIGPIPE.
 pub fn send(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
     let fd = fd.as_raw_fd();

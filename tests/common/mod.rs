@@ -120,6 +120,17 @@ impl Fixture {
         cmd
     }
 
+    /// `nsbox run --root STATE --rootfs ROOTFS ARGS` as a shell command line (for tests that
+    /// need a shell around nsbox: leaked fds, pipes). ARGS is inserted as written.
+    pub fn shell_line(&self, args: &str) -> String {
+        format!(
+            "{} run --root {} --rootfs {} {args}",
+            nsbox_bin(),
+            self.state_root.display(),
+            rootfs().display()
+        )
+    }
+
     /// `nsbox run --root STATE --rootfs ROOTFS ARGS...`, run to the end.
     pub fn run(&self, args: &[&str]) -> Out {
         let mut all = vec!["--rootfs", rootfs().to_str().unwrap()];
@@ -175,29 +186,41 @@ impl Out {
     }
 }
 
-/// The host pid of the container's PID 1 once it has exec'd (its name is no longer nsbox's).
-pub fn container_pid(nsbox_pid: u32) -> u32 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let children =
-            std::fs::read_to_string(format!("/proc/{nsbox_pid}/task/{nsbox_pid}/children"))
-                .unwrap_or_default();
-        if let Some(pid) = children
-            .split_whitespace()
-            .next()
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if !comm.is_empty() && !comm.starts_with("nsbox") {
-                return pid;
-            }
-        }
+/// Polls `cond` every 10 ms until it holds; fails the test after `secs` seconds, naming `what`.
+pub fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
         assert!(
             Instant::now() < deadline,
-            "the container of nsbox pid {nsbox_pid} never started"
+            "timed out after {secs} s waiting until {what}"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The host pid of the container's PID 1 once it has exec'd (its name is no longer nsbox's).
+pub fn container_pid(nsbox_pid: u32) -> u32 {
+    let mut pid = 0;
+    wait_until(
+        &format!("the container of nsbox pid {nsbox_pid} started"),
+        10,
+        || {
+            let children =
+                std::fs::read_to_string(format!("/proc/{nsbox_pid}/task/{nsbox_pid}/children"))
+                    .unwrap_or_default();
+            let Some(first) = children
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                return false;
+            };
+            let comm = std::fs::read_to_string(format!("/proc/{first}/comm")).unwrap_or_default();
+            pid = first;
+            !comm.is_empty() && !comm.starts_with("nsbox")
+        },
+    );
+    pid
 }
 
 /// kill(1) of one pid this test started.
