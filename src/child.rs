@@ -1,6 +1,7 @@
 //! The container's first process, from clone to execve. It never prints: a failure goes to the
 //! parent over the sync channel, and the parent prints one message.
 
+use crate::cgroup::child::{self as cgroup, Join};
 use crate::error::{Context, Result};
 use crate::exec;
 use crate::mountpoint::Kind;
@@ -11,10 +12,22 @@ use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace::{self, Role};
 use std::convert::Infallible;
 
-/// The child's recipe. `mask` is the signal mask to restore before execve.
-pub fn main(spec: &Spec, volume_kinds: &[Kind], mask: SigSet, channel: ChildChannel) -> Infallible {
+/// What the child is given: the Spec and what the parent learned or opened for it.
+pub struct Inputs<'a> {
+    pub spec: &'a Spec,
+    /// Whether each volume's source is a directory or a file.
+    pub volume_kinds: &'a [Kind],
+    /// The signal mask to restore before execve.
+    pub mask: SigSet,
+    /// The container's cgroups, when it has limits.
+    pub cgroups: Option<Join<'a>>,
+}
+
+/// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
+pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
     trace::set_role(Role::Child);
-    let err = match setup(spec, volume_kinds) {
+    let (spec, mask) = (inputs.spec, inputs.mask);
+    let err = match setup(inputs, born_inside) {
         Ok(()) => {
             // The parent's part (state, later cgroup and network) ran while we built the
             // filesystem; the command must not start before it is done.
@@ -27,15 +40,20 @@ pub fn main(spec: &Spec, volume_kinds: &[Kind], mask: SigSet, channel: ChildChan
     channel.fail(&err)
 }
 
-fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
+fn setup(inputs: &Inputs<'_>, born_inside: bool) -> Result<()> {
+    let spec = inputs.spec;
     // If nsbox dies, the container dies with it (PID 1 gone takes the whole pid namespace).
     process::set_parent_death_signal(libc::SIGKILL)
         .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
     let _ = process::set_name(c"nsbox:child");
     // Modes given to mknod and mkdir are meant exactly; the container gets 022 back at exec.
     fs::umask(0);
+    if let Some(join) = &inputs.cgroups {
+        cgroup::enter(join, born_inside)?;
+    }
 
-    rootfs::setup(spec, volume_kinds)?;
+    let view = inputs.cgroups.as_ref().map(|j| j.view);
+    rootfs::setup(spec, inputs.volume_kinds, view)?;
 
     trace::step(|| format!("set the hostname to {:?}", spec.hostname));
     process::sethostname(&spec.hostname).ctx(|| format!("sethostname({:?})", spec.hostname))?;

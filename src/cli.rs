@@ -1,5 +1,6 @@
 //! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
 
+use crate::cgroup::limits::{self, Limits};
 use crate::error::{Error, Result};
 use crate::spec::{self, Net, Rootfs, Spec, User, Volume};
 use lexopt::prelude::*;
@@ -9,6 +10,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub enum Command {
     Run(Box<Spec>, Options),
+    /// Remove what crashed containers left in this state root.
+    Gc(PathBuf),
     Version,
     Help(Option<String>),
 }
@@ -33,6 +36,10 @@ pub const RUN_FLAGS: &[&str] = &[
     "--read-only",
     "--net",
     "--chroot",
+    "--memory",
+    "--pids-limit",
+    "--cpus",
+    "--cpuset",
     "--trace",
     "--root",
     "--help",
@@ -74,12 +81,13 @@ pub fn parse(
         Some(Value(cmd)) => match cmd.to_str() {
             Some("run") => parse_run(p, ctx, make_id),
             Some("version") => Ok(Command::Version),
+            Some("gc") => parse_gc(p, ctx),
             Some("help") => Ok(Command::Help(
                 p.raw_args().ok().and_then(|mut a| a.next()).map(lossy),
             )),
             _ => Err(Error::new(
                 format!("unknown command {:?}", lossy(cmd)),
-                "nsbox knows: run, version, help",
+                "nsbox knows: run, gc, version, help",
             )
             .hint("see 'nsbox help'")),
         },
@@ -119,6 +127,39 @@ fn absolute(cwd: &Path, p: impl Into<PathBuf>) -> PathBuf {
     if p.is_absolute() { p } else { cwd.join(p) }
 }
 
+fn parse_gc(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
+    let mut state_root = ctx.state_root_env.clone().map(PathBuf::from);
+    while let Some(arg) = p.next().map_err(|e| lex(e, "gc"))? {
+        match arg {
+            Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
+            Short('h') | Long("help") => return Ok(Command::Help(Some("gc".into()))),
+            other => {
+                return Err(Error {
+                    why: None,
+                    ..usage(format!("unexpected argument {}", arg_name(&other)), "gc")
+                });
+            }
+        }
+    }
+    Ok(Command::Gc(absolute(
+        ctx.cwd,
+        state_root_or_default(state_root)?,
+    )))
+}
+
+/// `--root`, else NSBOX_ROOT, else /run/nsbox; never empty.
+fn state_root_or_default(root: Option<PathBuf>) -> Result<PathBuf> {
+    let root = root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into());
+    if root.as_os_str().is_empty() {
+        return Err(Error::new(
+            "--root \"\" (or NSBOX_ROOT)",
+            "the state directory is empty",
+        )
+        .hint("give a directory, e.g. /run/nsbox, or unset NSBOX_ROOT"));
+    }
+    Ok(root)
+}
+
 fn parse_run(
     mut p: lexopt::Parser,
     ctx: &Context<'_>,
@@ -130,6 +171,7 @@ fn parse_run(
     let (mut env, mut volumes, mut tmpfs) = (Vec::new(), Vec::new(), Vec::new());
     let (mut read_only, mut chroot, mut net) = (false, false, Net::None);
     let mut state_root = ctx.state_root_env.clone().map(PathBuf::from);
+    let mut limits = Limits::default();
     let mut command: Vec<OsString> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
         let flag = arg_name(&arg);
@@ -149,6 +191,12 @@ fn parse_run(
             Long("read-only") => read_only = true,
             Long("net") => net = parse_net(&value(&mut p, &flag)?)?,
             Long("chroot") => chroot = true,
+            Short('m') | Long("memory") => {
+                limits.memory = Some(limits::parse_memory(&value(&mut p, &flag)?)?)
+            }
+            Long("pids-limit") => limits.pids = Some(limits::parse_pids(&value(&mut p, &flag)?)?),
+            Long("cpus") => limits.cpu_quota_us = Some(limits::parse_cpus(&value(&mut p, &flag)?)?),
+            Long("cpuset") => limits.cpuset = Some(limits::parse_cpuset(&value(&mut p, &flag)?)?),
             Long("trace") => opts.trace = true,
             Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
             Short('h') | Long("help") => return Ok(Command::Help(Some("run".into()))),
@@ -178,14 +226,7 @@ fn parse_run(
         return Err(Error::new("COMMAND \"\"", "the command is empty")
             .hint("name the command to run after the options"));
     }
-    let state_root = state_root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into());
-    if state_root.as_os_str().is_empty() {
-        return Err(Error::new(
-            "--root \"\" (or NSBOX_ROOT)",
-            "the state directory is empty",
-        )
-        .hint("give a directory, e.g. /run/nsbox, or unset NSBOX_ROOT"));
-    }
+    let state_root = state_root_or_default(state_root)?;
     let command_defaulted = command.is_empty();
     if command_defaulted {
         command.push(spec::DEFAULT_SHELL.into());
@@ -204,6 +245,7 @@ fn parse_run(
         read_only,
         net,
         chroot,
+        limits,
         state_root: absolute(ctx.cwd, state_root),
     };
     Ok(Command::Run(Box::new(spec), opts))

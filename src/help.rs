@@ -5,6 +5,7 @@ nsbox - run a command in a Linux container, one visible syscall at a time
 
 Usage:
   nsbox run [OPTIONS] [--] [COMMAND [ARG...]]   run a command in a new container
+  nsbox gc [--root DIR]                         remove what crashed containers left behind
   nsbox version                                 show version, git revision and build target
   nsbox help [COMMAND]                          show help (also: -h, --help)
 
@@ -47,6 +48,17 @@ Options:
                             no host path is left to reach; chroot only changes what '/' means
                             for the process: the host's mounts stay in the namespace and a
                             process with CAP_SYS_CHROOT can climb back out. For learning only
+  -m, --memory SIZE         memory limit, swap included: bytes or k, m, g (powers of 1024);
+                            at least 6m. A container the kernel kills for lack of memory ends
+                            with 'container killed: out of memory' and exit code 137
+      --pids-limit N        at most N processes and threads (fork fails beyond)
+      --cpus FLOAT          CPU time, in CPUs (0.5 = half of one), at most the CPUs online
+      --cpuset CPUS         the CPUs it may run on, e.g. 0-2,5
+                            Limits put the container in cgroups of its own, <nsbox's cgroup>/
+                            nsbox/ID in each hierarchy that is needed (cgroup v1, v2 or both:
+                            hybrid); it sees them read-only at /sys/fs/cgroup, itself at '/'.
+                            Without limits it gets a cgroup namespace and an empty
+                            /sys/fs/cgroup
       --trace               print every step and syscall (arguments, result, microseconds) on
                             stderr, in the order the kernel saw them
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
@@ -60,6 +72,21 @@ Examples:
   nsbox run --rootfs ./rootfs -- sh -c 'echo hello from $(hostname)'
   nsbox run --rootfs ./rootfs --read-only -v /srv/data:/data:ro -- ls /data
   nsbox run --rootfs ./rootfs --net host -u 1000 -w /tmp -- id
+  nsbox run --rootfs ./rootfs --pids-limit 20 -m 64m --cpus 0.5 -- sh
+";
+
+pub const GC: &str = "\
+nsbox gc - remove what crashed containers left behind
+
+Usage: nsbox gc [--root DIR]
+
+A running nsbox holds a lock on its state directory (DIR/ID). gc takes every state directory
+that nobody holds (its nsbox was killed, e.g. with SIGKILL, or the machine crashed while /run
+survived), removes the cgroups recorded in it, then the directory, and prints each id.
+Running containers are never touched.
+
+Options:
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
 ";
 
 pub const VERSION: &str = "\
@@ -74,6 +101,7 @@ pub fn text(command: Option<&str>) -> Option<&'static str> {
         None => Some(GENERAL),
         Some("run") => Some(RUN),
         Some("version") => Some(VERSION),
+        Some("gc") => Some(GC),
         Some("help") => Some(GENERAL),
         Some(_) => None,
     }

@@ -5,6 +5,7 @@
 //! and no SIGPIPE disposition changed behind the container's back.
 #![cfg_attr(not(test), no_main)]
 
+mod cgroup;
 mod child;
 mod cli;
 mod commands;
@@ -42,6 +43,7 @@ fn cli_main(args: Vec<OsString>) -> u8 {
     };
     let result = cli::parse(args, &ctx, new_id).and_then(|command| match command {
         cli::Command::Run(spec, opts) => commands::run::run(&spec, opts),
+        cli::Command::Gc(root) => commands::gc::gc(&root),
         cli::Command::Version => {
             sys::write_stdout(commands::version::text().as_bytes());
             Ok(0)

@@ -2,6 +2,7 @@
 //! private propagation, the rootfs bound onto itself, /proc, /dev, /sys, volumes and tmpfs,
 //! then pivot_root (or chroot) so that no host path stays reachable.
 
+use crate::cgroup::child::ViewMount;
 use crate::devices;
 use crate::error::{Context, Error, Result};
 use crate::mountpoint::{self, Create, Kind, Symlinks};
@@ -28,7 +29,8 @@ fn c(path: &Path) -> Result<CString> {
 
 /// Builds the whole filesystem and switches the process root into it. `volume_kinds[i]` says
 /// whether volume i's source is a directory or a file (the parent checked them).
-pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
+/// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup.
+pub fn setup(spec: &Spec, volume_kinds: &[Kind], cgroups: Option<&[ViewMount]>) -> Result<()> {
     // Mounts made from here on must not propagate back to the host (or to other containers).
     trace::step(|| "make every mount private (no propagation to the host)".into());
     mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)
@@ -66,6 +68,9 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind]) -> Result<()> {
     devices::setup(create)?;
     trace::step(|| "mount /sys read-only".into());
     mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
+    if let Some(view) = cgroups {
+        crate::cgroup::child::mount_view(view)?;
+    }
     if host {
         tmpfs("/tmp", "mode=1777", create)?;
         tmpfs("/run", "mode=755", create)?;

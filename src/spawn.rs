@@ -7,8 +7,11 @@
 //!   fails. A successful execve closes the child's end, so the parent then reads end-of-stream.
 
 use crate::error::{Context, EXIT_NSBOX, Error, Result};
+use crate::sys::clone::{self, How};
 use crate::sys::{self, process};
+use crate::trace;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use syscalls::Errno;
 
 /// The running child, seen from the parent.
 pub struct Child {
@@ -23,10 +26,13 @@ pub struct ChildChannel {
 }
 
 /// Clones a child into the namespaces of `flags` and runs `body` there. `body` never returns:
-/// it ends in execve or in `ChildChannel::fail`.
+/// it ends in execve or in `ChildChannel::fail`. With `cgroup` (a cgroup v2 directory), the
+/// child is born in it (clone3 CLONE_INTO_CGROUP); where clone3 is unavailable (old kernels,
+/// some seccomp filters) plain clone is used and `body` is told (`false`) to move itself.
 pub fn spawn(
     flags: i32,
-    body: impl FnOnce(ChildChannel) -> std::convert::Infallible,
+    cgroup: Option<RawFd>,
+    body: impl FnOnce(ChildChannel, bool) -> std::convert::Infallible,
 ) -> Result<Child> {
     let (parent_end, child_end) =
         sys::seqpacket_pair().ctx(|| "create the parent/child sync socket".into())?;
@@ -36,37 +42,28 @@ pub fn spawn(
     // The child closes its copy of the parent's end (so the parent's death reads as end-of-
     // stream): it takes it out of its own copy of this frame; the parent's copy keeps it.
     let parent_end = std::cell::Cell::new(Some(parent_end));
+    let born_inside = std::cell::Cell::new(cgroup.is_some());
     let mut body = Some(body);
     let mut entry = || -> i32 {
         if let Some(fd) = parent_end.take() {
             sys::close(fd);
         }
         if let Some(body) = body.take() {
-            match body(channel) {}
+            match body(channel, born_inside.get()) {}
         }
         EXIT_NSBOX as i32
     };
-    let pid = process::clone_with_stack(flags | libc::SIGCHLD, &mut entry).map_err(|e| {
-        Error::sys(
-            format!(
-                "clone({})",
-                crate::flags::decode(flags as u64, crate::flags::CLONE)
-            ),
-            e,
-        )
-        .hint_on(
-            syscalls::Errno::EPERM,
-            "creating namespaces needs root (CAP_SYS_ADMIN)",
-        )
-        .hint_on(
-            syscalls::Errno::ENOSPC,
-            "a namespace limit is reached: see /proc/sys/user/max_*_namespaces",
-        )
-        .hint_on(
-            syscalls::Errno::EINVAL,
-            "this kernel lacks one of these namespaces (CONFIG_*_NS)",
-        )
-    })?;
+    let top = clone::stack().ctx(|| "map the child's stack".into())?;
+    let how = cgroup.map(How::IntoCgroup).unwrap_or(How::Clone);
+    let pid = match clone::spawn(how, flags, top, &mut entry) {
+        Err(e @ (Errno::ENOSYS | Errno::E2BIG)) if how != How::Clone => {
+            trace::note(|| format!("clone3 is not available ({e}): clone, then the child moves itself into its cgroup"));
+            born_inside.set(false);
+            clone::spawn(How::Clone, flags, top, &mut entry)
+        }
+        other => other,
+    }
+    .map_err(|e| clone_error(flags, e))?;
     sys::close(child_end);
     let sock = parent_end
         .take()
@@ -74,12 +71,38 @@ pub fn spawn(
     Ok(Child { pid, sock })
 }
 
+fn clone_error(flags: i32, e: Errno) -> Error {
+    Error::sys(
+        format!(
+            "clone({})",
+            crate::flags::decode(flags as u64, crate::flags::CLONE)
+        ),
+        e,
+    )
+    .hint_on(
+        Errno::EPERM,
+        "creating namespaces needs root (CAP_SYS_ADMIN)",
+    )
+    .hint_on(
+        Errno::ENOSPC,
+        "a namespace limit is reached: see /proc/sys/user/max_*_namespaces",
+    )
+    .hint_on(
+        Errno::EINVAL,
+        "this kernel lacks one of these namespaces (CONFIG_*_NS)",
+    )
+    .hint_on(
+        Errno::EAGAIN,
+        "a process limit is reached (ulimit -u, or pids.max of nsbox's cgroup)",
+    )
+}
+
 impl Child {
     /// Lets the child go on to execve: the parent's part of the setup is done. If the child has
     /// already failed and exited (EPIPE), its report and exit status tell the rest.
     pub fn release(&self) -> Result<()> {
         match sys::send(&self.sock, b"g") {
-            Ok(_) | Err(syscalls::Errno::EPIPE) => Ok(()),
+            Ok(_) | Err(Errno::EPIPE) => Ok(()),
             Err(e) => Err(Error::sys(
                 format!("release the child (pid {})", self.pid),
                 e,
@@ -103,7 +126,7 @@ impl Child {
         for _ in 0..2 {
             match sys::recv_nowait(&self.sock, &mut buf) {
                 Ok(n) if n > 0 => return Some(decode(&buf[..n])),
-                Err(syscalls::Errno::ECONNRESET) => continue,
+                Err(Errno::ECONNRESET) => continue,
                 _ => return None,
             }
         }
@@ -125,10 +148,7 @@ impl ChildChannel {
     /// stream means it is gone. (Call after "go", which was the only byte it sends.)
     pub fn parent_alive(&self) -> bool {
         let mut byte = [0u8; 1];
-        matches!(
-            sys::recv_nowait(&self.sock, &mut byte),
-            Err(syscalls::Errno::EAGAIN)
-        )
+        matches!(sys::recv_nowait(&self.sock, &mut byte), Err(Errno::EAGAIN))
     }
 
     /// Sends the error to the parent (which prints it) and exits with its code.

@@ -1,5 +1,6 @@
 //! The container Spec: what to run and with which isolation. Pure data; defaults live here.
 
+use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub struct Spec {
     pub read_only: bool,
     pub net: Net,
     pub chroot: bool,
+    /// Resource limits; any of them gives the container cgroups of its own.
+    pub limits: Limits,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
 }
@@ -66,7 +69,11 @@ impl Spec {
     pub fn clone_flags(&self) -> i32 {
         let mut flags =
             libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
-        flags |= libc::CLONE_NEWCGROUP;
+        // With limits, the child first joins its cgroups, then unshares the cgroup namespace
+        // (a namespace made at clone would be rooted at nsbox's own cgroup).
+        if self.limits.is_empty() {
+            flags |= libc::CLONE_NEWCGROUP;
+        }
         if self.net == Net::None {
             flags |= libc::CLONE_NEWNET;
         }

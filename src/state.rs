@@ -2,19 +2,31 @@
 //!
 //! Creating `ROOT/ID` with mkdir is what makes a container id unique on this host: a second
 //! `nsbox run --name ID` fails with EEXIST. Everything created here is removed on teardown.
+//!
+//! While its nsbox lives, the directory is locked (flock on an open descriptor of it; the
+//! kernel drops the lock when the process dies, however it dies). `nsbox gc` takes only
+//! unlocked directories, and removes the host objects recorded in them (`cgroups`: one path a
+//! line, written before the cgroups are created) before the directory itself.
 
 use crate::error::{Context, Error, Result};
 use crate::spec::{Rootfs, Spec};
 use crate::sys::{self, fs};
 use std::ffi::CString;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use syscalls::Errno;
 
+/// The record of the cgroup directories, in the state directory.
+pub const CGROUPS_FILE: &str = "cgroups";
+
 /// What this run created on the host, in creation order (removed in reverse).
 #[derive(Debug, Default)]
 pub struct State {
-    created: Vec<PathBuf>,
+    /// Paths and whether each is a directory.
+    created: Vec<(PathBuf, bool)>,
+    /// The locked descriptor of the state directory: held for the life of this nsbox.
+    lock: Option<OwnedFd>,
 }
 
 fn c(path: &Path) -> Result<CString> {
@@ -46,7 +58,7 @@ impl State {
         let dir = spec.state_dir();
         let mut state = State::default();
         match mkdir(&dir, 0o700) {
-            Ok(()) => state.created.push(dir.clone()),
+            Ok(()) => state.created.push((dir.clone(), true)),
             Err(Errno::EEXIST) => {
                 return Err(Error::new(
                     format!("container {:?}", spec.id),
@@ -56,22 +68,74 @@ impl State {
             }
             Err(e) => return Err(Error::sys(format!("create state directory {dir:?}"), e)),
         }
+        if let Err(e) = state.lock(&dir) {
+            state.remove();
+            return Err(e);
+        }
         if spec.rootfs == Rootfs::Host {
             let mp = rootfs_mountpoint(spec);
             if let Err(e) = mkdir(&mp, 0o700) {
                 state.remove();
                 return Err(Error::sys(format!("create mount point {mp:?}"), e));
             }
-            state.created.push(mp);
+            state.created.push((mp, true));
         }
         Ok(state)
+    }
+
+    /// Opens the directory and locks it: `nsbox gc` leaves it alone while we live.
+    fn lock(&mut self, dir: &Path) -> Result<()> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        let fd = fs::openat(libc::AT_FDCWD, &c(dir)?, flags, 0)
+            .ctx(|| format!("open state directory {dir:?}"))?;
+        fs::flock(&fd, libc::LOCK_EX | libc::LOCK_NB)
+            .ctx(|| format!("lock state directory {dir:?}"))?;
+        self.lock = Some(fd);
+        Ok(())
+    }
+
+    /// Records the cgroup directories about to be created (one write, before any mkdir).
+    pub fn record_cgroups(&mut self, paths: &[PathBuf]) -> Result<()> {
+        let Some((dir, _)) = self.created.first() else {
+            return Err(Error::new("record cgroups", "no state directory"));
+        };
+        let file = dir.join(CGROUPS_FILE);
+        let mut text = Vec::new();
+        for p in paths {
+            text.extend_from_slice(p.as_os_str().as_bytes());
+            text.push(b'\n');
+        }
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
+        let fd = fs::openat(libc::AT_FDCWD, &c(&file)?, flags, 0o600)
+            .ctx(|| format!("create {file:?}"))?;
+        self.created.push((file.clone(), false));
+        let written = sys::write(&fd, &text);
+        sys::close(fd);
+        match written {
+            Ok(n) if n == text.len() => Ok(()),
+            Ok(_) => Err(Error::sys(format!("write {file:?}"), Errno::EIO)),
+            Err(e) => Err(Error::sys(format!("write {file:?}"), e)),
+        }
+    }
+
+    /// Leaves everything in place (a cgroup could not be removed: its record stays for
+    /// `nsbox gc`); only the lock goes, with this process.
+    pub fn keep(&mut self) {
+        self.created.clear();
     }
 
     /// Removes what `create` made, newest first. Failures are reported, never fatal: the
     /// container has already ended and its exit code matters more.
     pub fn remove(&mut self) {
-        while let Some(path) = self.created.pop() {
-            let r = c(&path).and_then(|p| fs::rmdir(&p).ctx(|| format!("remove {path:?}")));
+        while let Some((path, is_dir)) = self.created.pop() {
+            let r = c(&path).and_then(|p| {
+                if is_dir {
+                    fs::rmdir(&p)
+                } else {
+                    fs::unlink(&p)
+                }
+                .ctx(|| format!("remove {path:?}"))
+            });
             if let Err(e) = r {
                 crate::report_warning(&e);
             }

@@ -1,12 +1,17 @@
 //! `nsbox run`: the whole life of a container, top to bottom.
 //!
-//!   parent: check inputs -> block signals -> clone(new namespaces) -> state dir -> "go"
-//!   child:  mounts -> pivot_root -> hostname -> lo -> (waits for "go") -> execve
+//!   parent: check inputs -> block signals -> [state, cgroups] -> clone(new namespaces)
+//!           -> state dir -> "go"
+//!   child:  [join cgroups] -> mounts -> pivot_root -> hostname -> lo -> (waits for "go")
+//!           -> execve
 //!   parent: forward signals, wait -> report -> tear down
 //!
 //! The parent's setup runs while the child builds its filesystem: on two cores, off the
-//! critical path. Only the host-rootfs mode needs its state (a mount point) before clone.
+//! critical path. The state comes first only when something must exist before clone: the
+//! host-rootfs mount point, or cgroups (recorded in the state, then created, so that the child
+//! is born inside them).
 
+use crate::cgroup::{self, Cgroups, limits::human_bytes};
 use crate::child;
 use crate::cli::Options;
 use crate::error::{Context, Error, Result};
@@ -16,6 +21,7 @@ use crate::spec::{Rootfs, Spec};
 use crate::state::State;
 use crate::sys::{self, fs, process::Exit, signal::SigSet};
 use crate::{signals, trace};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -29,19 +35,43 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     require_root()?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
+    // Limits are checked against this host (its controllers, its CPUs) just as early.
+    let planned = match spec.limits.is_empty() {
+        true => None,
+        false => Some(cgroup::prepare(&spec.limits)?),
+    };
     // From here on signals wait (blocked): none can kill nsbox between creating something on
     // the host and removing it, and once the container exists they go to it.
     let mask = signals::block()?;
-    // The host-rootfs mode binds / onto a directory of the state: it must exist before clone.
-    let mut state = match spec.rootfs {
-        Rootfs::Host => Some(create_state(spec)?),
-        Rootfs::Dir(_) => None,
+    let mut state = match (&spec.rootfs, &planned) {
+        (Rootfs::Host, _) | (_, Some(_)) => Some(create_state(spec)?),
+        _ => None,
     };
-    let result = run_container(spec, &volume_kinds, mask, &mut state);
+    let mut cgroups = match (&planned, state.as_mut()) {
+        (Some(planned), Some(st)) => match Cgroups::create(planned, &spec.limits, &spec.id, st) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                st.remove();
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
+    let result = run_container(spec, &volume_kinds, mask, &mut state, cgroups.as_mut());
     // Nothing stays on the host, whatever happened above.
+    let mut all_gone = true;
+    if let Some(cgroups) = cgroups.as_mut() {
+        trace::step(|| "tear down: remove the cgroups".into());
+        all_gone = cgroups.remove();
+    }
     if let Some(state) = state.as_mut() {
-        trace::step(|| "tear down: remove the state directory".into());
-        state.remove();
+        if all_gone {
+            trace::step(|| "tear down: remove the state directory".into());
+            state.remove();
+        } else {
+            // Its record of the cgroups lets `nsbox gc` finish the job.
+            state.keep();
+        }
     }
     result
 }
@@ -57,11 +87,25 @@ fn run_container(
     volume_kinds: &[Kind],
     mask: SigSet,
     state: &mut Option<State>,
+    mut cgroups: Option<&mut Cgroups>,
 ) -> Result<u8> {
     trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
-    let child = spawn::spawn(spec.clone_flags(), |channel| {
-        child::main(spec, volume_kinds, mask, channel)
+    let inputs = child::Inputs {
+        spec,
+        volume_kinds,
+        mask,
+        cgroups: cgroups.as_deref().map(|c| c.join()),
+    };
+    let into = cgroups
+        .as_deref()
+        .and_then(|c| c.v2_dir())
+        .map(|fd| fd.as_raw_fd());
+    let child = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
+        child::main(&inputs, channel, born_inside)
     })?;
+    if let Some(c) = cgroups.as_deref_mut() {
+        c.child_started();
+    }
     // Whatever fails on our side from here must end the child too: never leave it unsupervised.
     let exit = match release_and_wait(spec, &child, state) {
         Ok(exit) => exit,
@@ -72,6 +116,18 @@ fn run_container(
     };
     if let Some((code, message)) = child.report() {
         return Err(reported(code, message));
+    }
+    if let Some((kills, limit)) = cgroups.and_then(|c| c.oom_kills())
+        && kills > 0
+    {
+        let oom = format!("out of memory (limit {})", human_bytes(limit));
+        if exit == Exit::Signal(libc::SIGKILL) {
+            return Err(Error::new("container killed", oom).code(128 + libc::SIGKILL as u8));
+        }
+        crate::report_warning(&Error::new(
+            oom,
+            format!("the kernel killed {kills} process(es) in the container"),
+        ));
     }
     Ok(match exit {
         Exit::Code(c) => c as u8,

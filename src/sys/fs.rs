@@ -169,6 +169,11 @@ pub fn fchdir(fd: &impl AsRawFd) -> Result<(), Errno> {
 
 /// The file type bits (S_IFMT) of `path`, following symlinks.
 pub fn file_type(path: &CStr) -> Result<u32, Errno> {
+    Ok(stat(path)?.st_mode & libc::S_IFMT)
+}
+
+/// stat(2) of `path`, following symlinks.
+pub fn stat(path: &CStr) -> Result<libc::stat, Errno> {
     // SAFETY: stat is plain old data; all-zero is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     traced(
@@ -184,7 +189,7 @@ pub fn file_type(path: &CStr) -> Result<u32, Errno> {
             )
         },
     )?;
-    Ok(st.st_mode & libc::S_IFMT)
+    Ok(st)
 }
 
 /// umask(2); returns the previous mask.
@@ -199,7 +204,12 @@ pub fn umask(mask: u32) -> u32 {
 
 /// The whole content of a small file (openat, read until end of file, close).
 pub fn read_file(path: &CStr) -> Result<Vec<u8>, Errno> {
-    let fd = openat(libc::AT_FDCWD, path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    read_file_at(libc::AT_FDCWD, path)
+}
+
+/// `read_file` of `path` relative to the directory `dir`.
+pub fn read_file_at(dir: RawFd, path: &CStr) -> Result<Vec<u8>, Errno> {
+    let fd = openat(dir, path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -210,4 +220,80 @@ pub fn read_file(path: &CStr) -> Result<Vec<u8>, Errno> {
     }
     super::close(fd);
     Ok(out)
+}
+
+/// Writes `data` to the existing file `path` (relative to `dir`) in one write(2): the way
+/// cgroup and proc files take a value.
+pub fn write_file_at(dir: RawFd, path: &CStr, data: &[u8]) -> Result<(), Errno> {
+    let fd = openat(dir, path, libc::O_WRONLY | libc::O_CLOEXEC, 0)?;
+    let r = super::write(&fd, data);
+    super::close(fd);
+    match r? {
+        n if n == data.len() => Ok(()),
+        _ => Err(Errno::EIO),
+    }
+}
+
+/// unlinkat(AT_FDCWD, path, 0): removes a file.
+pub fn unlink(path: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("unlinkat(AT_FDCWD, {}, 0)", q(path)),
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::unlinkat, libc::AT_FDCWD, path.as_ptr(), 0) },
+    )
+    .map(drop)
+}
+
+/// flock(2) with `op` (LOCK_EX, LOCK_NB, ...).
+pub fn flock(fd: &impl AsRawFd, op: i32) -> Result<(), Errno> {
+    let fd = fd.as_raw_fd();
+    let name = match op & !libc::LOCK_NB {
+        libc::LOCK_EX => "LOCK_EX",
+        libc::LOCK_SH => "LOCK_SH",
+        _ => "LOCK_UN",
+    };
+    let nb = if op & libc::LOCK_NB != 0 {
+        "|LOCK_NB"
+    } else {
+        ""
+    };
+    traced(
+        || format!("flock({fd}, {name}{nb})"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::flock, fd, op) },
+    )
+    .map(drop)
+}
+
+/// The names in the directory `dir` (getdents64), without `.` and `..`.
+pub fn list_dir(dir: &impl AsRawFd) -> Result<Vec<Vec<u8>>, Errno> {
+    let fd = dir.as_raw_fd();
+    let mut names = Vec::new();
+    const LEN: usize = 16 * 1024;
+    let mut buf = vec![0u8; LEN];
+    loop {
+        let n = traced(
+            || format!("getdents64({fd}, <buf>, {LEN})"),
+            // SAFETY: `buf` is valid for writes of LEN bytes.
+            || unsafe { syscalls::syscall!(Sysno::getdents64, fd, buf.as_mut_ptr(), LEN) },
+        )?;
+        if n == 0 {
+            return Ok(names);
+        }
+        // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name NUL-terminated.
+        let mut at = 0;
+        while at + 19 <= n {
+            let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
+            let end = (at + reclen).min(n);
+            let name = &buf[at + 19..end];
+            let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                names.push(name.to_vec());
+            }
+            if reclen == 0 {
+                break;
+            }
+            at += reclen;
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! doing (`error::Context::ctx`). With `--trace`, each call prints its decoded arguments, result
 //! and duration (see `trace.rs`), in the order the kernel saw them.
 
+pub mod clone;
 pub mod fs;
 pub mod mount;
 pub mod process;
@@ -114,6 +115,22 @@ pub fn send(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
                 0
             )
         },
+    )
+}
+
+/// write(2) of `buf` (cgroup files take each value in one write).
+pub fn write(fd: &impl AsRawFd, buf: &[u8]) -> Result<usize, Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || {
+            format!(
+                "write({fd}, {:?}, {})",
+                String::from_utf8_lossy(buf),
+                buf.len()
+            )
+        },
+        // SAFETY: `buf` is valid for reads of `buf.len()` bytes.
+        || unsafe { syscalls::syscall!(Sysno::write, fd, buf.as_ptr(), buf.len()) },
     )
 }
 

@@ -1,68 +1,10 @@
-//! Processes: clone on a private stack, prctl, wait4, kill, identity, hostname, execve, exit.
+//! Processes: prctl, wait4, kill, identity, hostname, unshare, sleep, execve, exit.
 
 use super::{q, traced};
 use crate::flags::{self, CLONE};
 use std::ffi::{CStr, CString};
+use std::time::Duration;
 use syscalls::{Errno, Sysno};
-
-/// Size of the child's stack. The child runs nsbox's own setup code until execve replaces it.
-const STACK_SIZE: usize = 256 * 1024;
-const PAGE: usize = 4096;
-
-/// The entry point libc's clone wrapper calls on the new stack.
-extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
-    // SAFETY: `arg` points at the `&mut dyn FnMut` that `clone_with_stack` passed; the child has
-    // its own copy of the parent's memory (no CLONE_VM), so the pointer is valid here.
-    let body = unsafe { &mut *(arg as *mut &mut dyn FnMut() -> i32) };
-    body()
-}
-
-/// clone(2) with `flags` (namespace flags | SIGCHLD), running `body` in the child on a fresh
-/// mmap'd stack whose lowest page is a guard page. Returns the child's pid in the parent.
-///
-/// Without CLONE_VM the child is a copy-on-write copy of this (single-threaded) process, so it
-/// may allocate and use everything the parent had; it never returns into the parent's frames.
-pub fn clone_with_stack(flags: i32, body: &mut dyn FnMut() -> i32) -> Result<i32, Errno> {
-    let prot = libc::PROT_READ | libc::PROT_WRITE;
-    let map = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK;
-    let base = traced(
-        || {
-            format!(
-                "mmap(NULL, {STACK_SIZE}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_STACK, -1, 0)"
-            )
-        },
-        // SAFETY: an anonymous private mapping touches no existing memory.
-        || unsafe { syscalls::syscall!(Sysno::mmap, 0, STACK_SIZE, prot, map, -1i32, 0) },
-    )?;
-    traced(
-        || format!("mprotect({base:#x}, {PAGE}, PROT_NONE)"),
-        // SAFETY: the first page of the mapping we just made becomes the guard page.
-        || unsafe { syscalls::syscall!(Sysno::mprotect, base, PAGE, libc::PROT_NONE) },
-    )?;
-    let top = (base + STACK_SIZE) as *mut libc::c_void;
-    let mut body: &mut dyn FnMut() -> i32 = body;
-    let arg = &mut body as *mut &mut dyn FnMut() -> i32 as *mut libc::c_void;
-    // The child runs (and traces) as soon as clone returns in it: announce the call first.
-    let shown = flags::decode((flags & !0xff) as u64, CLONE);
-    crate::trace::before(|| format!("clone(<child>, {top:p}, {shown}|SIGCHLD, <arg>)"));
-    let t0 = crate::trace::clock();
-    // SAFETY: `top` is the 16-byte aligned end of a writable mapping used by nobody else;
-    // `child_entry` only dereferences `arg` as set up above.
-    let pid = unsafe { libc::clone(child_entry, top, flags, arg) };
-    let result = if pid < 0 {
-        Err(Errno::new(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EINVAL),
-        ))
-    } else {
-        Ok(pid as usize)
-    };
-    if pid != 0 {
-        crate::trace::syscall(t0, || "... clone resumed".to_string(), &result);
-    }
-    result.map(|p| p as i32)
-}
 
 /// prctl(PR_SET_PDEATHSIG, sig): the kernel sends `sig` to us when our parent dies.
 pub fn set_parent_death_signal(sig: i32) -> Result<(), Errno> {
@@ -183,6 +125,65 @@ pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
         &Err(e),
     );
     e
+}
+
+/// unshare(2) of the namespaces in `flags`.
+pub fn unshare(flags: i32) -> Result<(), Errno> {
+    traced(
+        || format!("unshare({})", flags::decode(flags as u64, CLONE)),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::unshare, flags) },
+    )
+    .map(drop)
+}
+
+/// clock_nanosleep(CLOCK_MONOTONIC) for `d` (a signal that interrupts it ends it early).
+pub fn sleep(d: Duration) {
+    let ts = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    let _ = traced(
+        || {
+            format!(
+                "clock_nanosleep(CLOCK_MONOTONIC, 0, {{{}us}}, NULL)",
+                d.as_micros()
+            )
+        },
+        // SAFETY: `ts` is a valid timespec for the call; no remainder is asked for.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::clock_nanosleep,
+                libc::CLOCK_MONOTONIC,
+                0,
+                &ts as *const libc::timespec,
+                0
+            )
+        },
+    );
+}
+
+/// clock_gettime(CLOCK_REALTIME): the wall clock, as time since the epoch (file times use it).
+pub fn now_realtime() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let _ = traced(
+        || "clock_gettime(CLOCK_REALTIME, <ts>)".into(),
+        // SAFETY: `ts` is valid for writes.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::clock_gettime,
+                libc::CLOCK_REALTIME,
+                &mut ts as *mut libc::timespec
+            )
+        },
+    );
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 /// exit_group(2) right away: no atexit handlers, no flushing of buffers copied from the parent.

@@ -232,3 +232,33 @@ pub fn signal(pid: u32, sig: &str) {
         .success();
     assert!(ok, "kill -{sig} {pid} failed");
 }
+
+/// Every cgroup directory named `nsbox/<id>` on the host, in any hierarchy.
+pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: usize, id: &str, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                continue;
+            }
+            if e.file_name() == "nsbox" {
+                if path.join(id).is_dir() {
+                    found.push(path.join(id));
+                }
+            } else if depth > 0 {
+                walk(&path, depth - 1, id, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 8, id, &mut found);
+    found
+}
+
+/// A container id unique to this test process and `tag`.
+pub fn unique_id(tag: &str) -> String {
+    format!("{tag}-{}", std::process::id())
+}

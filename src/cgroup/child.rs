@@ -1,0 +1,90 @@
+//! The child's part: join the container's cgroups, take a new cgroup namespace rooted there,
+//! and show them read-only at /sys/fs/cgroup.
+
+use crate::error::{Context, Result};
+use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::sys::{self, fs, mount, process};
+use crate::trace;
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, RawFd};
+
+const RO_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+
+/// One hierarchy as the container sees it: `/sys/fs/cgroup/NAME` (or /sys/fs/cgroup itself
+/// for a lone cgroup2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewMount {
+    pub name: String,
+    pub fstype: &'static str,
+    /// v1: the hierarchy's controllers, as mount options (`cpu,cpuacct`).
+    pub options: String,
+}
+
+/// What the child needs (descriptors it inherited from the parent).
+pub struct Join<'a> {
+    /// v1 `tasks` files: writing "0" moves the writing thread, without the global lock that
+    /// moving a whole process takes (which waits for an RCU grace period).
+    pub tasks: Vec<RawFd>,
+    /// The v2 directory (the child was born in it unless clone3 was unavailable).
+    pub v2_dir: Option<RawFd>,
+    pub view: &'a [ViewMount],
+}
+
+/// Joins the cgroups and unshares the cgroup namespace, so that the container sees its own
+/// cgroup as `/`. `born_inside`: clone3 already placed us in the v2 directory.
+pub fn enter(join: &Join<'_>, born_inside: bool) -> Result<()> {
+    trace::step(|| "join the container's cgroups, then a new cgroup namespace".into());
+    for fd in &join.tasks {
+        sys::write(fd, b"0")
+            .ctx(|| format!("join a v1 cgroup (write \"0\" to its tasks, fd {fd})"))?;
+    }
+    if let (Some(dir), false) = (join.v2_dir, born_inside) {
+        fs::write_file_at(dir, c"cgroup.procs", b"0")
+            .ctx(|| "join the v2 cgroup (write \"0\" to cgroup.procs)".into())?;
+    }
+    process::unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare(CLONE_NEWCGROUP)".into())
+}
+
+/// Mounts the container's cgroups read-only at /sys/fs/cgroup (which /sys, read-only, already
+/// has): cgroup2 right there when it is the only one; otherwise a small read-only tmpfs with one
+/// directory per hierarchy, like the host's. Called in the rootfs, after /sys.
+pub fn mount_view(view: &[ViewMount]) -> Result<()> {
+    trace::step(|| "mount the container's cgroups read-only on /sys/fs/cgroup".into());
+    let target = mountpoint::open("/sys/fs/cgroup", Kind::Dir, Symlinks::Refuse, Create::No)?;
+    if let [only] = view
+        && only.fstype == "cgroup2"
+    {
+        return mountpoint::mount_on(&target, "/sys/fs/cgroup", c"cgroup2", RO_FLAGS, None);
+    }
+    let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"64k")];
+    let attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    let tmp = mount::new_tmpfs(&options, attrs)
+        .ctx(|| "create the tmpfs for /sys/fs/cgroup (fsopen, fsconfig, fsmount)".into())?;
+    for m in view {
+        let name = sys::cstr(m.name.as_str()).ctx(|| format!("cgroup name {:?}", m.name))?;
+        fs::mkdirat(tmp.as_raw_fd(), &name, 0o755)
+            .ctx(|| format!("mkdir /sys/fs/cgroup/{}", m.name))?;
+    }
+    mount::move_mount(&tmp, &target).ctx(|| "attach /sys/fs/cgroup".into())?;
+    for m in view {
+        let name = sys::cstr(m.name.as_str()).ctx(|| format!("cgroup name {:?}", m.name))?;
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        let resolve = fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS;
+        let dir = fs::openat2(tmp.as_raw_fd(), &name, flags, resolve)
+            .ctx(|| format!("open /sys/fs/cgroup/{}", m.name))?;
+        let fstype = sys::cstr(m.fstype).ctx(|| "fstype".into())?;
+        let data = sys::cstr(m.options.as_str()).ctx(|| "cgroup options".into())?;
+        let data = (!m.options.is_empty()).then_some(data.as_c_str());
+        let target = format!("/sys/fs/cgroup/{}", m.name);
+        mountpoint::mount_on(&dir, &target, &fstype, RO_FLAGS, data)?;
+    }
+    mount::setattr(
+        mount::Target::Fd(tmp.as_raw_fd()),
+        mount::MOUNT_ATTR_RDONLY,
+        false,
+    )
+    .ctx(|| "make /sys/fs/cgroup read-only (mount_setattr)".into())
+}

@@ -1,0 +1,448 @@
+//! Resource limits as the user writes them (`--pids-limit 20`, `-m 64m`, `--cpus 0.5`,
+//! `--cpuset 0-1`), parsed into exact values, and the cgroup files each one is written to.
+//! Pure: no syscalls (what depends on the machine, like the CPU count, is passed in).
+
+use crate::error::{Error, Result};
+
+/// The smallest memory limit nsbox accepts: below it the runtime's own setup and the command's
+/// first pages do not fit, and the container dies before its command runs.
+pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+/// The CFS period nsbox uses, in microseconds (the kernel's default).
+pub const CPU_PERIOD_US: u64 = 100_000;
+/// The kernel refuses a CFS quota under 1 ms.
+const MIN_QUOTA_US: u64 = 1_000;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// pids.max: at most this many processes and threads.
+    pub pids: Option<u64>,
+    /// Memory (and swap together with it) in bytes.
+    pub memory: Option<u64>,
+    /// CPU time per CPU_PERIOD_US, in microseconds (`--cpus 0.5` is 50,000).
+    pub cpu_quota_us: Option<u64>,
+    /// The CPUs the container may run on, as a sorted list of CPU numbers.
+    pub cpuset: Option<Vec<u32>>,
+}
+
+/// A cgroup controller nsbox uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Controller {
+    Pids,
+    Memory,
+    Cpu,
+    Cpuset,
+}
+
+impl Controller {
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Pids => "pids",
+            Controller::Memory => "memory",
+            Controller::Cpu => "cpu",
+            Controller::Cpuset => "cpuset",
+        }
+    }
+
+    /// The option that asks for it, for messages.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Controller::Pids => "--pids-limit",
+            Controller::Memory => "--memory",
+            Controller::Cpu => "--cpus",
+            Controller::Cpuset => "--cpuset",
+        }
+    }
+}
+
+/// Which cgroup interface a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// One value to write: file name, value, and whether the file may be missing (swap
+/// accounting is optional in the kernel).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub file: &'static str,
+    pub value: String,
+    pub optional: bool,
+}
+
+fn set(file: &'static str, value: impl ToString) -> Setting {
+    Setting {
+        file,
+        value: value.to_string(),
+        optional: false,
+    }
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        self == &Limits::default()
+    }
+
+    /// The controllers these limits need, each once, in a fixed order.
+    pub fn controllers(&self) -> Vec<Controller> {
+        let mut c = Vec::new();
+        if self.pids.is_some() {
+            c.push(Controller::Pids);
+        }
+        if self.memory.is_some() {
+            c.push(Controller::Memory);
+        }
+        if self.cpu_quota_us.is_some() {
+            c.push(Controller::Cpu);
+        }
+        if self.cpuset.is_some() {
+            c.push(Controller::Cpuset);
+        }
+        c
+    }
+
+    /// The files to write for `controller`, in order (v1 needs the period before the quota, and
+    /// the memory limit before memory+swap). `mems` is the parent's cpuset.mems (v1 only: a
+    /// new v1 cpuset starts empty and refuses tasks).
+    pub fn settings(&self, controller: Controller, version: Version, mems: &str) -> Vec<Setting> {
+        let v2 = version == Version::V2;
+        match controller {
+            Controller::Pids => self.pids.map(|n| vec![set("pids.max", n)]),
+            Controller::Memory => self.memory.map(|bytes| {
+                // Swap is limited too: `-m 32m` means 32 MiB in all, as users expect of it.
+                if v2 {
+                    vec![
+                        set("memory.max", bytes),
+                        Setting {
+                            optional: true,
+                            ..set("memory.swap.max", 0)
+                        },
+                    ]
+                } else {
+                    vec![
+                        set("memory.limit_in_bytes", bytes),
+                        Setting {
+                            optional: true,
+                            ..set("memory.memsw.limit_in_bytes", bytes)
+                        },
+                    ]
+                }
+            }),
+            Controller::Cpu => self.cpu_quota_us.map(|quota| {
+                if v2 {
+                    vec![set("cpu.max", format!("{quota} {CPU_PERIOD_US}"))]
+                } else {
+                    vec![
+                        set("cpu.cfs_period_us", CPU_PERIOD_US),
+                        set("cpu.cfs_quota_us", quota),
+                    ]
+                }
+            }),
+            Controller::Cpuset => self.cpuset.as_ref().map(|cpus| {
+                let mut s = vec![set("cpuset.cpus", format_cpus(cpus))];
+                if !v2 {
+                    s.push(set("cpuset.mems", mems));
+                }
+                s
+            }),
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// `--pids-limit N`: a whole number, at least 1.
+pub fn parse_pids(s: &str) -> Result<u64> {
+    match s.parse::<u64>() {
+        Ok(n) if n >= 1 && n < i64::MAX as u64 => Ok(n),
+        _ => Err(Error::new(
+            format!("--pids-limit {s:?}"),
+            "expected a whole number of processes, at least 1",
+        )),
+    }
+}
+
+/// `-m SIZE`: bytes, or a number with k, m or g (powers of 1024); at least MIN_MEMORY.
+pub fn parse_memory(s: &str) -> Result<u64> {
+    let bad = |why: &str| Error::new(format!("--memory {s:?}"), why.to_string());
+    let lower = s.to_ascii_lowercase();
+    let lower = lower.strip_suffix('b').unwrap_or(&lower);
+    let (digits, unit) = match lower.char_indices().last() {
+        Some((i, 'k')) => (&lower[..i], 1u64 << 10),
+        Some((i, 'm')) => (&lower[..i], 1 << 20),
+        Some((i, 'g')) => (&lower[..i], 1 << 30),
+        _ => (lower, 1),
+    };
+    let expected = "expected a size such as 64m, 512k or 1g (k, m, g are powers of 1024)";
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(expected));
+    }
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|b| *b < i64::MAX as u64)
+        .ok_or_else(|| bad("too large"))?;
+    if bytes < MIN_MEMORY {
+        return Err(bad(&format!(
+            "below the minimum of {}: the container could not even start",
+            human_bytes(MIN_MEMORY)
+        )));
+    }
+    Ok(bytes)
+}
+
+/// `--cpus F`: a positive decimal number of CPUs (at most 5 decimals), as a CFS quota in µs
+/// per CPU_PERIOD_US. The machine's CPU count is checked by `check_cpus`.
+pub fn parse_cpus(s: &str) -> Result<u64> {
+    let bad = |why: &str| Error::new(format!("--cpus {s:?}"), why.to_string());
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) || frac.len() > 5 {
+        return Err(bad("expected a number of CPUs such as 0.5, 1 or 2.25"));
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad("too large"))?
+    };
+    let frac_us = format!("{frac:0<5}").parse::<u64>().unwrap_or(0);
+    let quota = whole
+        .checked_mul(CPU_PERIOD_US)
+        .and_then(|w| w.checked_add(frac_us))
+        .filter(|q| *q < 1 << 40)
+        .ok_or_else(|| bad("too large"))?;
+    if quota < MIN_QUOTA_US {
+        return Err(bad(
+            "must be at least 0.01 (the kernel's smallest CPU quota)",
+        ));
+    }
+    Ok(quota)
+}
+
+/// `--cpus` as the user wrote it, from its quota: `0.5`, `2`.
+pub fn format_quota(quota: u64) -> String {
+    let (whole, frac) = (quota / CPU_PERIOD_US, quota % CPU_PERIOD_US);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let frac = format!("{frac:05}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
+/// `--cpus` may not ask for more CPUs than the machine has online.
+pub fn check_cpus(quota: u64, online: usize) -> Result<()> {
+    if quota > online as u64 * CPU_PERIOD_US {
+        return Err(Error::new(
+            format!("--cpus {:?}", format_quota(quota)),
+            format!("this machine has {online} CPUs"),
+        ));
+    }
+    Ok(())
+}
+
+/// A CPU list as the kernel writes it: `0-3,8,10-11`. Sorted, without duplicates.
+pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
+    let mut cpus = Vec::new();
+    for part in s.trim().split(',') {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let (lo, hi): (u32, u32) = (lo.parse().ok()?, hi.parse().ok()?);
+        if lo > hi || hi >= 4096 {
+            return None;
+        }
+        cpus.extend(lo..=hi);
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Some(cpus)
+}
+
+/// `--cpuset LIST`: CPU numbers and ranges. Whether they exist is checked by `check_cpuset`.
+pub fn parse_cpuset(s: &str) -> Result<Vec<u32>> {
+    parse_cpu_list(s).ok_or_else(|| {
+        Error::new(
+            format!("--cpuset {s:?}"),
+            "expected CPU numbers and ranges such as 0-2,4",
+        )
+    })
+}
+
+/// Every CPU of `--cpuset` must be online (`online`, from /sys/devices/system/cpu/online).
+pub fn check_cpuset(cpus: &[u32], online: &[u32]) -> Result<()> {
+    let missing: Vec<u32> = cpus
+        .iter()
+        .copied()
+        .filter(|c| !online.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::new(
+            format!("--cpuset {:?}", format_cpus(cpus)),
+            format!(
+                "no such CPU: {} (online: {})",
+                format_cpus(&missing),
+                format_cpus(online)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The kernel's list format for sorted CPU numbers: `0-3,8`.
+pub fn format_cpus(cpus: &[u32]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let mut j = i;
+        while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j {
+            cpus[i].to_string()
+        } else {
+            format!("{}-{}", cpus[i], cpus[j])
+        });
+        i = j + 1;
+    }
+    out.join(",")
+}
+
+/// `32 MiB`, `1.5 GiB`, `512 KiB`, `100 bytes`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if b >= size {
+            let tenths = b * 10 / size;
+            return if tenths.is_multiple_of(10) {
+                format!("{} {unit}", tenths / 10)
+            } else {
+                format!("{}.{} {unit}", tenths / 10, tenths % 10)
+            };
+        }
+    }
+    format!("{b} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids() {
+        assert_eq!(parse_pids("20").unwrap(), 20);
+        for bad in ["0", "-1", "x", "", "1.5"] {
+            assert!(parse_pids(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("32m").unwrap(), 32 << 20);
+        assert_eq!(parse_memory("32M").unwrap(), 32 << 20);
+        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("1GB").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("8192k").unwrap(), 8 << 20);
+        assert_eq!(parse_memory("7340032").unwrap(), 7 << 20);
+        for bad in ["", "m", "-1m", "1.5m", "12x", "0", "99999999999999g"] {
+            assert!(parse_memory(bad).is_err(), "{bad}");
+        }
+        let e = parse_memory("4m").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--memory \"4m\": below the minimum of 6 MiB: the container could not even start"
+        );
+    }
+
+    #[test]
+    fn cpus() {
+        assert_eq!(parse_cpus("0.5").unwrap(), 50_000);
+        assert_eq!(parse_cpus("2").unwrap(), 200_000);
+        assert_eq!(parse_cpus(".25").unwrap(), 25_000);
+        assert_eq!(parse_cpus("1.00001").unwrap(), 100_001);
+        for bad in [
+            "0", "0.001", "-1", "nan", "inf", "", ".", "1e3", "0.123456", "1,5",
+        ] {
+            assert!(parse_cpus(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_quota(50_000), "0.5");
+        assert_eq!(format_quota(300_000), "3");
+        assert_eq!(format_quota(100_001), "1.00001");
+        assert!(check_cpus(200_000, 2).is_ok());
+        assert_eq!(
+            check_cpus(300_000, 2).unwrap_err().to_string(),
+            "--cpus \"3\": this machine has 2 CPUs"
+        );
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,8,2").unwrap(), vec![0, 1, 2, 3, 8]);
+        assert_eq!(parse_cpu_list("0-1\n").unwrap(), vec![0, 1]);
+        for bad in ["", "a", "3-1", "1-", ",", "0-99999"] {
+            assert!(parse_cpu_list(bad).is_none(), "{bad}");
+        }
+        assert_eq!(format_cpus(&[0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");
+        assert_eq!(parse_cpuset("1").unwrap(), vec![1]);
+        assert!(parse_cpuset("x").is_err());
+        assert!(check_cpuset(&[1], &[0, 1]).is_ok());
+        assert_eq!(
+            check_cpuset(&[0, 1, 2], &[0, 1]).unwrap_err().to_string(),
+            "--cpuset \"0-2\": no such CPU: 2 (online: 0-1)"
+        );
+    }
+
+    #[test]
+    fn files_per_version() {
+        let l = Limits {
+            pids: Some(20),
+            memory: Some(32 << 20),
+            cpu_quota_us: Some(50_000),
+            cpuset: Some(vec![0, 1]),
+        };
+        let files = |c, v| {
+            l.settings(c, v, "0")
+                .into_iter()
+                .map(|s| format!("{}={}", s.file, s.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(files(Controller::Pids, Version::V2), ["pids.max=20"]);
+        assert_eq!(
+            files(Controller::Memory, Version::V2),
+            ["memory.max=33554432", "memory.swap.max=0"]
+        );
+        assert_eq!(
+            files(Controller::Memory, Version::V1),
+            [
+                "memory.limit_in_bytes=33554432",
+                "memory.memsw.limit_in_bytes=33554432"
+            ]
+        );
+        assert_eq!(
+            files(Controller::Cpu, Version::V2),
+            ["cpu.max=50000 100000"]
+        );
+        assert_eq!(
+            files(Controller::Cpu, Version::V1),
+            ["cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000"]
+        );
+        assert_eq!(
+            files(Controller::Cpuset, Version::V1),
+            ["cpuset.cpus=0-1", "cpuset.mems=0"]
+        );
+        assert_eq!(
+            l.controllers(),
+            [
+                Controller::Pids,
+                Controller::Memory,
+                Controller::Cpu,
+                Controller::Cpuset
+            ]
+        );
+        assert!(Limits::default().is_empty());
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(human_bytes(32 << 20), "32 MiB");
+        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(human_bytes(100), "100 bytes");
+    }
+}

@@ -1,0 +1,74 @@
+//! Resource limits with cgroups, on v1, v2 and hybrid hosts.
+//!
+//!   parent, before clone: detect the layout -> plan one directory per hierarchy -> record the
+//!     paths in the state -> mkdir `<own cgroup>/nsbox/<id>` -> write the limits
+//!   clone3(CLONE_INTO_CGROUP) into the v2 directory (the child is born there)
+//!   child: writes 0 to each v1 `tasks` file (moves itself: no global lock for a single
+//!     thread) -> unshare(CLONE_NEWCGROUP) -> mounts its own cgroups read-only at /sys/fs/cgroup
+//!   parent, after the container ended: out-of-memory report -> rmdir (bounded retry)
+
+pub mod child;
+pub mod layout;
+pub mod limits;
+mod plan;
+mod tree;
+
+pub use plan::Planned;
+pub use tree::{Cgroups, remove_recorded};
+
+use crate::error::{Context, Error, Result};
+use crate::sys::fs;
+use crate::trace;
+use limits::Limits;
+
+/// Reads what the limits depend on (the layout, the CPUs) and checks the limits against it:
+/// bad values and missing controllers are reported before anything is created.
+pub fn prepare(limits: &Limits) -> Result<Vec<Planned>> {
+    if limits.cpu_quota_us.is_some() || limits.cpuset.is_some() {
+        let online = online_cpus()?;
+        if let Some(quota) = limits.cpu_quota_us {
+            limits::check_cpus(quota, online.len())?;
+        }
+        if let Some(cpus) = &limits.cpuset {
+            limits::check_cpuset(cpus, &online)?;
+        }
+    }
+    let read = |path: &'static std::ffi::CStr| {
+        fs::read_file(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .ctx(|| format!("read {}", path.to_string_lossy()))
+    };
+    let layout = layout::parse(
+        &read(c"/proc/self/mountinfo")?,
+        &read(c"/proc/self/cgroup")?,
+    );
+    trace::note(|| format!("cgroup layout: {}", layout.kind()));
+    let v2_available = match &layout.v2 {
+        Some(v2) => {
+            let path = crate::sys::cstr(
+                v2.mount
+                    .join("cgroup.controllers")
+                    .into_os_string()
+                    .into_encoded_bytes(),
+            )
+            .ctx(|| "cgroup.controllers path".into())?;
+            fs::read_file(&path)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        }
+        None => String::new(),
+    };
+    plan::plan(limits, &layout, &v2_available)
+}
+
+/// The CPUs that are online, from /sys/devices/system/cpu/online (`0-15`).
+pub fn online_cpus() -> Result<Vec<u32>> {
+    let text = fs::read_file(c"/sys/devices/system/cpu/online")
+        .ctx(|| "read /sys/devices/system/cpu/online".into())?;
+    limits::parse_cpu_list(&String::from_utf8_lossy(&text)).ok_or_else(|| {
+        Error::new(
+            "/sys/devices/system/cpu/online",
+            "not a CPU list as the kernel writes it",
+        )
+    })
+}

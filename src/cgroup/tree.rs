@@ -1,0 +1,359 @@
+//! The container's cgroup directories on the host: created with their limits before clone,
+//! read for the out-of-memory count after the container ended, then removed with a bounded
+//! retry. Each path is recorded in the state before it is created, so `nsbox gc` can remove
+//! what a killed nsbox left.
+
+use super::child::{Join, ViewMount};
+use super::limits::{Controller, Limits, Version};
+use super::plan::Planned;
+use crate::error::{Context, Error, Result};
+use crate::state::State;
+use crate::sys::{self, fs, process};
+use crate::trace;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use syscalls::Errno;
+
+/// The parent of every container cgroup, below nsbox's own cgroup (shared, kept).
+const PARENT: &str = "nsbox";
+/// How long teardown waits for a cgroup to empty before it gives up and says why.
+const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The cgroups of one running container.
+pub struct Cgroups {
+    /// Created directories, in creation order.
+    dirs: Vec<PathBuf>,
+    /// The v2 directory, opened for clone3's CLONE_INTO_CGROUP.
+    v2_dir: Option<OwnedFd>,
+    /// Each v1 directory's `tasks` file, opened for the child to write "0" to.
+    tasks: Vec<OwnedFd>,
+    /// The memory limit and the file that counts out-of-memory kills.
+    memory: Option<(u64, PathBuf)>,
+    view: Vec<ViewMount>,
+}
+
+fn c(path: &Path) -> Result<CString> {
+    sys::cstr(path.as_os_str().as_encoded_bytes()).ctx(|| format!("path {path:?}"))
+}
+
+fn read(path: &Path) -> Result<String> {
+    fs::read_file(&c(path)?)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .ctx(|| format!("read {path:?}"))
+}
+
+fn write(path: &Path, value: &str) -> std::result::Result<(), Errno> {
+    let p = sys::cstr(path.as_os_str().as_encoded_bytes())?;
+    fs::write_file_at(libc::AT_FDCWD, &p, value.as_bytes())
+}
+
+/// mkdir for a shared parent: one that exists already is fine.
+fn ensure_dir(path: &Path) -> Result<()> {
+    match fs::mkdirat(libc::AT_FDCWD, &c(path)?, 0o755) {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(mkdir_error(path, e)),
+    }
+}
+
+fn mkdir_error(path: &Path, e: Errno) -> Error {
+    let hint = "the cgroup filesystem must be writable by nsbox: run it as root on the host, or inside a container give it a writable /sys/fs/cgroup";
+    Error::sys(format!("create cgroup {path:?}"), e)
+        .hint_on(Errno::EACCES, hint)
+        .hint_on(Errno::EROFS, hint)
+        .hint_on(Errno::EPERM, hint)
+}
+
+/// The v2 parent: `<own>/nsbox` with the needed controllers enabled on the way. The v2 rule
+/// "no processes beside child cgroups" forbids enabling a controller in a cgroup that holds
+/// processes (nsbox's own, unless it is the root): then the parent goes below the root.
+fn v2_parent(p: &Planned) -> Result<PathBuf> {
+    let h = &p.hierarchy;
+    let enable: Vec<String> = p
+        .controllers
+        .iter()
+        .map(|c| format!("+{}", c.name()))
+        .collect();
+    let enable = enable.join(" ");
+    let subtree = |dir: &Path| dir.join("cgroup.subtree_control");
+    let base = if enable.is_empty() {
+        h.own.clone()
+    } else {
+        match write(&subtree(&h.own), &enable) {
+            Ok(()) => h.own.clone(),
+            Err(e) if h.own != h.mount => {
+                trace::note(|| {
+                    format!(
+                        "cannot enable {enable} below nsbox's own cgroup {:?} ({e}): it holds processes; using the hierarchy's root",
+                        h.own
+                    )
+                });
+                write(&subtree(&h.mount), &enable).map_err(|e| {
+                    Error::sys(format!("enable {enable} in {:?}", subtree(&h.mount)), e)
+                })?;
+                h.mount.clone()
+            }
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("enable {enable} in {:?}", subtree(&h.own)),
+                    e,
+                ));
+            }
+        }
+    };
+    let parent = base.join(PARENT);
+    ensure_dir(&parent)?;
+    if !enable.is_empty() {
+        write(&subtree(&parent), &enable)
+            .map_err(|e| Error::sys(format!("enable {enable} in {:?}", subtree(&parent)), e))?;
+    }
+    Ok(parent)
+}
+
+/// The v1 parent `<own>/nsbox`. Returns it and, in the cpuset hierarchy, its memory nodes (a
+/// new v1 cpuset starts with no CPUs and no nodes, and refuses tasks until both are set).
+fn v1_parent(p: &Planned) -> Result<(PathBuf, String)> {
+    let parent = p.hierarchy.own.join(PARENT);
+    ensure_dir(&parent)?;
+    let mut mems = String::new();
+    if p.controllers.contains(&Controller::Cpuset) {
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let mut value = read(&parent.join(file))?.trim().to_string();
+            if value.is_empty() {
+                value = read(&p.hierarchy.own.join(file))?.trim().to_string();
+                write(&parent.join(file), &value).map_err(|e| {
+                    Error::sys(format!("write {value:?} to {:?}", parent.join(file)), e)
+                })?;
+            }
+            mems = value;
+        }
+    }
+    Ok((parent, mems))
+}
+
+impl Cgroups {
+    /// Creates the container's directories (`planned`, from `cgroup::prepare`), writes the
+    /// limits, and opens what placing the child needs. On failure nothing stays behind.
+    pub fn create(
+        planned: &[Planned],
+        limits: &Limits,
+        id: &str,
+        state: &mut State,
+    ) -> Result<Cgroups> {
+        trace::step(|| {
+            format!(
+                "create the container's cgroups ({} directories)",
+                planned.len()
+            )
+        });
+        let mut parents = Vec::new();
+        for p in planned {
+            parents.push(match p.version {
+                Version::V2 => (v2_parent(p)?, String::new()),
+                Version::V1 => v1_parent(p)?,
+            });
+        }
+        let paths: Vec<PathBuf> = parents.iter().map(|(dir, _)| dir.join(id)).collect();
+        state.record_cgroups(&paths)?;
+        let mut cgroups = Cgroups {
+            dirs: Vec::new(),
+            v2_dir: None,
+            tasks: Vec::new(),
+            memory: None,
+            view: Vec::new(),
+        };
+        for ((p, (_, mems)), path) in planned.iter().zip(&parents).zip(paths) {
+            if let Err(e) = cgroups.add(p, limits, mems, path) {
+                cgroups.remove();
+                return Err(e);
+            }
+        }
+        Ok(cgroups)
+    }
+
+    fn add(&mut self, p: &Planned, limits: &Limits, mems: &str, path: PathBuf) -> Result<()> {
+        let cpath = c(&path)?;
+        fs::mkdirat(libc::AT_FDCWD, &cpath, 0o755).map_err(|e| match e {
+            Errno::EEXIST => Error::new(
+                format!("create cgroup {path:?}"),
+                "it exists already: a container with this id ran and its cgroup was left",
+            )
+            .hint("'nsbox gc' removes what crashed containers left"),
+            e => mkdir_error(&path, e),
+        })?;
+        self.dirs.push(path.clone());
+        for controller in &p.controllers {
+            for s in limits.settings(*controller, p.version, mems) {
+                match write(&path.join(s.file), &s.value) {
+                    Ok(()) => {}
+                    Err(Errno::ENOENT) if s.optional => {}
+                    Err(e) => return Err(setting_error(&path, s.file, &s.value, *controller, e)),
+                }
+            }
+            if *controller == Controller::Memory {
+                let events = match p.version {
+                    Version::V2 => "memory.events",
+                    Version::V1 => "memory.oom_control",
+                };
+                self.memory = limits.memory.map(|m| (m, path.join(events)));
+            }
+        }
+        let dir_flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        let (fstype, options) = match p.version {
+            Version::V2 => {
+                let fd = fs::openat(libc::AT_FDCWD, &cpath, dir_flags, 0)
+                    .ctx(|| format!("open cgroup {path:?}"))?;
+                self.v2_dir = Some(fd);
+                ("cgroup2", String::new())
+            }
+            Version::V1 => {
+                let flags = libc::O_WRONLY | libc::O_CLOEXEC;
+                let tasks = c(&path.join("tasks"))?;
+                let fd = fs::openat(libc::AT_FDCWD, &tasks, flags, 0)
+                    .ctx(|| format!("open {:?}", path.join("tasks")))?;
+                self.tasks.push(fd);
+                ("cgroup", p.hierarchy.controllers.clone())
+            }
+        };
+        self.view.push(ViewMount {
+            name: p.view_name(),
+            fstype,
+            options,
+        });
+        Ok(())
+    }
+
+    /// The v2 directory, for clone3's CLONE_INTO_CGROUP.
+    pub fn v2_dir(&self) -> Option<&OwnedFd> {
+        self.v2_dir.as_ref()
+    }
+
+    /// What the child needs to join its cgroups and show them.
+    pub fn join(&self) -> Join<'_> {
+        Join {
+            tasks: self.tasks.iter().map(|f| f.as_raw_fd()).collect(),
+            v2_dir: self.v2_dir.as_ref().map(|f| f.as_raw_fd()),
+            view: &self.view,
+        }
+    }
+
+    /// Closes what only the child needed (it has its own copies).
+    pub fn child_started(&mut self) {
+        for fd in self.tasks.drain(..) {
+            sys::close(fd);
+        }
+    }
+
+    /// How many processes the kernel killed for lack of memory, and the limit.
+    pub fn oom_kills(&self) -> Option<(u64, u64)> {
+        let (limit, file) = self.memory.as_ref()?;
+        let text = read(file).ok()?;
+        let count = text.lines().find_map(|l| {
+            l.strip_prefix("oom_kill ")
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        })?;
+        Some((count, *limit))
+    }
+
+    /// Removes the directories, newest first. Failures are reported; returns whether all are
+    /// gone (if not, the state keeps their record for `nsbox gc`).
+    pub fn remove(&mut self) -> bool {
+        if let Some(fd) = self.v2_dir.take() {
+            sys::close(fd);
+        }
+        self.child_started();
+        let mut all = true;
+        while let Some(path) = self.dirs.pop() {
+            if let Err(e) = remove_dir(&path) {
+                crate::report_warning(&e);
+                all = false;
+            }
+        }
+        all
+    }
+}
+
+fn setting_error(path: &Path, file: &str, value: &str, c: Controller, e: Errno) -> Error {
+    let err = Error::sys(
+        format!(
+            "set {} (write {value:?} to {:?})",
+            c.flag(),
+            path.join(file)
+        ),
+        e,
+    );
+    match (c, e) {
+        (Controller::Memory, Errno::EBUSY) => {
+            err.hint("the cgroup already uses more memory than that: give a larger --memory")
+        }
+        (_, Errno::EINVAL) | (_, Errno::ERANGE) => {
+            err.hint("the kernel refused this value for the controller")
+        }
+        (Controller::Cpuset, Errno::ENOSPC) | (Controller::Cpuset, Errno::EACCES) => err.hint(
+            "those CPUs are not allowed to nsbox's own cgroup (see its cpuset.cpus.effective)",
+        ),
+        _ => err,
+    }
+}
+
+/// Removes recorded cgroup directories (for `nsbox gc`), newest first.
+pub fn remove_recorded(paths: &[PathBuf]) -> Result<()> {
+    for path in paths.iter().rev() {
+        remove_dir(path)?;
+    }
+    Ok(())
+}
+
+/// rmdir, and while the kernel says EBUSY: kill what is still inside, wait a little longer
+/// each time (1 ms doubling, at most REMOVE_PATIENCE in all), try again. When processes stay
+/// (e.g. stuck in uninterruptible sleep), say which and in what state.
+fn remove_dir(path: &Path) -> Result<()> {
+    let cpath = c(path)?;
+    let mut waited = Duration::ZERO;
+    let mut delay = Duration::from_millis(1);
+    loop {
+        match fs::rmdir(&cpath) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EBUSY) => {}
+            Err(e) => return Err(Error::sys(format!("remove cgroup {path:?}"), e)),
+        }
+        let pids: Vec<i32> = read(&path.join("cgroup.procs"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if waited >= REMOVE_PATIENCE {
+            let left: Vec<String> = pids.iter().map(|p| describe(*p)).collect();
+            return Err(Error::new(
+                format!("remove cgroup {path:?}"),
+                format!(
+                    "still busy after {} ms; processes left: {}",
+                    waited.as_millis(),
+                    if left.is_empty() {
+                        "none listed".into()
+                    } else {
+                        left.join(", ")
+                    }
+                ),
+            )
+            .hint("once they are gone, 'nsbox gc' removes it"));
+        }
+        for pid in pids {
+            let _ = process::kill(pid, libc::SIGKILL);
+        }
+        process::sleep(delay);
+        waited += delay;
+        delay = (delay * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// `1234 (D)`: a pid and its state letter from /proc/PID/stat.
+fn describe(pid: i32) -> String {
+    let stat = read(Path::new(&format!("/proc/{pid}/stat"))).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("?");
+    format!("{pid} ({state})")
+}

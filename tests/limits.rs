@@ -1,0 +1,267 @@
+//! Resource limits with cgroups, as root on this host's real cgroup layout (hybrid here and
+//! in CI; the v2-only paths are unit-tested with injected layouts).
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+/// A value from a cgroup file inside the container, whichever layout (v1 dir or v2 root).
+fn inside(file: &str) -> String {
+    let ctrl = file.split('.').next().unwrap();
+    format!("$(cat /sys/fs/cgroup/{ctrl}/{file} 2>/dev/null || cat /sys/fs/cgroup/{file})")
+}
+
+#[test]
+fn a_fork_bomb_stays_inside_pids_limit() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let id = unique_id("bomb");
+    // A bounded bomb (2^9 processes at most, each sleeping), so that even a broken limit
+    // could not hurt the host; with the limit, forks fail once 20 processes exist.
+    let script = format!(
+        "b() {{ if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & fi; sleep 2; }}; \
+         b 8 2>/dev/null; echo current={} events=\"{}\"",
+        inside("pids.current"),
+        inside("pids.events")
+    );
+    let out = f
+        .run(&[
+            "--name",
+            &id,
+            "--pids-limit",
+            "20",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .ok();
+    let current: u32 = out
+        .split("current=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no pids.current in {out:?}"));
+    assert!(current <= 20, "{current} processes in the container: {out}");
+    let refused: u64 = out
+        .split("max ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(refused > 0, "no fork was refused: {out}");
+    // The host forks as usual meanwhile and afterwards.
+    assert!(
+        std::process::Command::new("true")
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    f.assert_clean();
+}
+
+#[test]
+fn a_memory_hog_is_killed_with_137_and_says_out_of_memory() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let id = unique_id("hog");
+    // PID 1 (sh) keeps 100 MB in a variable: the biggest process in the cgroup, so the
+    // kernel's OOM killer picks it.
+    let out = f.run(&[
+        "--name",
+        &id,
+        "-m",
+        "32m",
+        "--",
+        "sh",
+        "-c",
+        "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(out.code(), 137, "stderr: {}", out.stderr());
+    assert_eq!(
+        out.stderr(),
+        "nsbox: container killed: out of memory (limit 32 MiB)\n"
+    );
+    assert!(!out.stdout().contains("survived"));
+    assert!(cgroup_dirs(&id).is_empty());
+    f.assert_clean();
+}
+
+#[test]
+fn cpus_half_gives_about_half_a_core() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // A busy loop for 2 s of wall time; its CPU time (utime + stime, in 1/100 s) from its
+    // /proc stat before it is killed, and the throttling count of the cgroup.
+    let script = format!(
+        "while :; do :; done & p=$!; sleep 2; \
+         set -- $(cat /proc/$p/stat); kill $p; \
+         echo ticks=$(( ${{14}} + ${{15}} )) {}",
+        inside("cpu.stat")
+    );
+    let out = f.run(&["--cpus", "0.5", "--", "sh", "-c", &script]).ok();
+    let ticks: u64 = out
+        .split("ticks=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no ticks in {out:?}"));
+    // Half a core over 2 s is 100 ticks; a whole core would be 200. Loose bounds: the CI
+    // machine has 2 cores and other tests run beside this one.
+    assert!((25..=140).contains(&ticks), "{ticks} ticks: {out}");
+    assert!(
+        out.contains("nr_throttled") && !out.contains("nr_throttled 0"),
+        "the cgroup was never throttled: {out}"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn cpuset_pins_the_container() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = f
+        .run(&[
+            "--cpuset",
+            "0",
+            "--",
+            "grep",
+            "Cpus_allowed_list",
+            "/proc/self/status",
+        ])
+        .ok();
+    assert_eq!(out.split_whitespace().nth(1), Some("0"), "{out}");
+    f.assert_clean();
+}
+
+#[test]
+fn the_container_sees_its_own_cgroups_at_root_read_only() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let script = format!(
+        "grep -c ':/$' /proc/self/cgroup; wc -l < /proc/self/cgroup; \
+         echo max={}; echo x > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo refused",
+        inside("pids.max")
+    );
+    let out = f
+        .run(&["--pids-limit", "7", "-m", "64m", "--", "sh", "-c", &script])
+        .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], lines[1], "every hierarchy at '/': {out}");
+    assert_eq!(lines[2], "max=7");
+    assert_eq!(lines[3], "refused");
+    f.assert_clean();
+}
+
+#[test]
+fn cgroups_exist_while_running_and_go_after_exit_kill_and_failed_setup() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // Killed from the host.
+    let id = unique_id("life");
+    let mut child = f.spawn(&[
+        "--name",
+        &id,
+        "--pids-limit",
+        "10",
+        "-m",
+        "32m",
+        "sleep",
+        "100",
+    ]);
+    let pid = container_pid(child.id());
+    let dirs = cgroup_dirs(&id);
+    assert!(dirs.len() >= 2, "pids and memory at least: {dirs:?}");
+    for d in &dirs {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
+        assert_eq!(procs.trim(), pid.to_string(), "{d:?}");
+    }
+    signal(pid, "KILL");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(137));
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+
+    // Ended by itself.
+    let id = unique_id("exit");
+    assert_eq!(
+        f.run(&["--name", &id, "--pids-limit", "10", "true"]).code(),
+        0
+    );
+    assert!(cgroup_dirs(&id).is_empty());
+
+    // A setup step of the child fails (a missing workdir), after the cgroups were made.
+    let id = unique_id("fail");
+    let out = f.run(&[
+        "--name",
+        &id,
+        "--pids-limit",
+        "10",
+        "-w",
+        "/nonexistent",
+        "true",
+    ]);
+    assert_eq!(out.code(), 125, "{}", out.stderr());
+    assert!(cgroup_dirs(&id).is_empty());
+    f.assert_clean();
+}
+
+#[test]
+fn gc_removes_what_a_killed_nsbox_left_and_spares_running_ones() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let gc = || {
+        let out = std::process::Command::new(nsbox_bin())
+            .args(["gc", "--root"])
+            .arg(&f.state_root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dead = unique_id("dead");
+    let live = unique_id("live");
+    let mut victim = f.spawn(&["--name", &dead, "--pids-limit", "10", "sleep", "100"]);
+    let mut running = f.spawn(&["--name", &live, "--pids-limit", "10", "sleep", "100"]);
+    let victim_container = container_pid(victim.id());
+    let running_container = container_pid(running.id());
+    // SIGKILL: nsbox cannot tear anything down. Its container dies with it (PDEATHSIG).
+    signal(victim.id(), "KILL");
+    victim.wait().unwrap();
+    wait_until("the orphaned container died", 10, || {
+        !std::path::Path::new(&format!("/proc/{victim_container}")).exists()
+    });
+    assert!(
+        !cgroup_dirs(&dead).is_empty(),
+        "the crash should leave cgroups"
+    );
+    assert!(f.state_root.join(&dead).exists());
+    std::thread::sleep(Duration::from_millis(1100)); // gc spares directories younger than 1 s
+    assert_eq!(gc(), format!("{dead}\n"));
+    assert!(cgroup_dirs(&dead).is_empty(), "{:?}", cgroup_dirs(&dead));
+    assert!(!f.state_root.join(&dead).exists());
+    // The running one is untouched, and still tears down by itself.
+    assert!(!cgroup_dirs(&live).is_empty());
+    signal(running_container, "KILL");
+    assert_eq!(running.wait().unwrap().code(), Some(137));
+    assert!(cgroup_dirs(&live).is_empty());
+    f.assert_clean();
+}
