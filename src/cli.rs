@@ -398,6 +398,48 @@ mod tests {
     }
 
     #[test]
+    fn limits_and_gc() {
+        let (s, _) = run(&[
+            "-m",
+            "64m",
+            "--pids-limit",
+            "20",
+            "--cpus",
+            "0.5",
+            "--cpuset",
+            "1,0",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.limits,
+            Limits {
+                pids: Some(20),
+                memory: Some(64 << 20),
+                cpu_quota_us: Some(50_000),
+                cpuset: Some(vec![0, 1]),
+            }
+        );
+        assert_eq!(s.clone_flags() & libc::CLONE_NEWCGROUP, 0);
+        let (s, _) = run(&["true"]).unwrap();
+        assert_ne!(s.clone_flags() & libc::CLONE_NEWCGROUP, 0);
+        let ctx = Context {
+            cwd: Path::new("/work"),
+            state_root_env: None,
+        };
+        let gc = |args: &[&str]| {
+            parse(args.iter().map(OsString::from).collect(), &ctx, || {
+                Ok("x".into())
+            })
+        };
+        assert!(
+            matches!(gc(&["gc", "--root", "st"]), Ok(Command::Gc(p)) if p == Path::new("/work/st"))
+        );
+        assert!(matches!(gc(&["gc"]), Ok(Command::Gc(p)) if p == Path::new("/run/nsbox")));
+        assert!(gc(&["gc", "extra"]).is_err());
+    }
+
+    #[test]
     fn values() {
         let (s, _) = run(&[
             "-v",

@@ -232,3 +232,103 @@ fn version_and_help() {
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
 }
+
+#[test]
+fn bad_limits_are_refused_before_anything_is_created() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let r = rootfs().to_str().unwrap();
+    let id = unique_id("badlimit");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--pids-limit", "0"],
+            "--pids-limit \"0\": expected a whole number of processes, at least 1",
+        ),
+        (
+            &["--pids-limit", "-5"],
+            "--pids-limit \"-5\": expected a whole number",
+        ),
+        (
+            &["-m", "lots"],
+            "--memory \"lots\": expected a size such as 64m",
+        ),
+        (&["-m", "-64m"], "--memory \"-64m\": expected a size"),
+        (
+            &["--memory", "0"],
+            "--memory \"0\": below the minimum of 6 MiB",
+        ),
+        (&["-m", "1m"], "--memory \"1m\": below the minimum of 6 MiB"),
+        (&["--cpus", "0"], "--cpus \"0\": must be at least 0.01"),
+        (
+            &["--cpus", "-1"],
+            "--cpus \"-1\": expected a number of CPUs",
+        ),
+        (
+            &["--cpus", "1e9"],
+            "--cpus \"1e9\": expected a number of CPUs",
+        ),
+        (&["--cpus", "4096"], "--cpus \"4096\": this machine has"),
+        (
+            &["--cpuset", "4000"],
+            "--cpuset \"4000\": no such CPU: 4000 (online: ",
+        ),
+        (
+            &["--cpuset", "1-0"],
+            "--cpuset \"1-0\": expected CPU numbers and ranges",
+        ),
+    ];
+    for (limit, expected) in cases {
+        let mut args = vec!["--name", id.as_str(), "-r", r];
+        args.extend_from_slice(limit);
+        args.push("true");
+        refused(&f, &args, expected);
+        assert!(
+            cgroup_dirs(&id).is_empty(),
+            "{limit:?} left {:?}",
+            cgroup_dirs(&id)
+        );
+    }
+}
+
+#[test]
+fn a_missing_controller_is_named_with_how_to_enable_it() {
+    if !can_run() {
+        return;
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    if !mountinfo.contains(" /sys/fs/cgroup/pids ") {
+        eprintln!(
+            "skipped: needs the pids controller as a v1 hierarchy at /sys/fs/cgroup/pids, to hide it"
+        );
+        return;
+    }
+    let f = Fixture::new();
+    let id = unique_id("nopids");
+    // In a private mount namespace of its own, the pids hierarchy is unmounted: to nsbox the
+    // controller is missing (it stays bound to v1, so v2 cannot offer it either).
+    let script = format!(
+        "umount /sys/fs/cgroup/pids && exec {}",
+        f.shell_line(&format!("--name {id} --pids-limit 5 true"))
+    );
+    let out = Out(std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .unwrap());
+    let err = out.stderr();
+    assert_eq!(out.code(), 125, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "nsbox: --pids-limit (cgroup controller pids): the pids controller is not available on this host ("
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: ") && err.contains("mount -t cgroup -o pids"),
+        "{err}"
+    );
+    assert!(cgroup_dirs(&id).is_empty());
+    f.assert_clean();
+}

@@ -140,7 +140,7 @@ pub fn unshare(flags: i32) -> Result<(), Errno> {
 /// clock_nanosleep(CLOCK_MONOTONIC) for `d` (a signal that interrupts it ends it early).
 pub fn sleep(d: Duration) {
     let ts = libc::timespec {
-        tv_sec: d.as_secs() as libc::time_t,
+        tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX),
         tv_nsec: d.subsec_nanos() as libc::c_long,
     };
     let _ = traced(
