@@ -29,6 +29,10 @@ pub struct ChildChannel {
 /// it ends in execve or in `ChildChannel::fail`. With `cgroup` (a cgroup v2 directory), the
 /// child is born in it (clone3 CLONE_INTO_CGROUP); where clone3 is unavailable (old kernels,
 /// some seccomp filters) plain clone is used and `body` is told (`false`) to move itself.
+///
+/// In the child, libc's idea of its own thread id is the parent's (the raw clone3 path skips
+/// libc's fix-up): the child must not use raise(3) or abort(3). It does not: it reports over
+/// the channel and leaves with exit_group.
 pub fn spawn(
     flags: i32,
     cgroup: Option<RawFd>,
@@ -56,8 +60,16 @@ pub fn spawn(
     let top = clone::stack().ctx(|| "map the child's stack".into())?;
     let how = cgroup.map(How::IntoCgroup).unwrap_or(How::Clone);
     let pid = match clone::spawn(how, flags, top, &mut entry) {
-        Err(e @ (Errno::ENOSYS | Errno::E2BIG)) if how != How::Clone => {
-            trace::note(|| format!("clone3 is not available ({e}): clone, then the child moves itself into its cgroup"));
+        // No clone3 (old kernel, a seccomp filter), or the kernel would not place the child
+        // (EBUSY, EOPNOTSUPP, ...): plain clone, then the child moves itself, and if that
+        // fails too its error names the cgroup.
+        Err(e) if how != How::Clone && !matches!(e, Errno::EAGAIN | Errno::ENOMEM) => {
+            trace::note(|| {
+                format!(
+                    "clone3 into the cgroup failed ({}): clone, then the child moves itself",
+                    crate::error::errno_text(e)
+                )
+            });
             born_inside.set(false);
             clone::spawn(How::Clone, flags, top, &mut entry)
         }

@@ -332,3 +332,36 @@ fn a_missing_controller_is_named_with_how_to_enable_it() {
     assert!(cgroup_dirs(&id).is_empty());
     f.assert_clean();
 }
+
+#[test]
+fn gc_never_touches_what_nsbox_did_not_make() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // A state directory whose record names a path that is not a container cgroup.
+    let forged = f.state_root.join("forged");
+    std::fs::create_dir(&forged).unwrap();
+    std::fs::write(forged.join("cgroups"), "/tmp\n").unwrap();
+    // A directory that cannot be a container id.
+    let odd = f.state_root.join("not an id");
+    std::fs::create_dir(&odd).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = Out(std::process::Command::new(nsbox_bin())
+        .args(["gc", "--root"])
+        .arg(&f.state_root)
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 125, "{}", out.stderr());
+    assert!(
+        out.stderr()
+            .contains("records \"/tmp\", which is not a cgroup nsbox makes for \"forged\""),
+        "{}",
+        out.stderr()
+    );
+    assert!(forged.join("cgroups").exists() && odd.exists());
+    assert!(std::path::Path::new("/tmp").is_dir());
+    std::fs::remove_dir_all(&forged).unwrap();
+    std::fs::remove_dir(&odd).unwrap();
+    f.assert_clean();
+}

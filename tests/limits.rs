@@ -68,6 +68,20 @@ fn a_memory_hog_is_killed_with_137_and_says_out_of_memory() {
     if !can_run() {
         return;
     }
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let swap_on = meminfo
+        .lines()
+        .any(|l| l.starts_with("SwapTotal:") && !l.ends_with(" 0 kB"));
+    let swap_limited = std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+        .exists()
+        || std::path::Path::new("/sys/fs/cgroup/unified").exists()
+        || std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if swap_on && !swap_limited {
+        eprintln!(
+            "skipped: swap is on and not accounted (no memory.memsw): the hog would swap, not die"
+        );
+        return;
+    }
     let f = Fixture::new();
     let id = unique_id("hog");
     // PID 1 (sh) keeps 100 MB in a variable: the biggest process in the cgroup, so the
@@ -113,13 +127,11 @@ fn cpus_half_gives_about_half_a_core() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no ticks in {out:?}"));
-    // Half a core over 2 s is 100 ticks; a whole core would be 200. Loose bounds: the CI
-    // machine has 2 cores and other tests run beside this one.
-    assert!((25..=140).contains(&ticks), "{ticks} ticks: {out}");
-    assert!(
-        out.contains("nr_throttled") && !out.contains("nr_throttled 0"),
-        "the cgroup was never throttled: {out}"
-    );
+    // Half a core over 2 s is 100 ticks; a whole core would be 200 (and is, without the
+    // limit). Loose bounds: the CI machine has 2 cores and other tests run beside this one,
+    // which can only lower the figure.
+    assert!((10..=140).contains(&ticks), "{ticks} ticks: {out}");
+    assert!(out.contains("nr_throttled"), "no cpu.stat: {out}");
     f.assert_clean();
 }
 
@@ -151,15 +163,18 @@ fn the_container_sees_its_own_cgroups_at_root_read_only() {
     let f = Fixture::new();
     let script = format!(
         "grep -c ':/$' /proc/self/cgroup; wc -l < /proc/self/cgroup; \
-         echo max={}; echo x > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo refused",
-        inside("pids.max")
+         echo max={} mem={}; mkdir /sys/fs/cgroup/pids/sub 2>/dev/null || echo refused",
+        inside("pids.max"),
+        inside("memory.limit_in_bytes").replace(") || ", ") || cat /sys/fs/cgroup/memory.max || ")
     );
     let out = f
         .run(&["--pids-limit", "7", "-m", "64m", "--", "sh", "-c", &script])
         .ok();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], lines[1], "every hierarchy at '/': {out}");
-    assert_eq!(lines[2], "max=7");
+    // The values of its own cgroups: it joined them.
+    assert_eq!(lines[2], "max=7 mem=67108864");
+    // A writable cgroupfs would take the mkdir (a new child cgroup).
     assert_eq!(lines[3], "refused");
     f.assert_clean();
 }
@@ -189,6 +204,10 @@ fn cgroups_exist_while_running_and_go_after_exit_kill_and_failed_setup() {
         let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap();
         assert_eq!(procs.trim(), pid.to_string(), "{d:?}");
     }
+    // A cgroup below the container's (its root could make one) with a process in it: teardown
+    // removes the whole subtree.
+    std::fs::create_dir(dirs[0].join("sub")).unwrap();
+    std::fs::write(dirs[0].join("sub/cgroup.procs"), pid.to_string()).unwrap();
     signal(pid, "KILL");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(137));
@@ -263,5 +282,87 @@ fn gc_removes_what_a_killed_nsbox_left_and_spares_running_ones() {
     signal(running_container, "KILL");
     assert_eq!(running.wait().unwrap().code(), Some(137));
     assert!(cgroup_dirs(&live).is_empty());
+    f.assert_clean();
+}
+
+/// A seccomp filter, installed in the test's child before it execs nsbox, that makes clone3
+/// fail with ENOSYS, as old kernels and some container runtimes' profiles do.
+fn without_clone3(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only builds a filter on its stack and makes
+    // two raw syscalls; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            let filter = [
+                libc::sock_filter {
+                    code: 0x20,
+                    jt: 0,
+                    jf: 0,
+                    k: 0,
+                }, // ld [nr]
+                libc::sock_filter {
+                    code: 0x15,
+                    jt: 0,
+                    jf: 1,
+                    k: libc::SYS_clone3 as u32,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x0005_0000 | libc::ENOSYS as u32,
+                },
+                libc::sock_filter {
+                    code: 0x06,
+                    jt: 0,
+                    jf: 0,
+                    k: 0x7fff_0000,
+                }, // allow
+            ];
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut _,
+            };
+            if libc::syscall(libc::SYS_seccomp, 1, 0, &prog as *const libc::sock_fprog) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn without_clone3_the_child_moves_itself_into_its_cgroups() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let id = unique_id("noclone3");
+    let r = rootfs().to_str().unwrap();
+    let mut cmd = f.command(&[
+        "--trace",
+        "--name",
+        &id,
+        "-r",
+        r,
+        "--pids-limit",
+        "9",
+        "--",
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/pids/pids.max /proc/self/cgroup",
+    ]);
+    without_clone3(&mut cmd);
+    let out = Out(cmd.output().unwrap());
+    let stdout = out.ok();
+    assert!(stdout.starts_with("9\n"), "{stdout}");
+    assert!(stdout.contains("0::/\n"), "the v2 cgroup too: {stdout}");
+    assert!(
+        out.stderr()
+            .contains("clone3 into the cgroup failed (ENOSYS"),
+        "{}",
+        out.stderr()
+    );
+    assert!(cgroup_dirs(&id).is_empty());
     f.assert_clean();
 }

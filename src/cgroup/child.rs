@@ -31,6 +31,9 @@ pub struct Join<'a> {
     /// The v2 directory (the child was born in it unless clone3 was unavailable).
     pub v2_dir: Option<RawFd>,
     pub view: &'a [ViewMount],
+    /// `--cpuset`: also set as the affinity (kernels before 6.4 give a child born with
+    /// CLONE_INTO_CGROUP its parent's CPUs, whatever the cgroup says).
+    pub cpuset: Option<&'a [u32]>,
 }
 
 /// Joins the cgroups and unshares the cgroup namespace, so that the container sees its own
@@ -45,12 +48,17 @@ pub fn enter(join: &Join<'_>, born_inside: bool) -> Result<()> {
         fs::write_file_at(dir, c"cgroup.procs", b"0")
             .ctx(|| "join the v2 cgroup (write \"0\" to cgroup.procs)".into())?;
     }
+    if let Some(cpus) = join.cpuset {
+        process::set_affinity(cpus).ctx(|| "sched_setaffinity for --cpuset".into())?;
+    }
     process::unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare(CLONE_NEWCGROUP)".into())
 }
 
 /// Mounts the container's cgroups read-only at /sys/fs/cgroup (which /sys, read-only, already
 /// has): cgroup2 right there when it is the only one; otherwise a small read-only tmpfs with one
-/// directory per hierarchy, like the host's. Called in the rootfs, after /sys.
+/// directory per hierarchy, like the host's. Called in the rootfs, after /sys, and after the
+/// cgroup namespace was unshared: the mounts are rooted at the container's cgroups (and a
+/// cgroup2 mount made from the host's namespace would reset the host's nsdelegate option).
 pub fn mount_view(view: &[ViewMount]) -> Result<()> {
     trace::step(|| "mount the container's cgroups read-only on /sys/fs/cgroup".into());
     let target = mountpoint::open("/sys/fs/cgroup", Kind::Dir, Symlinks::Refuse, Create::No)?;

@@ -310,7 +310,7 @@ pub fn human_bytes(b: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     for (size, unit) in UNITS {
         if b >= size {
-            let tenths = b * 10 / size;
+            let tenths = (b as u128 * 10 / size as u128) as u64;
             return if tenths.is_multiple_of(10) {
                 format!("{} {unit}", tenths / 10)
             } else {

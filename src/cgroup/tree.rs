@@ -65,9 +65,11 @@ fn mkdir_error(path: &Path, e: Errno) -> Error {
         .hint_on(Errno::EPERM, hint)
 }
 
-/// The v2 parent: `<own>/nsbox` with the needed controllers enabled on the way. The v2 rule
-/// "no processes beside child cgroups" forbids enabling a controller in a cgroup that holds
-/// processes (nsbox's own, unless it is the root): then the parent goes below the root.
+/// The v2 parent: `<base>/nsbox`, with the needed controllers enabled in `<base>` and in it.
+/// `<base>` is nsbox's own cgroup when v2 allows, else the nearest ancestor that does: v2
+/// forbids enabling controllers in a cgroup that holds processes (nsbox's own always holds
+/// nsbox, unless it is the root), and a controller can be enabled only where the parent
+/// offers it. So the container stays as close to the caller's cgroup as the kernel permits.
 fn v2_parent(p: &Planned) -> Result<PathBuf> {
     let h = &p.hierarchy;
     let enable: Vec<String> = p
@@ -77,31 +79,32 @@ fn v2_parent(p: &Planned) -> Result<PathBuf> {
         .collect();
     let enable = enable.join(" ");
     let subtree = |dir: &Path| dir.join("cgroup.subtree_control");
-    let base = if enable.is_empty() {
-        h.own.clone()
-    } else {
-        match write(&subtree(&h.own), &enable) {
-            Ok(()) => h.own.clone(),
-            Err(e) if h.own != h.mount => {
+    let mut base = h.own.clone();
+    while !enable.is_empty() {
+        match write(&subtree(&base), &enable) {
+            Ok(()) => break,
+            // EBUSY: it holds processes; ENOENT: its parent does not offer the controller.
+            Err(e @ (Errno::EBUSY | Errno::ENOENT)) if base != h.mount => {
                 trace::note(|| {
                     format!(
-                        "cannot enable {enable} below nsbox's own cgroup {:?} ({e}): it holds processes; using the hierarchy's root",
-                        h.own
+                        "cannot enable {enable} in {base:?} ({}); trying its parent",
+                        crate::error::errno_text(e)
                     )
                 });
-                write(&subtree(&h.mount), &enable).map_err(|e| {
-                    Error::sys(format!("enable {enable} in {:?}", subtree(&h.mount)), e)
-                })?;
-                h.mount.clone()
+                base.pop();
             }
             Err(e) => {
-                return Err(Error::sys(
-                    format!("enable {enable} in {:?}", subtree(&h.own)),
-                    e,
-                ));
+                return Err(
+                    Error::sys(format!("enable {enable} in {:?}", subtree(&base)), e).hint_on(
+                        Errno::EBUSY,
+                        "this cgroup holds processes, and cgroup v2 allows controllers only for \
+                         cgroups without any: move them into a leaf (mkdir leaf; echo PID > \
+                         leaf/cgroup.procs) and run nsbox from there",
+                    ),
+                );
             }
         }
-    };
+    }
     let parent = base.join(PARENT);
     ensure_dir(&parent)?;
     if !enable.is_empty() {
@@ -165,7 +168,9 @@ impl Cgroups {
         };
         for ((p, (_, mems)), path) in planned.iter().zip(&parents).zip(paths) {
             if let Err(e) = cgroups.add(p, limits, mems, path) {
-                cgroups.remove();
+                if !cgroups.remove() {
+                    state.keep(); // the record lets `nsbox gc` finish
+                }
                 return Err(e);
             }
         }
@@ -175,11 +180,19 @@ impl Cgroups {
     fn add(&mut self, p: &Planned, limits: &Limits, mems: &str, path: PathBuf) -> Result<()> {
         let cpath = c(&path)?;
         fs::mkdirat(libc::AT_FDCWD, &cpath, 0o755).map_err(|e| match e {
+            Errno::EEXIST if fs::file_type(&cpath).ok() != Some(libc::S_IFDIR) => Error::new(
+                format!("create cgroup {path:?}"),
+                "the container id is the name of a cgroup control file",
+            )
+            .hint("choose another --name"),
             Errno::EEXIST => Error::new(
                 format!("create cgroup {path:?}"),
-                "it exists already: a container with this id ran and its cgroup was left",
+                "it exists already: a container with this id runs (from another state root) \
+                 or crashed",
             )
-            .hint("'nsbox gc' removes what crashed containers left"),
+            .hint(
+                "choose another --name; 'nsbox gc --root DIR' removes what crashed containers left",
+            ),
             e => mkdir_error(&path, e),
         })?;
         self.dirs.push(path.clone());
@@ -187,7 +200,12 @@ impl Cgroups {
             for s in limits.settings(*controller, p.version, mems) {
                 match write(&path.join(s.file), &s.value) {
                     Ok(()) => {}
-                    Err(Errno::ENOENT) if s.optional => {}
+                    Err(Errno::ENOENT) if s.optional => trace::note(|| {
+                        format!(
+                            "no {} here (swap accounting is off): swap is not limited",
+                            s.file
+                        )
+                    }),
                     Err(e) => return Err(setting_error(&path, s.file, &s.value, *controller, e)),
                 }
             }
@@ -230,8 +248,9 @@ impl Cgroups {
     }
 
     /// What the child needs to join its cgroups and show them.
-    pub fn join(&self) -> Join<'_> {
+    pub fn join<'a>(&'a self, limits: &'a Limits) -> Join<'a> {
         Join {
+            cpuset: limits.cpuset.as_deref(),
             tasks: self.tasks.iter().map(|f| f.as_raw_fd()).collect(),
             v2_dir: self.v2_dir.as_ref().map(|f| f.as_raw_fd()),
             view: &self.view,
@@ -245,15 +264,30 @@ impl Cgroups {
         }
     }
 
-    /// How many processes the kernel killed for lack of memory, and the limit.
+    /// How many processes the kernel killed because the container reached its memory limit
+    /// (not for a shortage of the whole machine), and the limit.
     pub fn oom_kills(&self) -> Option<(u64, u64)> {
         let (limit, file) = self.memory.as_ref()?;
         let text = read(file).ok()?;
-        let count = text.lines().find_map(|l| {
-            l.strip_prefix("oom_kill ")
-                .and_then(|n| n.trim().parse::<u64>().ok())
-        })?;
-        Some((count, *limit))
+        let field = |text: &str, key: &str| {
+            text.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|n| n.strip_prefix(' '))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+        };
+        let kills = field(&text, "oom_kill")?;
+        // Did the limit cause them? v2 counts the OOMs the limit caused as `oom` in
+        // memory.events; on v1 the usage's high-water mark reached the limit.
+        let hit_limit = match field(&text, "oom") {
+            Some(n) => n > 0,
+            None => file
+                .parent()
+                .and_then(|dir| read(&dir.join("memory.max_usage_in_bytes")).ok())
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .is_some_and(|peak| peak.saturating_add(1 << 20) >= *limit),
+        };
+        Some((if hit_limit { kills } else { 0 }, *limit))
     }
 
     /// Removes the directories, newest first. Failures are reported; returns whether all are
@@ -305,11 +339,25 @@ pub fn remove_recorded(paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// rmdir, and while the kernel says EBUSY: kill what is still inside, wait a little longer
-/// each time (1 ms doubling, at most REMOVE_PATIENCE in all), try again. When processes stay
-/// (e.g. stuck in uninterruptible sleep), say which and in what state.
+/// Removes the cgroup at `path` and every cgroup below it (the container's root may make
+/// some), deepest first. While the kernel says EBUSY: kill what is still inside (`cgroup.kill`
+/// on v2, which takes the whole subtree; else each pid of `cgroup.procs`), wait a little longer
+/// each time (1 ms doubling, at most REMOVE_PATIENCE in all), and try again. When processes
+/// stay (e.g. stuck in uninterruptible sleep), say which and in what state.
 fn remove_dir(path: &Path) -> Result<()> {
     let cpath = c(path)?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    if let Ok(dir) = fs::openat(libc::AT_FDCWD, &cpath, flags, 0) {
+        let names = fs::list_dir(&dir).unwrap_or_default();
+        sys::close(dir);
+        for name in names {
+            let child =
+                path.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name));
+            if fs::file_type(&c(&child)?).ok() == Some(libc::S_IFDIR) {
+                remove_dir(&child)?;
+            }
+        }
+    }
     let mut waited = Duration::ZERO;
     let mut delay = Duration::from_millis(1);
     loop {
@@ -339,8 +387,10 @@ fn remove_dir(path: &Path) -> Result<()> {
             )
             .hint("once they are gone, 'nsbox gc' removes it"));
         }
-        for pid in pids {
-            let _ = process::kill(pid, libc::SIGKILL);
+        if write(&path.join("cgroup.kill"), "1").is_err() {
+            for pid in pids {
+                let _ = process::kill(pid, libc::SIGKILL);
+            }
         }
         process::sleep(delay);
         waited += delay;

@@ -64,8 +64,14 @@ pub fn gc(root: &Path) -> Result<u8> {
     Ok(0)
 }
 
-/// Removes one state directory if no nsbox holds it. Returns whether it did.
+/// Removes one state directory if no nsbox holds it. Returns whether it did. Only what nsbox
+/// makes is touched: a directory named like a container id, holding at most the cgroup record
+/// and the host-rootfs mount point, whose recorded cgroups are all `.../nsbox/<that id>`.
 fn collect(path: &Path) -> Result<bool> {
+    let id = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if crate::spec::check_name("id", id).is_err() {
+        return Ok(false);
+    }
     let fd = match open_dir(path) {
         Ok(fd) => fd,
         // Not a directory (or gone meanwhile): not ours to judge.
@@ -77,8 +83,15 @@ fn collect(path: &Path) -> Result<bool> {
         Err(Errno::EWOULDBLOCK) => return Ok(false), // its nsbox is alive
         Err(e) => return Err(Error::sys(format!("lock {path:?}"), e)),
     }
-    let st = fs::stat(&c(path)?).ctx(|| format!("stat {path:?}"))?;
-    let changed = Duration::new(st.st_ctime.max(0) as u64, 0);
+    let st = match fs::stat(&c(path)?) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(false), // another gc was faster
+        Err(e) => return Err(Error::sys(format!("stat {path:?}"), e)),
+    };
+    let changed = Duration::new(
+        st.st_ctime.max(0) as u64,
+        st.st_ctime_nsec.clamp(0, 999_999_999) as u32,
+    );
     if process::now_realtime().saturating_sub(changed) < MIN_AGE {
         return Ok(false);
     }
@@ -90,6 +103,17 @@ fn collect(path: &Path) -> Result<bool> {
                 .filter(|l| !l.is_empty())
                 .map(|l| PathBuf::from(std::ffi::OsStr::from_bytes(l)))
                 .collect();
+            let ours = Path::new("nsbox").join(id);
+            if let Some(bad) = paths
+                .iter()
+                .find(|p| !p.is_absolute() || !p.ends_with(&ours))
+            {
+                return Err(Error::new(
+                    format!("{record:?}"),
+                    format!("records {bad:?}, which is not a cgroup nsbox makes for {id:?}"),
+                )
+                .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
+            }
             cgroup::remove_recorded(&paths)?;
             fs::unlink(&c(&record)?).ctx(|| format!("remove {record:?}"))?;
         }

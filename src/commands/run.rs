@@ -94,7 +94,7 @@ fn run_container(
         spec,
         volume_kinds,
         mask,
-        cgroups: cgroups.as_deref().map(|c| c.join()),
+        cgroups: cgroups.as_deref().map(|c| c.join(&spec.limits)),
     };
     let into = cgroups
         .as_deref()

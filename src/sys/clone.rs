@@ -90,7 +90,7 @@ pub fn spawn(
         }
         How::IntoCgroup(cgroup) => {
             let args = CloneArgs {
-                flags: flags as u64 | CLONE_INTO_CGROUP,
+                flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
                 exit_signal: libc::SIGCHLD as u64,
                 stack: (top - STACK_SIZE) as u64,
                 stack_size: STACK_SIZE as u64,

@@ -127,6 +127,32 @@ pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
     e
 }
 
+/// sched_setaffinity(0, ...): the calling thread may run only on `cpus` (numbers < 4096).
+pub fn set_affinity(cpus: &[u32]) -> Result<(), Errno> {
+    let mut mask = [0u64; 64];
+    for &cpu in cpus.iter().filter(|c| **c < 4096) {
+        mask[cpu as usize / 64] |= 1 << (cpu % 64);
+    }
+    traced(
+        || {
+            format!(
+                "sched_setaffinity(0, {}, {cpus:?})",
+                std::mem::size_of_val(&mask)
+            )
+        },
+        // SAFETY: `mask` is valid for reads of its size.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::sched_setaffinity,
+                0,
+                std::mem::size_of_val(&mask),
+                mask.as_ptr()
+            )
+        },
+    )
+    .map(drop)
+}
+
 /// unshare(2) of the namespaces in `flags`.
 pub fn unshare(flags: i32) -> Result<(), Errno> {
     traced(
