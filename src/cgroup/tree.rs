@@ -346,18 +346,6 @@ pub fn remove_recorded(paths: &[PathBuf]) -> Result<()> {
 /// stay (e.g. stuck in uninterruptible sleep), say which and in what state.
 fn remove_dir(path: &Path) -> Result<()> {
     let cpath = c(path)?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    if let Ok(dir) = fs::openat(libc::AT_FDCWD, &cpath, flags, 0) {
-        let names = fs::list_dir(&dir).unwrap_or_default();
-        sys::close(dir);
-        for name in names {
-            let child =
-                path.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name));
-            if fs::file_type(&c(&child)?).ok() == Some(libc::S_IFDIR) {
-                remove_dir(&child)?;
-            }
-        }
-    }
     let mut waited = Duration::ZERO;
     let mut delay = Duration::from_millis(1);
     loop {
@@ -365,6 +353,9 @@ fn remove_dir(path: &Path) -> Result<()> {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             Err(Errno::EBUSY) => {}
             Err(e) => return Err(Error::sys(format!("remove cgroup {path:?}"), e)),
+        }
+        if waited.is_zero() {
+            remove_children(path)?;
         }
         let pids: Vec<i32> = read(&path.join("cgroup.procs"))
             .unwrap_or_default()
@@ -396,6 +387,24 @@ fn remove_dir(path: &Path) -> Result<()> {
         waited += delay;
         delay = (delay * 2).min(Duration::from_millis(100));
     }
+}
+
+/// Removes the cgroups below `path` (cgroupfs gives each entry's type: only directories are
+/// child cgroups).
+fn remove_children(path: &Path) -> Result<()> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let Ok(dir) = fs::openat(libc::AT_FDCWD, &c(path)?, flags, 0) else {
+        return Ok(());
+    };
+    let entries = fs::list_dir(&dir).unwrap_or_default();
+    sys::close(dir);
+    for (name, kind) in entries {
+        if kind == libc::DT_DIR {
+            let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name);
+            remove_dir(&path.join(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// `1234 (D)`: a pid and its state letter from /proc/PID/stat.

@@ -40,7 +40,7 @@ pub fn gc(root: &Path) -> Result<u8> {
     };
     let names = fs::list_dir(&dir).ctx(|| format!("list state root {root:?}"))?;
     let mut failed = 0;
-    for name in names {
+    for (name, _) in names {
         let path = root.join(std::ffi::OsStr::from_bytes(&name));
         match collect(&path) {
             Ok(true) => {

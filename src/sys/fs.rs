@@ -265,8 +265,9 @@ pub fn flock(fd: &impl AsRawFd, op: i32) -> Result<(), Errno> {
     .map(drop)
 }
 
-/// The names in the directory `dir` (getdents64), without `.` and `..`.
-pub fn list_dir(dir: &impl AsRawFd) -> Result<Vec<Vec<u8>>, Errno> {
+/// The entries of the directory `dir` (getdents64), without `.` and `..`: each name with its
+/// type (`libc::DT_DIR`, ...; DT_UNKNOWN where the filesystem does not say).
+pub fn list_dir(dir: &impl AsRawFd) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
     let fd = dir.as_raw_fd();
     let mut names = Vec::new();
     const LEN: usize = 16 * 1024;
@@ -288,7 +289,7 @@ pub fn list_dir(dir: &impl AsRawFd) -> Result<Vec<Vec<u8>>, Errno> {
             let name = &buf[at + 19..end];
             let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
             if name != b"." && name != b".." {
-                names.push(name.to_vec());
+                names.push((name.to_vec(), buf[at + 18]));
             }
             if reclen == 0 {
                 break;
