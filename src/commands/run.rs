@@ -31,6 +31,10 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     if opts.trace {
         trace::enable();
     }
+    // From here on signals wait (blocked): none can kill nsbox between creating something on
+    // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
+    // reader of --trace that goes away must not kill nsbox in the middle of its work.
+    let mask = signals::block()?;
     // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace.
     require_root()?;
     // Fail on bad input before anything exists on the host.
@@ -40,9 +44,6 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
         true => None,
         false => Some(cgroup::prepare(&spec.limits)?),
     };
-    // From here on signals wait (blocked): none can kill nsbox between creating something on
-    // the host and removing it, and once the container exists they go to it.
-    let mask = signals::block()?;
     let mut state = match (&spec.rootfs, &planned) {
         (Rootfs::Host, _) | (_, Some(_)) => Some(create_state(spec)?),
         _ => None,
