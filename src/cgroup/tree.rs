@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use syscalls::Errno;
 
-/// The parent of every container cgroup, below nsbox's own cgroup (shared, kept).
+/// The parent of every container cgroup, below nsbox's own cgroup: shared by the containers
+/// that run, removed by the last one to go.
 const PARENT: &str = "nsbox";
 /// How long teardown waits for a cgroup to empty before it gives up and says why.
 const REMOVE_PATIENCE: Duration = Duration::from_secs(2);
@@ -179,7 +180,19 @@ impl Cgroups {
 
     fn add(&mut self, p: &Planned, limits: &Limits, mems: &str, path: PathBuf) -> Result<()> {
         let cpath = c(&path)?;
-        fs::mkdirat(libc::AT_FDCWD, &cpath, 0o755).map_err(|e| match e {
+        let mut made = fs::mkdirat(libc::AT_FDCWD, &cpath, 0o755);
+        for _ in 0..3 {
+            if made != Err(Errno::ENOENT) {
+                break;
+            }
+            // The last container of another nsbox removed the shared parent meanwhile.
+            match p.version {
+                Version::V2 => drop(v2_parent(p)?),
+                Version::V1 => drop(v1_parent(p)?),
+            }
+            made = fs::mkdirat(libc::AT_FDCWD, &cpath, 0o755);
+        }
+        made.map_err(|e| match e {
             Errno::EEXIST if fs::file_type(&cpath).ok() != Some(libc::S_IFDIR) => Error::new(
                 format!("create cgroup {path:?}"),
                 "the container id is the name of a cgroup control file",
@@ -299,9 +312,12 @@ impl Cgroups {
         self.child_started();
         let mut all = true;
         while let Some(path) = self.dirs.pop() {
-            if let Err(e) = remove_dir(&path) {
-                crate::report_warning(&e);
-                all = false;
+            match remove_dir(&path) {
+                Ok(()) => remove_parent_if_empty(&path),
+                Err(e) => {
+                    crate::report_warning(&e);
+                    all = false;
+                }
             }
         }
         all
@@ -335,8 +351,19 @@ fn setting_error(path: &Path, file: &str, value: &str, c: Controller, e: Errno) 
 pub fn remove_recorded(paths: &[PathBuf]) -> Result<()> {
     for path in paths.iter().rev() {
         remove_dir(path)?;
+        remove_parent_if_empty(path);
     }
     Ok(())
+}
+
+/// rmdir of the shared `nsbox` parent of `path`: it fails (EBUSY) while another container
+/// has its cgroup there, which is fine.
+fn remove_parent_if_empty(path: &Path) {
+    if let Some(parent) = path.parent().filter(|p| p.ends_with(PARENT))
+        && let Ok(p) = c(parent)
+    {
+        let _ = fs::rmdir(&p);
+    }
 }
 
 /// Removes the cgroup at `path` and every cgroup below it (the container's root may make
