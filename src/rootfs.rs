@@ -10,9 +10,7 @@ use crate::spec::{Rootfs, Spec, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
-use std::ffi::CString;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use syscalls::Errno;
 
@@ -23,9 +21,7 @@ const TMPFS_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NODEV;
 /// Host mounts the host-rootfs mode replaces with private ones.
 const HOST_REPLACED: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
 
-fn c(path: &Path) -> Result<CString> {
-    sys::cstr(path.as_os_str().as_bytes()).ctx(|| format!("path {path:?}"))
-}
+use crate::sys::cpath as c;
 
 /// Builds the whole filesystem and switches the process root into it. `volume_kinds[i]` says
 /// whether volume i's source is a directory or a file (the parent checked them).

@@ -11,7 +11,6 @@
 use crate::error::{Context, Error, Result};
 use crate::spec::{Rootfs, Spec};
 use crate::sys::{self, fs};
-use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -29,9 +28,7 @@ pub struct State {
     lock: Option<OwnedFd>,
 }
 
-fn c(path: &Path) -> Result<CString> {
-    sys::cstr(path.as_os_str().as_bytes()).ctx(|| format!("path {path:?}"))
-}
+use crate::sys::cpath as c;
 
 fn mkdir(path: &Path, mode: u32) -> std::result::Result<(), Errno> {
     let p = sys::cstr(path.as_os_str().as_bytes())?;

@@ -16,10 +16,11 @@ mod tree;
 pub use plan::Planned;
 pub use tree::{Cgroups, remove_recorded};
 
-use crate::error::{Context, Error, Result};
-use crate::sys::fs;
+use crate::error::{Error, Result};
+use crate::sys::read_text;
 use crate::trace;
 use limits::Limits;
+use std::path::Path;
 
 /// Reads what the limits depend on (the layout, the CPUs) and checks the limits against it:
 /// bad values and missing controllers are reported before anything is created.
@@ -33,29 +34,13 @@ pub fn prepare(limits: &Limits) -> Result<Vec<Planned>> {
             limits::check_cpuset(cpus, &online)?;
         }
     }
-    let read = |path: &'static std::ffi::CStr| {
-        fs::read_file(path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .ctx(|| format!("read {}", path.to_string_lossy()))
-    };
     let layout = layout::parse(
-        &read(c"/proc/self/mountinfo")?,
-        &read(c"/proc/self/cgroup")?,
+        &read_text(Path::new("/proc/self/mountinfo"))?,
+        &read_text(Path::new("/proc/self/cgroup"))?,
     );
     trace::note(|| format!("cgroup layout: {}", layout.kind()));
     let v2_available = match &layout.v2 {
-        Some(v2) => {
-            let path = crate::sys::cstr(
-                v2.mount
-                    .join("cgroup.controllers")
-                    .into_os_string()
-                    .into_encoded_bytes(),
-            )
-            .ctx(|| "cgroup.controllers path".into())?;
-            fs::read_file(&path)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
-        }
+        Some(v2) => read_text(&v2.mount.join("cgroup.controllers")).unwrap_or_default(),
         None => String::new(),
     };
     plan::plan(limits, &layout, &v2_available)
@@ -63,9 +48,8 @@ pub fn prepare(limits: &Limits) -> Result<Vec<Planned>> {
 
 /// The CPUs that are online, from /sys/devices/system/cpu/online (`0-15`).
 pub fn online_cpus() -> Result<Vec<u32>> {
-    let text = fs::read_file(c"/sys/devices/system/cpu/online")
-        .ctx(|| "read /sys/devices/system/cpu/online".into())?;
-    limits::parse_cpu_list(&String::from_utf8_lossy(&text)).ok_or_else(|| {
+    let text = read_text(Path::new("/sys/devices/system/cpu/online"))?;
+    limits::parse_cpu_list(&text).ok_or_else(|| {
         Error::new(
             "/sys/devices/system/cpu/online",
             "not a CPU list as the kernel writes it",

@@ -10,7 +10,6 @@ use crate::error::{Context, Error, Result};
 use crate::state::State;
 use crate::sys::{self, fs, process};
 use crate::trace;
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,15 +34,9 @@ pub struct Cgroups {
     view: Vec<ViewMount>,
 }
 
-fn c(path: &Path) -> Result<CString> {
-    sys::cstr(path.as_os_str().as_encoded_bytes()).ctx(|| format!("path {path:?}"))
-}
+use crate::sys::cpath as c;
 
-fn read(path: &Path) -> Result<String> {
-    fs::read_file(&c(path)?)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .ctx(|| format!("read {path:?}"))
-}
+use crate::sys::read_text as read;
 
 fn write(path: &Path, value: &str) -> std::result::Result<(), Errno> {
     let p = sys::cstr(path.as_os_str().as_encoded_bytes())?;

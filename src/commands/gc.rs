@@ -9,7 +9,6 @@ use crate::cgroup;
 use crate::error::{Context, Error, Result};
 use crate::state::CGROUPS_FILE;
 use crate::sys::{self, fs, process};
-use std::ffi::CString;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -20,9 +19,7 @@ use syscalls::Errno;
 /// (microseconds apart): left for the next gc.
 const MIN_AGE: Duration = Duration::from_secs(1);
 
-fn c(path: &Path) -> Result<CString> {
-    sys::cstr(path.as_os_str().as_bytes()).ctx(|| format!("path {path:?}"))
-}
+use crate::sys::cpath as c;
 
 fn open_dir(path: &Path) -> std::result::Result<OwnedFd, Errno> {
     let p = sys::cstr(path.as_os_str().as_bytes())?;

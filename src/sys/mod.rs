@@ -58,6 +58,20 @@ pub fn cstr(s: impl Into<Vec<u8>>) -> Result<CString, Errno> {
     CString::new(s).map_err(|_| Errno::EINVAL)
 }
 
+/// A host path as a C string; an interior NUL byte is an error that names the path.
+pub fn cpath(path: &std::path::Path) -> crate::error::Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    cstr(path.as_os_str().as_bytes())
+        .map_err(|e| crate::error::Error::sys(format!("path {path:?}"), e))
+}
+
+/// The whole content of a small text file (procfs, sysfs, cgroupfs), lossily as UTF-8.
+pub fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
+    fs::read_file(&cpath(path)?)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| crate::error::Error::sys(format!("read {path:?}"), e))
+}
+
 /// The program's arguments from C `main`'s argc/argv (nsbox runs without std's runtime init).
 #[cfg_attr(test, allow(dead_code))]
 pub fn args_from_main(argc: i32, argv: *const *const libc::c_char) -> Vec<OsString> {
