@@ -1,8 +1,9 @@
 //! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
 
+use crate::caps::{self, Caps};
 use crate::cgroup::limits::{self, Limits};
 use crate::error::{Error, Result};
-use crate::spec::{self, Net, Rootfs, Spec, User, Volume};
+use crate::spec::{self, Net, Rootfs, Security, Spec, User, Volume};
 use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,10 @@ pub const RUN_FLAGS: &[&str] = &[
     "--pids-limit",
     "--cpus",
     "--cpuset",
+    "--cap-add",
+    "--cap-drop",
+    "--seccomp",
+    "--no-new-privs",
     "--trace",
     "--root",
     "--help",
@@ -172,6 +177,8 @@ fn parse_run(
     let (mut read_only, mut chroot, mut net) = (false, false, Net::None);
     let mut state_root = ctx.state_root_env.clone().map(PathBuf::from);
     let mut limits = Limits::default();
+    let (mut cap_add, mut cap_drop) = (Vec::new(), Vec::new());
+    let (mut seccomp, mut no_new_privs) = (true, true);
     let mut command: Vec<OsString> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
         let flag = arg_name(&arg);
@@ -197,6 +204,15 @@ fn parse_run(
             Long("pids-limit") => limits.pids = Some(limits::parse_pids(&value(&mut p, &flag)?)?),
             Long("cpus") => limits.cpu_quota_us = Some(limits::parse_cpus(&value(&mut p, &flag)?)?),
             Long("cpuset") => limits.cpuset = Some(limits::parse_cpuset(&value(&mut p, &flag)?)?),
+            Long("cap-add") => cap_add.push(caps::parse_names(&flag, &value(&mut p, &flag)?)?),
+            Long("cap-drop") => cap_drop.push(caps::parse_names(&flag, &value(&mut p, &flag)?)?),
+            Long("seccomp") => seccomp = parse_seccomp(&value(&mut p, &flag)?)?,
+            Long("no-new-privs") => {
+                no_new_privs = match p.optional_value() {
+                    None => true,
+                    Some(v) => parse_bool(&flag, &lossy(v))?,
+                }
+            }
             Long("trace") => opts.trace = true,
             Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
             Short('h') | Long("help") => return Ok(Command::Help(Some("run".into()))),
@@ -227,6 +243,17 @@ fn parse_run(
             .hint("name the command to run after the options"));
     }
     let state_root = state_root_or_default(state_root)?;
+    // chroot leaves the host's root in the mount namespace: with CAP_SYS_CHROOT, root in the
+    // container could chroot into a subdirectory and climb out. It is kept only when asked for.
+    let base = match chroot {
+        true => Caps::default_set().without(caps::SYS_CHROOT),
+        false => Caps::default_set(),
+    };
+    let security = Security {
+        caps: caps::resolve(base, &cap_add, &cap_drop)?,
+        no_new_privs,
+        seccomp,
+    };
     let command_defaulted = command.is_empty();
     if command_defaulted {
         command.push(spec::DEFAULT_SHELL.into());
@@ -246,6 +273,7 @@ fn parse_run(
         net,
         chroot,
         limits,
+        security,
         state_root: absolute(ctx.cwd, state_root),
     };
     Ok(Command::Run(Box::new(spec), opts))
@@ -331,6 +359,27 @@ pub fn container_path(flag: &str, s: &str, allow_root: bool) -> Result<String> {
         return Err(bad("cannot be the container's root directory"));
     }
     Ok(format!("/{}", parts.join("/")))
+}
+
+/// `--seccomp default` or `--seccomp unconfined`: whether the default filter is loaded.
+fn parse_seccomp(s: &str) -> Result<bool> {
+    match s {
+        "default" => Ok(true),
+        "unconfined" => Ok(false),
+        _ => Err(Error::new(
+            format!("--seccomp {s:?}"),
+            "expected default or unconfined (nsbox has one built-in filter)",
+        )),
+    }
+}
+
+/// `true` or `false`, for `--flag=VALUE`.
+fn parse_bool(flag: &str, s: &str) -> Result<bool> {
+    match s {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::new(format!("{flag}={s}"), "expected true or false")),
+    }
 }
 
 /// `none` or `host`.
@@ -491,6 +540,36 @@ mod tests {
         assert!(msg(&["--net", "wifi"]).contains("expected none or host"));
         assert!(msg(&["--", ""]).contains("the command is empty"));
         assert!(msg(&["--root", "", "true"]).contains("the state directory is empty"));
+        assert!(msg(&["--cap-add", "FLY"]).contains("unknown capability"));
+        assert!(msg(&["--seccomp", "strict"]).contains("expected default or unconfined"));
+        assert!(msg(&["--no-new-privs=maybe"]).contains("expected true or false"));
+        assert!(
+            msg(&["--cap-add", "KILL", "--cap-drop", "KILL"]).contains("both added and dropped")
+        );
+    }
+
+    #[test]
+    fn security_options() {
+        let (s, _) = run(&["true"]).unwrap();
+        assert_eq!(s.security.caps, Caps::default_set());
+        assert!(s.security.no_new_privs && s.security.seccomp);
+        let (s, _) = run(&["--chroot", "true"]).unwrap();
+        assert!(!s.security.caps.has(caps::SYS_CHROOT));
+        let (s, _) = run(&["--chroot", "--cap-add", "sys_chroot", "true"]).unwrap();
+        assert!(s.security.caps.has(caps::SYS_CHROOT));
+        let (s, _) = run(&[
+            "--cap-drop=ALL",
+            "--cap-add",
+            "NET_ADMIN,KILL",
+            "--seccomp=unconfined",
+            "--no-new-privs=false",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(s.security.caps.names(), "KILL,NET_ADMIN");
+        assert!(!s.security.no_new_privs && !s.security.seccomp);
+        let (s, _) = run(&["--no-new-privs", "true"]).unwrap();
+        assert!(s.security.no_new_privs);
     }
 
     #[test]

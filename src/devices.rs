@@ -5,7 +5,7 @@ use crate::error::{Context, Result};
 use crate::mountpoint::{self, Create, Kind, Symlinks};
 use crate::sys::{fs, mount};
 use std::ffi::CStr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
@@ -32,7 +32,8 @@ pub const SYMLINKS: [(&CStr, &CStr); 5] = [
 /// Builds /dev as a detached tmpfs, fills it through its own descriptor, attaches it at the
 /// rootfs's /dev, then mounts devpts and /dev/shm on directories opened beneath it. No path in
 /// the rootfs is looked up again after it was resolved. Needs umask 0 for the modes to hold.
-pub fn setup(create: Create) -> Result<()> {
+/// Returns the new /dev (its root), for masks to bind its `null`.
+pub fn setup(create: Create) -> Result<OwnedFd> {
     let target = mountpoint::open("/dev", Kind::Dir, Symlinks::Refuse, create)?;
     let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"65536k")];
     let dev = mount::new_tmpfs(&options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME)
@@ -76,5 +77,6 @@ pub fn setup(create: Create) -> Result<()> {
         c"tmpfs",
         shm_flags,
         Some(shm_data),
-    )
+    )?;
+    Ok(dev)
 }

@@ -1,4 +1,5 @@
-//! The child's last steps: working directory, identity, descriptors, signal mask, and execve
+//! The child's last steps: working directory, privileges and identity, descriptors, signal
+//! mask, and execve
 //! with a PATH lookup done inside the container.
 
 use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
@@ -48,28 +49,7 @@ fn prepare(
     })?;
     fs::umask(0o022);
 
-    trace::step(|| {
-        format!(
-            "become uid {} gid {} with no supplementary groups",
-            spec.user.uid, spec.user.gid
-        )
-    });
-    process::set_identity(spec.user.uid, spec.user.gid).map_err(|(call, e)| {
-        Error::sys(
-            format!("{call} for --user {}:{}", spec.user.uid, spec.user.gid),
-            e,
-        )
-    })?;
-
-    // Changing uid or gid clears the parent-death signal: set it again, then make sure the
-    // parent did not die in between (its end of the channel would read as end-of-stream).
-    if spec.user.uid != 0 || spec.user.gid != 0 {
-        process::set_parent_death_signal(libc::SIGKILL)
-            .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
-        if !channel.parent_alive() {
-            process::exit_now(crate::error::EXIT_NSBOX as i32);
-        }
-    }
+    crate::hardening::apply(spec, channel)?;
 
     // Nothing of nsbox's may leak into the container: every fd from 3 up closes at execve
     // (the sync socket included, which is how the parent learns that execve succeeded).

@@ -47,7 +47,9 @@ Options:
                             pivot_root moves the whole mount tree and detaches the old root, so
                             no host path is left to reach; chroot only changes what '/' means
                             for the process: the host's mounts stay in the namespace and a
-                            process with CAP_SYS_CHROOT can climb back out. For learning only
+                            process with CAP_SYS_CHROOT can climb back out, so with --chroot
+                            the container does not get CAP_SYS_CHROOT (unless --cap-add
+                            SYS_CHROOT, which lets root out). For learning only
   -m, --memory SIZE         memory limit, swap included: bytes or k, m, g (powers of 1024);
                             at least 6m. A container the kernel kills for lack of memory ends
                             with 'container killed: out of memory' and exit code 137
@@ -59,6 +61,27 @@ Options:
                             hybrid); it sees them read-only at /sys/fs/cgroup, itself at '/'.
                             Without limits it gets a cgroup namespace and an empty
                             /sys/fs/cgroup
+      --cap-add CAPS        capabilities to add (comma-separated names from capabilities(7),
+                            with or without CAP_, or ALL; repeatable)
+      --cap-drop CAPS       capabilities to drop (same form; --cap-drop ALL --cap-add X keeps
+                            X alone). Default set, as in Docker: CHOWN DAC_OVERRIDE FOWNER
+                            FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
+                            SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP, in the bounding, permitted
+                            and effective sets of uid 0; another --user starts with none.
+                            Inheritable and ambient sets are always empty
+      --seccomp MODE        default: a built-in filter makes kexec, modules, bpf, perf, keyctl,
+                            mount, unshare, setns, namespace-making clones, device mknod,
+                            io_uring, userfaultfd, ... fail with EPERM (clone3: ENOSYS, so C
+                            libraries fall back to clone). Only this machine's native ABI runs
+                            (x32 calls fail; 32-bit binaries are killed).
+                            unconfined: no filter (root in the container can then create
+                            device nodes in /dev and open them: also --cap-drop MKNOD)
+      --no-new-privs[=BOOL] PR_SET_NO_NEW_PRIVS (default true): setuid binaries and file
+                            capabilities grant nothing; false lets su and sudo work
+                            Always: /proc/kcore, keys, interrupts, timer_list, ... read as
+                            empty; /proc/sys, sysrq-trigger, bus, fs, irq are read-only;
+                            /sys/firmware is hidden; the rootfs and volumes are nodev;
+                            descriptors past 2 are closed at execve
       --trace               print every step and syscall (arguments, result, microseconds) on
                             stderr, in the order the kernel saw them
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)

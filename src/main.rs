@@ -5,6 +5,7 @@
 //! and no SIGPIPE disposition changed behind the container's back.
 #![cfg_attr(not(test), no_main)]
 
+mod caps;
 mod cgroup;
 mod child;
 mod cli;
@@ -13,9 +14,12 @@ mod devices;
 mod error;
 mod exec;
 mod flags;
+mod hardening;
 mod help;
+mod masks;
 mod mountpoint;
 mod rootfs;
+mod seccomp;
 mod signals;
 mod spawn;
 mod spec;

@@ -15,6 +15,8 @@ use syscalls::Errno;
 pub enum Kind {
     Dir,
     File,
+    /// A device node (a volume's source): bound as a file, and its mount keeps device access.
+    Device,
 }
 
 /// How strictly symlinks on the way are treated.

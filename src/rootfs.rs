@@ -5,6 +5,7 @@
 use crate::cgroup::child::ViewMount;
 use crate::devices;
 use crate::error::{Context, Error, Result};
+use crate::masks;
 use crate::mountpoint::{self, Create, Kind, Symlinks};
 use crate::spec::{Rootfs, Spec, Volume};
 use crate::state;
@@ -17,6 +18,7 @@ use syscalls::Errno;
 const PROC_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
 const SYS_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
 const TMPFS_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NODEV;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
 
 /// Host mounts the host-rootfs mode replaces with private ones.
 const HOST_REPLACED: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
@@ -61,9 +63,11 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind], cgroups: Option<&[ViewMount]>) 
     trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
     mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
     trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-    devices::setup(create)?;
+    let dev = devices::setup(create)?;
     trace::step(|| "mount /sys read-only".into());
     mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
+    masks::apply(&dev)?;
+    sys::close(dev);
     if let Some(view) = cgroups {
         crate::cgroup::child::mount_view(view)?;
     }
@@ -100,6 +104,9 @@ fn bind_root(spec: &Spec) -> Result<()> {
         None => mount::open_tree_clone(mount::Target::Fd(dir.as_raw_fd())),
     }
     .ctx(|| format!("clone the mount tree of the rootfs {target:?} (open_tree)"))?;
+    // A device node in the image (or one made later in it) opens nothing: devices are /dev's.
+    mount::setattr(mount::Target::Fd(tree.as_raw_fd()), MOUNT_ATTR_NODEV, true)
+        .ctx(|| format!("mount the rootfs {target:?} nodev (mount_setattr)"))?;
     mount::move_mount(&tree, &dir)
         .ctx(|| format!("bind the rootfs onto {target:?} (move_mount)"))?;
     fs::fchdir(&tree).ctx(|| format!("enter the rootfs {target:?}"))
@@ -173,13 +180,18 @@ fn bind_volume(
     });
     let tree = mount::open_tree_clone(mount::Target::Path(&c(source)?))
         .ctx(|| format!("open the volume source {source:?}"))?;
+    // nodev, as the rootfs, unless the volume is a device the user hands to the container.
+    let mut attrs = if kind == Kind::Device {
+        0
+    } else {
+        MOUNT_ATTR_NODEV
+    };
     if read_only {
-        mount::setattr(
-            mount::Target::Fd(tree.as_raw_fd()),
-            mount::MOUNT_ATTR_RDONLY,
-            true,
-        )
-        .ctx(|| format!("make the volume {source:?} read-only"))?;
+        attrs |= mount::MOUNT_ATTR_RDONLY;
+    }
+    if attrs != 0 {
+        mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
+            .ctx(|| format!("make the volume {source:?} nodev/read-only (mount_setattr)"))?;
     }
     let dest = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
     mount::move_mount(&tree, &dest).ctx(|| format!("attach the volume {source:?} on {target}"))

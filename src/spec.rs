@@ -1,5 +1,6 @@
 //! The container Spec: what to run and with which isolation. Pure data; defaults live here.
 
+use crate::caps::Caps;
 use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
 use std::ffi::OsString;
@@ -40,6 +41,17 @@ pub struct User {
     pub gid: u32,
 }
 
+/// The privileges the command starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Security {
+    /// Bounding, permitted and effective capabilities (for uid 0; other users get none).
+    pub caps: Caps,
+    /// PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities grant nothing.
+    pub no_new_privs: bool,
+    /// The default seccomp filter (`--seccomp unconfined` turns it off).
+    pub seccomp: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     pub id: String,
@@ -60,6 +72,8 @@ pub struct Spec {
     pub chroot: bool,
     /// Resource limits; any of them gives the container cgroups of its own.
     pub limits: Limits,
+    /// What the container's process may do.
+    pub security: Security,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
 }

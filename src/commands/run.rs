@@ -206,6 +206,7 @@ fn check_inputs(spec: &Spec) -> Result<Vec<Kind>> {
         .iter()
         .map(|v| match file_type("--volume source", &v.source)? {
             libc::S_IFDIR => Ok(Kind::Dir),
+            libc::S_IFCHR | libc::S_IFBLK => Ok(Kind::Device),
             _ => Ok(Kind::File),
         })
         .collect()

@@ -167,6 +167,19 @@ pub fn fchdir(fd: &impl AsRawFd) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// fstatfs(2): the type of the filesystem `fd` is on (PROC_SUPER_MAGIC, SYSFS_MAGIC, ...).
+pub fn filesystem_type(fd: &impl AsRawFd) -> Result<i64, Errno> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: statfs is plain old data; all-zero is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    traced(
+        || format!("fstatfs({fd}, <statfs>)"),
+        // SAFETY: `st` is valid for writes of one struct statfs.
+        || unsafe { syscalls::syscall!(Sysno::fstatfs, fd, &mut st as *mut libc::statfs) },
+    )?;
+    Ok(st.f_type as i64)
+}
+
 /// The file type bits (S_IFMT) of `path`, following symlinks.
 pub fn file_type(path: &CStr) -> Result<u32, Errno> {
     Ok(stat(path)?.st_mode & libc::S_IFMT)

@@ -8,6 +8,7 @@ pub mod clone;
 pub mod fs;
 pub mod mount;
 pub mod process;
+pub mod security;
 pub mod signal;
 
 use crate::trace;

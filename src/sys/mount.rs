@@ -97,6 +97,7 @@ pub fn open_tree_clone(target: Target<'_>) -> Result<OwnedFd, Errno> {
             flags |= libc::AT_EMPTY_PATH as u32;
             (fd, c"")
         }
+        Target::At(fd, p) => (fd, p),
     };
     traced(
         || {
@@ -205,6 +206,7 @@ pub fn move_mount(from: &impl AsRawFd, to: &impl AsRawFd) -> Result<(), Errno> {
 
 /// mount_setattr(2) on the mount `path` is on (relative to the cwd) or on the tree `fd` holds:
 /// sets `attrs` (MOUNT_ATTR_*), on every mount below too when `recursive`.
+/// Also `Target::At`: the mount at a path below a directory descriptor.
 pub fn setattr(target: Target<'_>, attrs: u64, recursive: bool) -> Result<(), Errno> {
     let attr = MountAttr {
         attr_set: attrs,
@@ -215,6 +217,7 @@ pub fn setattr(target: Target<'_>, attrs: u64, recursive: bool) -> Result<(), Er
     let (dirfd, path, mut flags) = match target {
         Target::Path(p) => (libc::AT_FDCWD, p, 0u32),
         Target::Fd(fd) => (fd, c"", libc::AT_EMPTY_PATH as u32),
+        Target::At(fd, p) => (fd, p, libc::AT_SYMLINK_NOFOLLOW as u32),
     };
     if recursive {
         flags |= AT_RECURSIVE;
@@ -249,8 +252,12 @@ pub fn setattr(target: Target<'_>, attrs: u64, recursive: bool) -> Result<(), Er
     .map(drop)
 }
 
-/// What `setattr` acts on.
+/// What `setattr` (and `open_tree_clone`) act on.
 pub enum Target<'a> {
+    /// A path relative to the cwd.
     Path(&'a CStr),
+    /// What the descriptor refers to.
     Fd(i32),
+    /// `path` below the directory descriptor, not following a final symlink.
+    At(i32, &'a CStr),
 }

@@ -1,0 +1,104 @@
+//! The last privileged steps before execve, in the only order that works:
+//!
+//!   no_new_privs -> seccomp filter -> bounding set -> ambient set -> uid/gid -> capset
+//!
+//! The filter is loaded while the process still has every capability (without no_new_privs,
+//! loading one needs CAP_SYS_ADMIN), and it lets through the calls that follow. The bounding
+//! set is cut before the uid changes (dropping needs CAP_SETPCAP). capset comes last: it
+//! clears the inheritable set, which no uid change touches (CVE-2022-29162).
+
+use crate::caps::{Caps, NAMES};
+use crate::error::{EXIT_NSBOX, Error, Result};
+use crate::seccomp;
+use crate::spawn::ChildChannel;
+use crate::spec::Spec;
+use crate::sys::{process, security};
+use crate::trace;
+use syscalls::Errno;
+
+pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
+    let sec = spec.security;
+    if sec.no_new_privs {
+        trace::step(|| {
+            "set no_new_privs: setuid binaries and file capabilities grant nothing".into()
+        });
+        security::no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
+    }
+    if sec.seccomp {
+        let filter = seccomp::default_filter();
+        trace::step(|| {
+            format!(
+                "load the seccomp filter ({} instructions): {} calls and namespace-making clones fail with EPERM",
+                filter.len(),
+                seccomp::DENIED.len()
+            )
+        });
+        security::load_filter(&filter).map_err(|e| {
+            Error::sys(
+                "load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)",
+                e,
+            )
+            .hint_on(
+                Errno::EINVAL,
+                "this kernel lacks CONFIG_SECCOMP_FILTER: run with --seccomp unconfined",
+            )
+        })?;
+    }
+    let keep = Caps(sec.caps.0 & security::permitted().map_err(|e| Error::sys("capget", e))?);
+    trace::step(|| format!("limit capabilities to {}", keep.names()));
+    cut_bounding_set(keep)?;
+    // EINVAL: a kernel before 4.3 has no ambient set to clear.
+    match security::ambient_clear() {
+        Ok(()) | Err(Errno::EINVAL) => {}
+        Err(e) => return Err(Error::sys("clear the ambient capabilities", e)),
+    }
+    become_user(spec, channel)?;
+    // Root keeps `keep` in its permitted and effective sets; another uid has lost them with
+    // setresuid already. Either way the inheritable set ends empty.
+    let set = if spec.user.uid == 0 { keep } else { Caps(0) };
+    security::capset(set.0).map_err(|e| Error::sys("capset", e))
+}
+
+/// PR_CAPBSET_DROP for every capability not kept, up to the first this kernel does not know.
+fn cut_bounding_set(keep: Caps) -> Result<()> {
+    for cap in 0..64 {
+        if keep.has(cap) {
+            continue;
+        }
+        match security::bounding_drop(cap) {
+            Ok(()) => {}
+            Err(Errno::EINVAL) => return Ok(()),
+            Err(e) => {
+                let name = NAMES.get(cap as usize).copied().unwrap_or("?");
+                return Err(
+                    Error::sys(format!("drop CAP_{name} from the bounding set"), e)
+                        .hint_on(Errno::EPERM, "nsbox itself needs CAP_SETPCAP"),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// --user: groups, gid, uid; then the parent-death signal again (a uid change clears it).
+fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
+    let user = spec.user;
+    trace::step(|| {
+        format!(
+            "become uid {} gid {} with no supplementary groups",
+            user.uid, user.gid
+        )
+    });
+    process::set_identity(user.uid, user.gid).map_err(|(call, e)| {
+        Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e)
+    })?;
+    // If the parent died in between, its end of the channel reads as end-of-stream.
+    if user.uid != 0 || user.gid != 0 {
+        process::set_parent_death_signal(libc::SIGKILL)
+            .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
+        if !channel.parent_alive() {
+            process::exit_now(EXIT_NSBOX as i32);
+        }
+    }
+    Ok(())
+}
