@@ -18,6 +18,8 @@ fi
 [ -x /bin/busybox ] && file -L /bin/busybox | grep -q 'statically linked' || {
   echo "test.sh: /bin/busybox is not the static busybox (apt-get install busybox-static)" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+# The escape suite builds its probe as a static musl binary (tests/escape/probe.rs).
+rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 
 if [ "$(id -u)" != 0 ]; then
   echo "test.sh: not root: the integration tests will say they are skipped (they need namespaces and mounts)" >&2

@@ -1,0 +1,413 @@
+//! The escape suite: from inside a default container, root tries to get out, and each attempt
+//! must fail. Every case also runs where it can succeed (a defense turned off, or the host
+//! side), so a probe that silently tests nothing would show up as a failure here.
+//!
+//! The probe (tests/escape/probe.rs) makes one raw syscall per run and prints the kernel's
+//! answer; it is built once as a static musl binary and bound into the container read-only.
+//! Its syscall numbers are x86_64's.
+#![cfg(target_arch = "x86_64")]
+
+mod common;
+use common::*;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn probe_bin() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("escape-probe");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/escape/probe.rs");
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let status = Command::new(rustc)
+            .args(["--edition", "2021", "-O", "-C", "panic=abort"])
+            .args(["--target", "x86_64-unknown-linux-musl", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("run rustc");
+        assert!(
+            status.success(),
+            "building the probe needs the musl target: rustup target add x86_64-unknown-linux-musl (scripts/test.sh does)"
+        );
+        out
+    })
+}
+
+/// Runs `sh -c SCRIPT` in a container with `opts`, the probe at /x/probe; returns stdout.
+fn inside(f: &Fixture, opts: &[&str], script: &str) -> String {
+    let volume = format!("{}:/x/probe:ro", probe_bin().display());
+    let mut args = vec!["--tmpfs", "/x", "--tmpfs", "/tmp", "-v", &volume];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["--", "sh", "-c", script]);
+    let out = f.run(&args);
+    assert!(
+        out.code() == 0,
+        "nsbox {args:?}: exit {}: {}",
+        out.code(),
+        out.stderr()
+    );
+    out.stdout()
+}
+
+/// A copy of the test rootfs that the test may change.
+fn rootfs_copy(f: &Fixture, name: &str) -> PathBuf {
+    let r = f.scratch.join(name);
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(&r)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "cp -a rootfs");
+    r
+}
+
+/// Calls that reach the running kernel (modules, kexec, bpf, perf, keys, handles, mounts,
+/// namespaces). Each answers EPERM from the filter; the control, with the filter off and every
+/// capability, answers something else, which proves the call reached the kernel.
+const KERNEL_CALLS: [&str; 18] = [
+    "kexec_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "open_by_handle_at",
+    "userfaultfd",
+    "setns",
+    "unshare_user",
+    "clone_user",
+    "personality",
+    "x32_getpid",
+    "mount",
+    "pivot_root",
+    // Last: in the control it really detaches the container's /proc.
+    "umount",
+];
+
+fn probe_all(f: &Fixture, opts: &[&str]) -> Vec<String> {
+    let script = format!("for c in {}; do /x/probe $c; done", KERNEL_CALLS.join(" "));
+    inside(f, opts, &script).lines().map(String::from).collect()
+}
+
+#[test]
+fn kernel_interfaces_fail_with_eperm_even_with_every_capability() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let default = probe_all(&f, &[]);
+    let all_caps = probe_all(&f, &["--cap-add", "ALL"]);
+    let control = probe_all(&f, &["--cap-add", "ALL", "--seccomp", "unconfined"]);
+    for (i, call) in KERNEL_CALLS.iter().enumerate() {
+        assert_eq!(default[i], "EPERM", "{call} in a default container");
+        assert_eq!(all_caps[i], "EPERM", "{call} with --cap-add ALL");
+        assert_ne!(
+            control[i], "EPERM",
+            "{call} with no filter and every capability: the probe did not reach the kernel"
+        );
+    }
+    // clone3 carries its flags in memory, out of the filter's sight: ENOSYS sends C libraries
+    // back to clone, whose flags the filter checks.
+    assert_eq!(inside(&f, &[], "/x/probe clone3"), "ENOSYS\n");
+    f.assert_clean();
+}
+
+#[test]
+fn without_the_filter_missing_capabilities_still_refuse() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = inside(
+        &f,
+        &["--seccomp", "unconfined"],
+        "for c in mount umount pivot_root; do /x/probe $c; done; mount -t tmpfs none /mnt 2>&1; true",
+    );
+    assert_eq!(
+        out,
+        "EPERM\nEPERM\nEPERM\nmount: permission denied (are you root?)\n"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn no_new_user_namespace_gives_capabilities_back() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let script = "unshare -U -r id -u 2>&1; /x/probe unshare_user; /x/probe clone_user";
+    assert_eq!(
+        inside(&f, &[], script),
+        "unshare: unshare(0x10000000): Operation not permitted\nEPERM\nEPERM\n"
+    );
+    // Control: without the filter the kernel lets an unprivileged process make one, and the
+    // process is root with every capability inside it.
+    assert_eq!(
+        inside(&f, &["--seccomp", "unconfined"], script),
+        "0\nok\nok\n"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn capabilities_no_new_privs_and_setuid() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // Docker's default set: 0xa80425fb. No capability in the inheritable or ambient sets.
+    let status = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '";
+    assert_eq!(
+        inside(&f, &[], status),
+        "CapInh: 0000000000000000\nCapPrm: 00000000a80425fb\nCapEff: 00000000a80425fb\n\
+         CapBnd: 00000000a80425fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+    );
+    assert_eq!(
+        inside(&f, &["-u", "1000"], status),
+        "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
+         CapBnd: 00000000a80425fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+    );
+    // A setuid-root binary run by uid 1000 stays uid 1000 under no_new_privs; the control
+    // (--no-new-privs=false) shows that it would be root otherwise.
+    let r = rootfs_copy(&f, "suid-rootfs");
+    std::fs::copy(probe_bin(), r.join("bin/suid-probe")).unwrap();
+    let ok = Command::new("chmod")
+        .args(["4755"])
+        .arg(r.join("bin/suid-probe"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let ids = |opts: &[&str]| {
+        let mut args = vec!["-r", r.to_str().unwrap(), "-u", "1000"];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&["--", "/bin/suid-probe", "ids"]);
+        f.run(&args).ok()
+    };
+    assert_eq!(
+        ids(&[]),
+        "uid 1000 1000 1000 1000 cap 0000000000000000 nnp 1\n"
+    );
+    assert_eq!(
+        ids(&["--no-new-privs=false"]),
+        "uid 1000 0 0 0 cap 00000000a80425fb nnp 0\n"
+    );
+    std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn a_device_node_cannot_be_made_or_opened() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // The host's root disk, the most valuable device there is.
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dev = mountinfo
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/"))
+        .and_then(|l| l.split(' ').nth(2))
+        .unwrap()
+        .replace(':', " ");
+    let data = f.scratch.join("data");
+    std::fs::create_dir(&data).unwrap();
+    let volume = format!("{}:/data", data.display());
+    let r = rootfs_copy(&f, "dev-rootfs");
+    let opts = ["-r", r.to_str().unwrap(), "-v", volume.as_str()];
+    let script = format!(
+        "/x/probe mknod_block /disk {dev}; /x/probe mknod_block /data/disk {dev}; \
+         /x/probe open /disk; /x/probe open /data/disk"
+    );
+    let run = |extra: &[&str]| {
+        let volume = format!("{}:/x/probe:ro", probe_bin().display());
+        let mut args = opts.to_vec();
+        args.extend_from_slice(&["--tmpfs", "/x", "-v", &volume]);
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "sh", "-c", &script]);
+        f.run(&args).ok()
+    };
+    // The filter refuses device nodes outright.
+    assert_eq!(run(&[]), "EPERM\nEPERM\nENOENT\nENOENT\n");
+    // Without it, CAP_MKNOD makes them, but the rootfs and volumes are nodev: they open nothing.
+    assert_eq!(
+        run(&["--seccomp", "unconfined"]),
+        "ok\nok\nEACCES\nEACCES\n"
+    );
+    std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn chroot_escape_works_only_where_documented() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.scratch.join("host-marker");
+    std::fs::write(&marker, "host").unwrap();
+    let script = format!("/x/probe chroot_escape {}", marker.display());
+    // pivot_root: the old root is detached, so climbing '..' ends at the container's root.
+    assert_eq!(inside(&f, &[], &script), "contained\n");
+    // --chroot keeps the host's tree in the namespace, so nsbox withholds CAP_SYS_CHROOT...
+    assert_eq!(inside(&f, &["--chroot"], &script), "chroot EPERM\n");
+    // ...whose return is the classic escape (the probe works: it does see the host).
+    assert_eq!(
+        inside(&f, &["--chroot", "--cap-add", "SYS_CHROOT"], &script),
+        "escaped\n"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn host_paths_are_out_of_reach_through_proc_and_inherited_fds() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.scratch.join("host-marker");
+    std::fs::write(&marker, "host").unwrap();
+    let m = marker.display();
+    // nsbox is started with the host's / open on fd 42, not close-on-exec.
+    let root = std::fs::File::open("/").unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&root);
+    let volume = format!("{}:/x/probe:ro", probe_bin().display());
+    let script = format!(
+        "for p in /proc/1/root{m} /proc/self/cwd/../../..{m} /../../..{m} /proc/self/fd/42{m} /proc/1/fd/42{m}; do \
+         test -e $p && echo reached $p; done; ls /proc/self/fd | tr '\\n' ' '; \
+         grep -c . /proc/1/mountinfo >/dev/null && awk '{{print $5}}' /proc/1/mountinfo | grep -c '^/work\\|^/boot\\|^/run\\|^/tmp$' ; true"
+    );
+    let mut cmd = f.command(&[
+        "--rootfs",
+        rootfs().to_str().unwrap(),
+        "--tmpfs",
+        "/x",
+        "-v",
+        &volume,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    // SAFETY: dup2 is async-signal-safe; it runs in the forked child before exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(fd, 42) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Nothing reached; only the shell's own fds (0-2, and 3 for ls's directory); no host mount.
+    assert_eq!(
+        text,
+        "0 1 2 3 0\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(root);
+    // Control: the same test does see the marker where a volume really puts it.
+    let shared = format!("{}:/shared:ro", f.scratch.display());
+    let seen = inside(
+        &f,
+        &["-v", &shared],
+        "test -e /shared/host-marker && echo seen",
+    );
+    assert_eq!(seen, "seen\n");
+    f.assert_clean();
+}
+
+#[test]
+fn proc_and_sys_are_masked_and_read_only() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // Masked files read as empty, where the host's do not (those this kernel has).
+    let files: Vec<&str> = [
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/timer_list",
+        "/proc/interrupts",
+    ]
+    .into_iter()
+    .filter(|p| Path::new(p).exists())
+    .collect();
+    assert!(!files.is_empty());
+    let host_bytes = std::fs::read("/proc/interrupts").unwrap().len();
+    assert!(host_bytes > 0, "the host's /proc/interrupts is not empty");
+    let host_entries = ["/proc/acpi", "/sys/firmware"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|d| d.into_iter())
+        .count();
+    assert!(
+        host_entries > 0,
+        "the host's /proc/acpi or /sys/firmware has entries"
+    );
+    let script = format!(
+        "for p in {}; do echo $p $(cat $p | wc -c); done; find /proc/acpi /sys/firmware -mindepth 1 | wc -l; \
+         for p in /proc/sys/kernel/hostname /proc/sysrq-trigger /proc/irq/default_smp_affinity /sys/kernel/uevent_helper; do \
+         test -e $p && {{ echo x > $p; }} 2>&1; done; /x/probe umount /proc/keys",
+        files.join(" ")
+    );
+    let out = inside(&f, &[], &script);
+    let mut expected: String = files.iter().map(|p| format!("{p} 0\n")).collect();
+    expected.push_str("0\n");
+    for p in [
+        "/proc/sys/kernel/hostname",
+        "/proc/sysrq-trigger",
+        "/proc/irq/default_smp_affinity",
+        "/sys/kernel/uevent_helper",
+    ] {
+        if Path::new(p).exists() {
+            expected.push_str(&format!("sh: can't create {p}: Read-only file system\n"));
+        }
+    }
+    expected.push_str("EPERM\n");
+    assert_eq!(out, expected);
+    f.assert_clean();
+}
+
+#[test]
+fn hostile_rootfs_layouts_are_refused_and_the_host_is_untouched() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let host_dir = f.scratch.join("host-dir");
+    std::fs::create_dir(&host_dir).unwrap();
+    for (entry, target) in [
+        ("dev", host_dir.to_str().unwrap()),
+        ("proc", "/"),
+        ("sys", "../../etc"),
+    ] {
+        let r = rootfs_copy(&f, &format!("evil-{entry}"));
+        let path = r.join(entry);
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        }
+        std::os::unix::fs::symlink(target, &path).unwrap();
+        let out = f.run(&["-r", r.to_str().unwrap(), "true"]);
+        assert_eq!(out.code(), 125, "{entry} -> {target}");
+        assert!(
+            out.stderr().contains(&format!(
+                "open mount point \"/{entry}\" in the rootfs: ELOOP"
+            )),
+            "{}",
+            out.stderr()
+        );
+        std::fs::remove_dir_all(&r).unwrap();
+    }
+    assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
+    f.assert_clean();
+}
