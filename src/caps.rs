@@ -1,5 +1,5 @@
 //! Capability sets by name (pure): the default set a container keeps, and `--cap-add` /
-//! `--cap-drop` applied to it. Applying the set is `sys::caps`'s job.
+//! `--cap-drop` applied to it. `hardening` applies the set (with `sys::security`).
 
 use crate::error::{Error, Result};
 
@@ -139,22 +139,25 @@ pub fn parse_names(flag: &str, value: &str) -> Result<Names> {
     Ok(Names::Some(caps))
 }
 
+/// The capabilities named one by one in these values (ALL aside).
+pub fn named(list: &[Names]) -> Caps {
+    list.iter()
+        .flat_map(|n| match n {
+            Names::All => Vec::new(),
+            Names::Some(v) => v.clone(),
+        })
+        .fold(Caps(0), |s, c| s.with(c))
+}
+
 /// The set a container keeps: `base` (the default set), with `ALL` dropped or added first,
 /// then each named drop and add. A capability both added and dropped by name is a
 /// contradiction.
 pub fn resolve(base: Caps, add: &[Names], drop: &[Names]) -> Result<Caps> {
-    let named = |list: &[Names]| -> Vec<u32> {
-        list.iter()
-            .flat_map(|n| match n {
-                Names::All => Vec::new(),
-                Names::Some(v) => v.clone(),
-            })
-            .collect()
-    };
     let (added, dropped) = (named(add), named(drop));
-    if let Some(cap) = added.iter().find(|c| dropped.contains(c)) {
+    let both = Caps(added.0 & dropped.0);
+    if both.0 != 0 {
         return Err(Error::new(
-            format!("--cap-add and --cap-drop {}", NAMES[*cap as usize]),
+            format!("--cap-add and --cap-drop {}", both.names()),
             "the same capability is both added and dropped",
         ));
     }
@@ -165,9 +168,7 @@ pub fn resolve(base: Caps, add: &[Names], drop: &[Names]) -> Result<Caps> {
     if add.contains(&Names::All) {
         set = Caps::ALL;
     }
-    set = dropped.iter().fold(set, |s, &c| s.without(c));
-    set = added.iter().fold(set, |s, &c| s.with(c));
-    Ok(set)
+    Ok(Caps((set.0 & !dropped.0) | added.0))
 }
 
 #[cfg(test)]

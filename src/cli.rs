@@ -251,6 +251,7 @@ fn parse_run(
     };
     let security = Security {
         caps: caps::resolve(base, &cap_add, &cap_drop)?,
+        named: caps::named(&cap_add),
         no_new_privs,
         seccomp,
     };

@@ -39,12 +39,24 @@ pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
                 e,
             )
             .hint_on(
-                Errno::EINVAL,
-                "this kernel lacks CONFIG_SECCOMP_FILTER: run with --seccomp unconfined",
+                if e == Errno::ENOSYS { e } else { Errno::EINVAL },
+                "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run with --seccomp unconfined",
             )
         })?;
     }
-    let keep = Caps(sec.caps.0 & security::permitted().map_err(|e| Error::sys("capget", e))?);
+    let held = Caps(security::permitted().map_err(|e| Error::sys("capget", e))?);
+    // --cap-add ALL means what nsbox holds; a capability named on its own must be there.
+    let missing = Caps(sec.named.0 & !held.0);
+    if missing.0 != 0 {
+        return Err(Error::new(
+            format!("--cap-add {}", missing.names()),
+            "nsbox itself does not hold this capability, so the container cannot get it",
+        )
+        .hint(
+            "run nsbox with it (e.g. outside a container that dropped it), or do not ask for it",
+        ));
+    }
+    let keep = Caps(sec.caps.0 & held.0);
     trace::step(|| format!("limit capabilities to {}", keep.names()));
     cut_bounding_set(keep)?;
     // EINVAL: a kernel before 4.3 has no ambient set to clear.

@@ -71,7 +71,8 @@ Options:
                             Inheritable and ambient sets are always empty
       --seccomp MODE        default: a built-in filter makes kexec, modules, bpf, perf, keyctl,
                             mount, unshare, setns, namespace-making clones, device mknod,
-                            io_uring, userfaultfd, ... fail with EPERM (clone3: ENOSYS, so C
+                            io_uring, userfaultfd, TIOCSTI (typing into the caller's
+                            terminal), ... fail with EPERM (clone3: ENOSYS, so C
                             libraries fall back to clone). Only this machine's native ABI runs
                             (x32 calls fail; 32-bit binaries are killed).
                             unconfined: no filter (root in the container can then create
@@ -80,8 +81,10 @@ Options:
                             capabilities grant nothing; false lets su and sudo work
                             Always: /proc/kcore, keys, interrupts, timer_list, ... read as
                             empty; /proc/sys, sysrq-trigger, bus, fs, irq are read-only;
-                            /sys/firmware is hidden; the rootfs and volumes are nodev;
-                            descriptors past 2 are closed at execve
+                            /sys/firmware and powercap are hidden; the rootfs and volumes are
+                            nodev (a volume that is itself a device node keeps it: bind each
+                            device, not a directory of them); descriptors past 2 are closed
+                            at execve
       --trace               print every step and syscall (arguments, result, microseconds) on
                             stderr, in the order the kernel saw them
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)

@@ -32,8 +32,9 @@ const PROC_DIRS: [&CStr; 3] = [c"acpi", c"asound", c"scsi"];
 /// Bound onto themselves read-only.
 const PROC_READ_ONLY: [&CStr; 5] = [c"bus", c"fs", c"irq", c"sys", c"sysrq-trigger"];
 
-/// Directories in /sys hidden under an empty read-only tmpfs.
-const SYS_DIRS: [&CStr; 1] = [c"firmware"];
+/// Directories in /sys hidden under an empty read-only tmpfs: firmware tables, and the power
+/// meters whose readings leak what other processes compute (CVE-2020-8694).
+const SYS_DIRS: [&CStr; 2] = [c"firmware", c"devices/virtual/powercap"];
 
 const EMPTY_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
@@ -72,10 +73,13 @@ pub fn apply(dev: &OwnedFd) -> Result<()> {
         }
     }
     leave()?;
-    trace::step(|| "mask /sys/firmware".into());
+    trace::step(|| "mask /sys/firmware and /sys/devices/virtual/powercap".into());
     enter("/sys", SYSFS_MAGIC, "sysfs")?;
+    let mut empty_dir = None;
     for name in SYS_DIRS {
-        empty(&None, "/sys", name)?;
+        if empty(&empty_dir, "/sys", name)? {
+            empty_dir = Some(name);
+        }
     }
     leave()
 }

@@ -180,12 +180,14 @@ fn bind_volume(
     });
     let tree = mount::open_tree_clone(mount::Target::Path(&c(source)?))
         .ctx(|| format!("open the volume source {source:?}"))?;
-    // nodev, as the rootfs, unless the volume is a device the user hands to the container.
-    let mut attrs = if kind == Kind::Device {
-        0
-    } else {
-        MOUNT_ATTR_NODEV
-    };
+    // nodev, as the rootfs, unless the volume is a device the user hands to the container. The
+    // tree just opened decides, not the parent's earlier stat: the path may have changed since.
+    let device = kind == Kind::Device
+        && matches!(
+            fs::fd_file_type(&tree),
+            Ok(libc::S_IFCHR) | Ok(libc::S_IFBLK)
+        );
+    let mut attrs = if device { 0 } else { MOUNT_ATTR_NODEV };
     if read_only {
         attrs |= mount::MOUNT_ATTR_RDONLY;
     }

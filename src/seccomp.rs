@@ -1,8 +1,11 @@
-//! The default seccomp filter, written by hand as classic BPF (pure; `sys::seccomp` loads it).
+//! The default seccomp filter, written by hand as classic BPF (pure; `sys::security` loads it).
 //!
 //! It is a deny list: calls that reach the kernel's most dangerous interfaces, or that could
-//! undo the container (mount, namespaces), fail with EPERM, as in Docker's default profile.
-//! Everything else passes, so the kernel's seccomp cache makes the filter free for them.
+//! undo the container (mount, namespaces), fail with EPERM. Docker's default profile is an allow
+//! list; this one refuses the calls it refuses that open a way out or into the kernel, and leaves
+//! to the kernel's own capability checks those that need a capability the container lacks
+//! (kcmp, NUMA policy calls, fanotify_init, ...). Everything else passes, so the kernel's seccomp
+//! cache makes the filter free for them.
 //!
 //! Layout of what the filter sees (struct seccomp_data): nr at 0, arch at 4, then args[i]
 //! as 64-bit values at 16 + 8*i (the low half first on little-endian machines).
@@ -69,7 +72,8 @@ pub const DENIED: &[Sysno] = &[
     Sysno::quotactl,
     Sysno::quotactl_fd,
     Sysno::lookup_dcookie,
-    // The kernel keyring is not namespaced.
+    // The kernel log and keyring are not namespaced.
+    Sysno::syslog,
     Sysno::add_key,
     Sysno::keyctl,
     Sysno::request_key,
@@ -127,6 +131,11 @@ pub const CLONE_NAMESPACES: u32 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET
     | libc::CLONE_NEWCGROUP) as u32;
+
+/// ioctl(2) requests refused on any descriptor: TIOCSTI pushes characters into a terminal's
+/// input, so a container holding the caller's terminal (nsbox runs without a pty of its own)
+/// could type commands into the host's shell; TIOCLINUX can do the same on a virtual console.
+pub const IOCTLS_DENIED: [u32; 2] = [0x5412, 0x541C];
 
 /// personality(2) values allowed (as in Docker): Linux, PER_LINUX32, UNAME26, both, and the
 /// 0xffffffff query. Others turn off protections (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC).
@@ -210,6 +219,8 @@ enum Check {
     DenyBits(u32),
     /// ALLOW only these values.
     AllowOnly(&'static [u32]),
+    /// EPERM for these values.
+    DenyOnly(&'static [u32]),
     /// EPERM for a character or block device mode.
     DenyDevices,
 }
@@ -236,6 +247,10 @@ fn ranges() -> Vec<(u32, u32, Action)> {
     rules.push((
         Sysno::personality.id() as u32,
         Action::Arg(0, Check::AllowOnly(&PERSONALITIES)),
+    ));
+    rules.push((
+        Sysno::ioctl.id() as u32,
+        Action::Arg(1, Check::DenyOnly(&IOCTLS_DENIED)),
     ));
     #[cfg(target_arch = "x86_64")]
     rules.push((Sysno::mknod.id() as u32, Action::Arg(1, Check::DenyDevices)));
@@ -296,6 +311,12 @@ fn check(asm: &mut Asm, arg: u32, check: Check) {
             for (i, &v) in values.iter().enumerate() {
                 let last = i + 1 == values.len();
                 asm.jump(JEQ, v, allow, if last { eperm } else { To::Next });
+            }
+        }
+        Check::DenyOnly(values) => {
+            for (i, &v) in values.iter().enumerate() {
+                let last = i + 1 == values.len();
+                asm.jump(JEQ, v, eperm, if last { allow } else { To::Next });
             }
         }
         Check::DenyDevices => {
@@ -429,6 +450,17 @@ mod tests {
         assert_eq!(
             native(Sysno::personality, [0x0040_0000, 0, 0, 0, 0, 0]),
             EPERM
+        );
+        assert_eq!(
+            native(Sysno::ioctl, [0, 0x5412, 0, 0, 0, 0]),
+            EPERM,
+            "TIOCSTI"
+        );
+        assert_eq!(native(Sysno::ioctl, [0, 0x1_0000_541C, 0, 0, 0, 0]), EPERM);
+        assert_eq!(
+            native(Sysno::ioctl, [0, 0x5413, 0, 0, 0, 0]),
+            ALLOW,
+            "TIOCGWINSZ"
         );
         let mode = |m: u32| (m | 0o600) as u64;
         assert_eq!(

@@ -46,6 +46,8 @@ pub struct User {
 pub struct Security {
     /// Bounding, permitted and effective capabilities (for uid 0; other users get none).
     pub caps: Caps,
+    /// The capabilities `--cap-add` named one by one (not through ALL).
+    pub named: Caps,
     /// PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities grant nothing.
     pub no_new_privs: bool,
     /// The default seccomp filter (`--seccomp unconfined` turns it off).

@@ -365,3 +365,50 @@ fn gc_never_touches_what_nsbox_did_not_make() {
     std::fs::remove_dir(&odd).unwrap();
     f.assert_clean();
 }
+
+#[test]
+fn a_capability_nsbox_lacks_is_refused_by_name_and_left_out_of_all() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // nsbox started without CAP_SYS_RESOURCE in its bounding set (so not in its permitted set).
+    let run = |caps: &str, cmd: &[&str]| {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--bounding-set",
+            "-sys_resource",
+            nsbox_bin(),
+            "run",
+            "--root",
+        ])
+        .arg(&f.state_root)
+        .args([
+            "--rootfs",
+            rootfs().to_str().unwrap(),
+            "--cap-add",
+            caps,
+            "--",
+        ])
+        .args(cmd);
+        Out(c.output().unwrap())
+    };
+    let out = run("SYS_RESOURCE", &["true"]);
+    assert_eq!(out.code(), 125);
+    assert_eq!(
+        out.stderr(),
+        "nsbox: --cap-add SYS_RESOURCE: nsbox itself does not hold this capability, so the \
+         container cannot get it — hint: run nsbox with it (e.g. outside a container that \
+         dropped it), or do not ask for it\n"
+    );
+    // ALL means every capability nsbox holds.
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let all_but_sys_resource = ((1u64 << (last + 1)) - 1) & !(1 << 24);
+    let out = run("ALL", &["grep", "CapEff", "/proc/self/status"]);
+    assert_eq!(out.ok(), format!("CapEff:\t{all_but_sys_resource:016x}\n"));
+    f.assert_clean();
+}

@@ -68,7 +68,7 @@ fn rootfs_copy(f: &Fixture, name: &str) -> PathBuf {
 /// Calls that reach the running kernel (modules, kexec, bpf, perf, keys, handles, mounts,
 /// namespaces). Each answers EPERM from the filter; the control, with the filter off and every
 /// capability, answers something else, which proves the call reached the kernel.
-const KERNEL_CALLS: [&str; 18] = [
+const KERNEL_CALLS: [&str; 19] = [
     "kexec_load",
     "init_module",
     "finit_module",
@@ -84,6 +84,8 @@ const KERNEL_CALLS: [&str; 18] = [
     "clone_user",
     "personality",
     "x32_getpid",
+    // Typing into the caller's terminal (here stdin is /dev/null: ENOTTY once allowed).
+    "tiocsti",
     "mount",
     "pivot_root",
     // Last: in the control it really detaches the container's /proc.

@@ -180,6 +180,27 @@ pub fn filesystem_type(fd: &impl AsRawFd) -> Result<i64, Errno> {
     Ok(st.f_type as i64)
 }
 
+/// The file type bits (S_IFMT) of what `fd` refers to (newfstatat with AT_EMPTY_PATH).
+pub fn fd_file_type(fd: &impl AsRawFd) -> Result<u32, Errno> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: stat is plain old data; all-zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    traced(
+        || format!("newfstatat({fd}, \"\", <stat>, AT_EMPTY_PATH)"),
+        // SAFETY: the empty path is NUL-terminated and `st` is valid for writes.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::newfstatat,
+                fd,
+                c"".as_ptr(),
+                &mut st as *mut libc::stat,
+                libc::AT_EMPTY_PATH
+            )
+        },
+    )?;
+    Ok(st.st_mode & libc::S_IFMT)
+}
+
 /// The file type bits (S_IFMT) of `path`, following symlinks.
 pub fn file_type(path: &CStr) -> Result<u32, Errno> {
     Ok(stat(path)?.st_mode & libc::S_IFMT)

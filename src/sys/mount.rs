@@ -258,6 +258,6 @@ pub enum Target<'a> {
     Path(&'a CStr),
     /// What the descriptor refers to.
     Fd(i32),
-    /// `path` below the directory descriptor, not following a final symlink.
+    /// `path` below the directory descriptor (setattr does not follow a final symlink).
     At(i32, &'a CStr),
 }

@@ -26,6 +26,7 @@ fn errno_name(e: i32) -> String {
         (17, "EEXIST"),
         (19, "ENODEV"),
         (22, "EINVAL"),
+        (25, "ENOTTY"),
         (30, "EROFS"),
         (38, "ENOSYS"),
         (126, "ENOKEY"),
@@ -83,6 +84,11 @@ fn main() {
                     std::process::exit(0);
                 }
                 pid
+            }
+            "tiocsti" => {
+                // Push one character into the input of the terminal on fd 0, if it is one.
+                let ch = b'x';
+                syscall(16, 0i64, 0x5412i64, &ch as *const u8)
             }
             "personality" => syscall(135, 0x0040_0000i64),
             "x32_getpid" => syscall(0x4000_0000 + 39),
