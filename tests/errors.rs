@@ -130,15 +130,7 @@ fn volume_target_through_a_symlink_out_of_the_rootfs_is_refused() {
     }
     // A rootfs of our own, whose /escape points at the host's /.
     let f = Fixture::new();
-    let r = f.scratch.join("evil-rootfs");
-    let ok = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(&r)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    let r = f.rootfs_copy("evil-rootfs");
     std::os::unix::fs::symlink("/", r.join("escape")).unwrap();
     let marker = format!("/nsbox-escape-probe-{}", std::process::id());
     let target = format!("/tmp:/escape{marker}");

@@ -51,20 +51,6 @@ fn inside(f: &Fixture, opts: &[&str], script: &str) -> String {
     out.stdout()
 }
 
-/// A copy of the test rootfs that the test may change.
-fn rootfs_copy(f: &Fixture, name: &str) -> PathBuf {
-    let r = f.scratch.join(name);
-    let ok = Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(&r)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "cp -a rootfs");
-    r
-}
-
 /// Calls that reach the running kernel (modules, kexec, bpf, perf, keys, handles, mounts,
 /// namespaces). Each answers EPERM from the filter; the control, with the filter off and every
 /// capability, answers something else, which proves the call reached the kernel.
@@ -178,7 +164,7 @@ fn capabilities_no_new_privs_and_setuid() {
     );
     // A setuid-root binary run by uid 1000 stays uid 1000 under no_new_privs; the control
     // (--no-new-privs=false) shows that it would be root otherwise.
-    let r = rootfs_copy(&f, "suid-rootfs");
+    let r = f.rootfs_copy("suid-rootfs");
     std::fs::copy(probe_bin(), r.join("bin/suid-probe")).unwrap();
     let ok = Command::new("chmod")
         .args(["4755"])
@@ -222,7 +208,7 @@ fn a_device_node_cannot_be_made_or_opened() {
     let data = f.scratch.join("data");
     std::fs::create_dir(&data).unwrap();
     let volume = format!("{}:/data", data.display());
-    let r = rootfs_copy(&f, "dev-rootfs");
+    let r = f.rootfs_copy("dev-rootfs");
     let opts = ["-r", r.to_str().unwrap(), "-v", volume.as_str()];
     let script = format!(
         "/x/probe mknod_block /disk {dev}; /x/probe mknod_block /data/disk {dev}; \
@@ -393,7 +379,7 @@ fn hostile_rootfs_layouts_are_refused_and_the_host_is_untouched() {
         ("proc", "/"),
         ("sys", "../../etc"),
     ] {
-        let r = rootfs_copy(&f, &format!("evil-{entry}"));
+        let r = f.rootfs_copy(&format!("evil-{entry}"));
         let path = r.join(entry);
         if path.is_dir() {
             std::fs::remove_dir(&path).unwrap();

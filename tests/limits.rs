@@ -20,11 +20,19 @@ fn a_fork_bomb_stays_inside_pids_limit() {
     let id = unique_id("bomb");
     // A bounded bomb (2^9 processes at most, each sleeping), so that even a broken limit
     // could not hurt the host; with the limit, forks fail once 20 processes exist.
+    // The counts are read with the shell's builtin `read`: a fork for $(cat ...) could itself
+    // be refused while the bomb's last processes are still there.
+    // (v1 or hybrid: pids/FILE in the view; v2: FILE at its top.)
+    let read = |var: &str, f: &str| {
+        format!(
+            "{{ read {var} < /sys/fs/cgroup/pids/{f} || read {var} < /sys/fs/cgroup/{f}; }} 2>/dev/null"
+        )
+    };
     let script = format!(
         "b() {{ if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & fi; sleep 2; }}; \
-         b 8 2>/dev/null; echo current={} events=\"{}\"",
-        inside("pids.current"),
-        inside("pids.events")
+         b 8 2>/dev/null; {}; {}; echo current=$c events=\"$e\"",
+        read("c", "pids.current"),
+        read("e", "pids.events")
     );
     let out = f
         .run(&[

@@ -498,16 +498,7 @@ fn read_only_never_writes_the_image_and_relative_symlinks_inside_work() {
         return;
     }
     let f = Fixture::new();
-    let r = f.scratch.join("rootfs-copy");
-    assert!(
-        std::process::Command::new("cp")
-            .arg("-a")
-            .arg(rootfs())
-            .arg(&r)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let r = f.rootfs_copy("rootfs-copy");
     let rs = r.to_str().unwrap();
     // --read-only: a missing mount point is an error, and the image stays as it was.
     let out = Out(f

@@ -109,6 +109,20 @@ impl Fixture {
         }
     }
 
+    /// A copy of the shared rootfs in the scratch directory, for a test that changes it.
+    pub fn rootfs_copy(&self, name: &str) -> PathBuf {
+        let copy = self.scratch.join(name);
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(rootfs())
+            .arg(&copy)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "cp -a {} {}", rootfs().display(), copy.display());
+        copy
+    }
+
     /// `nsbox run --root STATE ARGS...`, ready to spawn.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(nsbox_bin());
