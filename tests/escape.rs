@@ -35,10 +35,10 @@ fn probe_bin() -> &'static Path {
     })
 }
 
-/// Runs `sh -c SCRIPT` in a container with `opts`, the probe at /x/probe; returns stdout.
+/// Runs `sh -c SCRIPT` in a container with `opts`, the probe at /home/probe; returns stdout.
 fn inside(f: &Fixture, opts: &[&str], script: &str) -> String {
-    let volume = format!("{}:/x/probe:ro", probe_bin().display());
-    let mut args = vec!["--tmpfs", "/x", "--tmpfs", "/tmp", "-v", &volume];
+    let volume = format!("{}:/home/probe:ro", probe_bin().display());
+    let mut args = vec!["--tmpfs", "/home", "--tmpfs", "/tmp", "-v", &volume];
     args.extend_from_slice(opts);
     args.extend_from_slice(&["--", "sh", "-c", script]);
     let out = f.run(&args);
@@ -79,7 +79,10 @@ const KERNEL_CALLS: [&str; 19] = [
 ];
 
 fn probe_all(f: &Fixture, opts: &[&str]) -> Vec<String> {
-    let script = format!("for c in {}; do /x/probe $c; done", KERNEL_CALLS.join(" "));
+    let script = format!(
+        "for c in {}; do /home/probe $c; done",
+        KERNEL_CALLS.join(" ")
+    );
     inside(f, opts, &script).lines().map(String::from).collect()
 }
 
@@ -102,7 +105,7 @@ fn kernel_interfaces_fail_with_eperm_even_with_every_capability() {
     }
     // clone3 carries its flags in memory, out of the filter's sight: ENOSYS sends C libraries
     // back to clone, whose flags the filter checks.
-    assert_eq!(inside(&f, &[], "/x/probe clone3"), "ENOSYS\n");
+    assert_eq!(inside(&f, &[], "/home/probe clone3"), "ENOSYS\n");
     f.assert_clean();
 }
 
@@ -115,7 +118,7 @@ fn without_the_filter_missing_capabilities_still_refuse() {
     let out = inside(
         &f,
         &["--seccomp", "unconfined"],
-        "for c in mount umount pivot_root; do /x/probe $c; done; mount -t tmpfs none /mnt 2>&1; true",
+        "for c in mount umount pivot_root; do /home/probe $c; done; mount -t tmpfs none /tmp 2>&1; true",
     );
     assert_eq!(
         out,
@@ -130,7 +133,7 @@ fn no_new_user_namespace_gives_capabilities_back() {
         return;
     }
     let f = Fixture::new();
-    let script = "unshare -U -r id -u 2>&1; /x/probe unshare_user; /x/probe clone_user";
+    let script = "unshare -U -r id -u 2>&1; /home/probe unshare_user; /home/probe clone_user";
     assert_eq!(
         inside(&f, &[], script),
         "unshare: unshare(0x10000000): Operation not permitted\nEPERM\nEPERM\n"
@@ -211,13 +214,13 @@ fn a_device_node_cannot_be_made_or_opened() {
     let r = f.rootfs_copy("dev-rootfs");
     let opts = ["-r", r.to_str().unwrap(), "-v", volume.as_str()];
     let script = format!(
-        "/x/probe mknod_block /disk {dev}; /x/probe mknod_block /data/disk {dev}; \
-         /x/probe open /disk; /x/probe open /data/disk"
+        "/home/probe mknod_block /disk {dev}; /home/probe mknod_block /data/disk {dev}; \
+         /home/probe open /disk; /home/probe open /data/disk"
     );
     let run = |extra: &[&str]| {
-        let volume = format!("{}:/x/probe:ro", probe_bin().display());
+        let volume = format!("{}:/home/probe:ro", probe_bin().display());
         let mut args = opts.to_vec();
-        args.extend_from_slice(&["--tmpfs", "/x", "-v", &volume]);
+        args.extend_from_slice(&["--tmpfs", "/home", "-v", &volume]);
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--", "sh", "-c", &script]);
         f.run(&args).ok()
@@ -241,7 +244,7 @@ fn chroot_escape_works_only_where_documented() {
     let f = Fixture::new();
     let marker = f.scratch.join("host-marker");
     std::fs::write(&marker, "host").unwrap();
-    let script = format!("/x/probe chroot_escape {}", marker.display());
+    let script = format!("/home/probe chroot_escape {}", marker.display());
     // pivot_root: the old root is detached, so climbing '..' ends at the container's root.
     assert_eq!(inside(&f, &[], &script), "contained\n");
     // --chroot keeps the host's tree in the namespace, so nsbox withholds CAP_SYS_CHROOT...
@@ -266,7 +269,7 @@ fn host_paths_are_out_of_reach_through_proc_and_inherited_fds() {
     // nsbox is started with the host's / open on fd 42, not close-on-exec.
     let root = std::fs::File::open("/").unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&root);
-    let volume = format!("{}:/x/probe:ro", probe_bin().display());
+    let volume = format!("{}:/home/probe:ro", probe_bin().display());
     let script = format!(
         "for p in /proc/1/root{m} /proc/self/cwd/../../..{m} /../../..{m} /proc/self/fd/42{m} /proc/1/fd/42{m}; do \
          test -e $p && echo reached $p; done; ls /proc/self/fd | tr '\\n' ' '; \
@@ -276,7 +279,7 @@ fn host_paths_are_out_of_reach_through_proc_and_inherited_fds() {
         "--rootfs",
         rootfs().to_str().unwrap(),
         "--tmpfs",
-        "/x",
+        "/home",
         "-v",
         &volume,
         "--",
@@ -304,11 +307,11 @@ fn host_paths_are_out_of_reach_through_proc_and_inherited_fds() {
     );
     drop(root);
     // Control: the same test does see the marker where a volume really puts it.
-    let shared = format!("{}:/shared:ro", f.scratch.display());
+    let shared = format!("{}:/tmp/shared:ro", f.scratch.display());
     let seen = inside(
         &f,
         &["-v", &shared],
-        "test -e /shared/host-marker && echo seen",
+        "test -e /tmp/shared/host-marker && echo seen",
     );
     assert_eq!(seen, "seen\n");
     f.assert_clean();
@@ -345,7 +348,7 @@ fn proc_and_sys_are_masked_and_read_only() {
     let script = format!(
         "for p in {}; do echo $p $(cat $p | wc -c); done; find /proc/acpi /sys/firmware -mindepth 1 | wc -l; \
          for p in /proc/sys/kernel/hostname /proc/sysrq-trigger /proc/irq/default_smp_affinity /sys/kernel/uevent_helper; do \
-         test -e $p && {{ echo x > $p; }} 2>&1; done; /x/probe umount /proc/keys",
+         test -e $p && {{ echo x > $p; }} 2>&1; done; /home/probe umount /proc/keys",
         files.join(" ")
     );
     let out = inside(&f, &[], &script);

@@ -64,7 +64,7 @@ fn main() {
             "add_key" => syscall(248, c("nsbox-none").as_ptr(), c("x").as_ptr(), null, 0i64, -2i64),
             "open_by_handle_at" => syscall(304, -1i64, null, 0i64),
             "userfaultfd" => syscall(323, 3i64),
-            "mount" => syscall(165, c("none").as_ptr(), c("/mnt").as_ptr(), c("tmpfs").as_ptr(), 0i64, null),
+            "mount" => syscall(165, c("none").as_ptr(), c("/tmp").as_ptr(), c("tmpfs").as_ptr(), 0i64, null),
             "umount" => syscall(166, c("/proc").as_ptr(), 2i64),
             "pivot_root" => syscall(155, c("/").as_ptr(), c("/").as_ptr()),
             "unshare_user" => syscall(272, 0x1000_0000i64),
