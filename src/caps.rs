@@ -110,6 +110,14 @@ impl Caps {
     }
 }
 
+/// `CAP_NET_ADMIN` for 12; the number itself past the names nsbox knows.
+pub fn name(cap: u32) -> String {
+    NAMES
+        .get(cap as usize)
+        .map(|n| format!("CAP_{n}"))
+        .unwrap_or_else(|| cap.to_string())
+}
+
 /// `NET_ADMIN`, `CAP_NET_ADMIN`, `net_admin`: the capability's number.
 fn number(name: &str) -> Option<u32> {
     let upper = name.to_ascii_uppercase();

@@ -7,9 +7,6 @@ use crate::sys::{fs, mount};
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
-
 /// name, major, minor: the nodes every runtime provides (mode 0666).
 pub const DEVICES: [(&CStr, u32, u32); 6] = [
     (c"null", 1, 3),
@@ -36,8 +33,11 @@ pub const SYMLINKS: [(&CStr, &CStr); 5] = [
 pub fn setup(create: Create) -> Result<OwnedFd> {
     let target = mountpoint::open("/dev", Kind::Dir, Symlinks::Refuse, create)?;
     let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"65536k")];
-    let dev = mount::new_tmpfs(&options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME)
-        .ctx(|| "create the tmpfs for /dev (fsopen, fsconfig, fsmount)".into())?;
+    let dev = mount::new_tmpfs(
+        &options,
+        mount::MOUNT_ATTR_NOSUID | mount::MOUNT_ATTR_STRICTATIME,
+    )
+    .ctx(|| "create the tmpfs for /dev (fsopen, fsconfig, fsmount)".into())?;
     for (name, major, minor) in DEVICES {
         fs::mknod_char(&dev, name, 0o666, major, minor)
             .ctx(|| format!("mknod /dev/{}", name.to_string_lossy()))?;

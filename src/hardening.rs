@@ -7,7 +7,7 @@
 //! set is cut before the uid changes (dropping needs CAP_SETPCAP). capset comes last: it
 //! clears the inheritable set, which no uid change touches (CVE-2022-29162).
 
-use crate::caps::{Caps, NAMES};
+use crate::caps::{self, Caps};
 use crate::error::{EXIT_NSBOX, Error, Result};
 use crate::seccomp;
 use crate::spawn::ChildChannel;
@@ -34,14 +34,13 @@ pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
             )
         });
         security::load_filter(&filter).map_err(|e| {
-            Error::sys(
-                "load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)",
-                e,
-            )
-            .hint_on(
-                if e == Errno::ENOSYS { e } else { Errno::EINVAL },
-                "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run with --seccomp unconfined",
-            )
+            let err = Error::sys("load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)", e);
+            match e {
+                Errno::EINVAL | Errno::ENOSYS => err.hint(
+                    "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run with --seccomp unconfined",
+                ),
+                _ => err,
+            }
         })?;
     }
     let held = Caps(security::permitted().map_err(|e| Error::sys("capget", e))?);
@@ -81,11 +80,11 @@ fn cut_bounding_set(keep: Caps) -> Result<()> {
             Ok(()) => {}
             Err(Errno::EINVAL) => return Ok(()),
             Err(e) => {
-                let name = NAMES.get(cap as usize).copied().unwrap_or("?");
-                return Err(
-                    Error::sys(format!("drop CAP_{name} from the bounding set"), e)
-                        .hint_on(Errno::EPERM, "nsbox itself needs CAP_SETPCAP"),
-                );
+                return Err(Error::sys(
+                    format!("drop {} from the bounding set", caps::name(cap)),
+                    e,
+                )
+                .hint_on(Errno::EPERM, "nsbox itself needs CAP_SETPCAP"));
             }
         }
     }

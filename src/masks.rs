@@ -37,8 +37,8 @@ const PROC_READ_ONLY: [&CStr; 5] = [c"bus", c"fs", c"irq", c"sys", c"sysrq-trigg
 const SYS_DIRS: [&CStr; 2] = [c"firmware", c"devices/virtual/powercap"];
 
 const EMPTY_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-const SYSFS_MAGIC: i64 = 0x6265_6572;
+const PROC_SUPER_MAGIC: i64 = libc::PROC_SUPER_MAGIC;
+const SYSFS_MAGIC: i64 = libc::SYSFS_MAGIC;
 
 /// Masks /proc and /sys. `dev` is the container's /dev (its `null` is the mask for files).
 /// Paths that this kernel does not have are skipped. Works from inside each filesystem (its

@@ -18,7 +18,6 @@ use syscalls::Errno;
 const PROC_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
 const SYS_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
 const TMPFS_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NODEV;
-const MOUNT_ATTR_NODEV: u64 = 0x4;
 
 /// Host mounts the host-rootfs mode replaces with private ones.
 const HOST_REPLACED: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
@@ -105,8 +104,12 @@ fn bind_root(spec: &Spec) -> Result<()> {
     }
     .ctx(|| format!("clone the mount tree of the rootfs {target:?} (open_tree)"))?;
     // A device node in the image (or one made later in it) opens nothing: devices are /dev's.
-    mount::setattr(mount::Target::Fd(tree.as_raw_fd()), MOUNT_ATTR_NODEV, true)
-        .ctx(|| format!("mount the rootfs {target:?} nodev (mount_setattr)"))?;
+    mount::setattr(
+        mount::Target::Fd(tree.as_raw_fd()),
+        mount::MOUNT_ATTR_NODEV,
+        true,
+    )
+    .ctx(|| format!("mount the rootfs {target:?} nodev (mount_setattr)"))?;
     mount::move_mount(&tree, &dir)
         .ctx(|| format!("bind the rootfs onto {target:?} (move_mount)"))?;
     fs::fchdir(&tree).ctx(|| format!("enter the rootfs {target:?}"))
@@ -187,7 +190,7 @@ fn bind_volume(
             fs::fd_file_type(&tree),
             Ok(libc::S_IFCHR) | Ok(libc::S_IFBLK)
         );
-    let mut attrs = if device { 0 } else { MOUNT_ATTR_NODEV };
+    let mut attrs = if device { 0 } else { mount::MOUNT_ATTR_NODEV };
     if read_only {
         attrs |= mount::MOUNT_ATTR_RDONLY;
     }

@@ -9,9 +9,6 @@ use std::ffi::CStr;
 use std::os::fd::{AsRawFd, RawFd};
 
 const RO_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const MOUNT_ATTR_NODEV: u64 = 0x4;
-const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 
 /// One hierarchy as the container sees it: `/sys/fs/cgroup/NAME` (or /sys/fs/cgroup itself
 /// for a lone cgroup2).
@@ -68,7 +65,7 @@ pub fn mount_view(view: &[ViewMount]) -> Result<()> {
         return mountpoint::mount_on(&target, "/sys/fs/cgroup", c"cgroup2", RO_FLAGS, None);
     }
     let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"64k")];
-    let attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    let attrs = mount::MOUNT_ATTR_NOSUID | mount::MOUNT_ATTR_NODEV | mount::MOUNT_ATTR_NOEXEC;
     let tmp = mount::new_tmpfs(&options, attrs)
         .ctx(|| "create the tmpfs for /sys/fs/cgroup (fsopen, fsconfig, fsmount)".into())?;
     for m in view {

@@ -1,7 +1,7 @@
 //! Files and directories: openat2, mkdirat, mknodat, symlinkat, unlinkat, chdir, stat, umask.
 
 use super::{owned, q, traced};
-use crate::flags::{self, OPEN, RESOLVE};
+use crate::flags::{self, AT, OPEN, RESOLVE};
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use syscalls::{Errno, Sysno};
@@ -180,25 +180,9 @@ pub fn filesystem_type(fd: &impl AsRawFd) -> Result<i64, Errno> {
     Ok(st.f_type as i64)
 }
 
-/// The file type bits (S_IFMT) of what `fd` refers to (newfstatat with AT_EMPTY_PATH).
+/// The file type bits (S_IFMT) of what `fd` refers to.
 pub fn fd_file_type(fd: &impl AsRawFd) -> Result<u32, Errno> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: stat is plain old data; all-zero is a valid value.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    traced(
-        || format!("newfstatat({fd}, \"\", <stat>, AT_EMPTY_PATH)"),
-        // SAFETY: the empty path is NUL-terminated and `st` is valid for writes.
-        || unsafe {
-            syscalls::syscall!(
-                Sysno::newfstatat,
-                fd,
-                c"".as_ptr(),
-                &mut st as *mut libc::stat,
-                libc::AT_EMPTY_PATH
-            )
-        },
-    )?;
-    Ok(st.st_mode & libc::S_IFMT)
+    Ok(stat_at(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?.st_mode & libc::S_IFMT)
 }
 
 /// The file type bits (S_IFMT) of `path`, following symlinks.
@@ -208,18 +192,34 @@ pub fn file_type(path: &CStr) -> Result<u32, Errno> {
 
 /// stat(2) of `path`, following symlinks.
 pub fn stat(path: &CStr) -> Result<libc::stat, Errno> {
+    stat_at(libc::AT_FDCWD, path, 0)
+}
+
+/// newfstatat(2): `path` below `dir` (AT_FDCWD: the cwd), or `dir` itself with AT_EMPTY_PATH.
+fn stat_at(dir: RawFd, path: &CStr, flags: i32) -> Result<libc::stat, Errno> {
     // SAFETY: stat is plain old data; all-zero is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     traced(
-        || format!("newfstatat(AT_FDCWD, {}, <stat>, 0)", q(path)),
+        || {
+            format!(
+                "newfstatat({}, {}, <stat>, {})",
+                if dir == libc::AT_FDCWD {
+                    "AT_FDCWD".to_string()
+                } else {
+                    dir.to_string()
+                },
+                q(path),
+                flags::decode(flags as u64, AT)
+            )
+        },
         // SAFETY: `path` is NUL-terminated and `st` is valid for writes.
         || unsafe {
             syscalls::syscall!(
                 Sysno::newfstatat,
-                libc::AT_FDCWD,
+                dir,
                 path.as_ptr(),
                 &mut st as *mut libc::stat,
-                0
+                flags
             )
         },
     )?;

@@ -8,6 +8,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use syscalls::{Errno, Sysno};
 
 pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 const OPEN_TREE_CLONE: u32 = 0x1;
 const AT_RECURSIVE: u32 = 0x8000;
 const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;

@@ -2,22 +2,15 @@
 //! loading a seccomp filter.
 
 use super::traced;
-use crate::caps::NAMES;
+use crate::caps;
 use crate::seccomp::Insn;
 use syscalls::{Errno, Sysno};
-
-fn cap_name(cap: u32) -> String {
-    NAMES
-        .get(cap as usize)
-        .map(|n| format!("CAP_{n}"))
-        .unwrap_or_else(|| cap.to_string())
-}
 
 /// prctl(PR_CAPBSET_DROP, cap): no later execve can give this capability back. EINVAL means
 /// the kernel does not know `cap` (it is past the last capability).
 pub fn bounding_drop(cap: u32) -> Result<(), Errno> {
     traced(
-        || format!("prctl(PR_CAPBSET_DROP, {})", cap_name(cap)),
+        || format!("prctl(PR_CAPBSET_DROP, {})", caps::name(cap)),
         // SAFETY: no memory is passed.
         || unsafe { syscalls::syscall!(Sysno::prctl, libc::PR_CAPBSET_DROP, cap) },
     )
