@@ -33,7 +33,10 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
             // filesystem; the command must not start before it is done.
             trace::step(|| "wait for the parent's go".into());
             channel.wait_for_parent();
-            exec::exec(spec, mask, &channel)
+            match spec.init {
+                true => crate::init::run(spec, mask, channel),
+                false => exec::exec(spec, mask, &channel),
+            }
         }
         Err(e) => e,
     };

@@ -13,17 +13,25 @@ use syscalls::Errno;
 
 /// Becomes the command. Returns only the error that prevented it.
 pub fn exec(spec: &Spec, mask: SigSet, channel: &ChildChannel) -> Error {
-    match prepare(spec, mask, channel) {
-        Ok((argv, envp)) => execvpe(spec, &argv, &envp),
+    let prepared = prepare(spec, channel).and_then(|cmd| {
+        sys::signal::set_mask(mask).map_err(|e| Error::sys("restore the signal mask", e))?;
+        Ok(cmd)
+    });
+    match prepared {
+        Ok(cmd) => execvpe(spec, &cmd),
         Err(e) => e,
     }
 }
 
-fn prepare(
-    spec: &Spec,
-    mask: SigSet,
-    channel: &ChildChannel,
-) -> Result<(Vec<CString>, Vec<CString>)> {
+/// The command's argv and environment, ready for execve.
+pub struct Command {
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+/// Everything before execve but the signal mask: the working directory, the container's
+/// privileges (for this process and all it creates), descriptors 3 and up close-on-exec.
+pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
     let argv = spec
         .command
         .iter()
@@ -54,12 +62,12 @@ fn prepare(
     // Nothing of nsbox's may leak into the container: every fd from 3 up closes at execve
     // (the sync socket included, which is how the parent learns that execve succeeded).
     sys::cloexec_from(3).map_err(|e| Error::sys("mark descriptors 3 and up close-on-exec", e))?;
-    sys::signal::set_mask(mask).map_err(|e| Error::sys("restore the signal mask", e))?;
-    Ok((argv, envp))
+    Ok(Command { argv, envp })
 }
 
 /// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3).
-fn execvpe(spec: &Spec, argv: &[CString], envp: &[CString]) -> Error {
+pub fn execvpe(spec: &Spec, cmd: &Command) -> Error {
+    let (argv, envp) = (&cmd.argv, &cmd.envp);
     let name = argv[0].as_bytes();
     let shown = String::from_utf8_lossy(name).into_owned();
     if name.contains(&b'/') {

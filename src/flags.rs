@@ -113,6 +113,11 @@ const SIGNALS: &[(i32, &str)] = &[
     (libc::SIGWINCH, "WINCH"),
 ];
 
+/// The number of a signal from its name without `SIG` (`TERM`).
+pub fn signal_number(name: &str) -> Option<i32> {
+    SIGNALS.iter().find(|(_, n)| *n == name).map(|(s, _)| *s)
+}
+
 /// `SIGTERM`, or `SIG42` for a signal without a classic name.
 pub fn signal_name(sig: i32) -> String {
     match SIGNALS.iter().find(|(n, _)| *n == sig) {

@@ -10,14 +10,17 @@ mod cgroup;
 mod child;
 mod cli;
 mod commands;
+mod detach;
 mod devices;
 mod error;
 mod exec;
 mod flags;
 mod hardening;
 mod help;
+mod init;
 mod masks;
 mod mountpoint;
+mod record;
 mod rootfs;
 mod seccomp;
 mod signals;
@@ -48,6 +51,11 @@ fn cli_main(args: Vec<OsString>) -> u8 {
     let result = cli::parse(args, &ctx, new_id).and_then(|command| match command {
         cli::Command::Run(spec, opts) => commands::run::run(&spec, opts),
         cli::Command::Gc(root) => commands::gc::gc(&root),
+        cli::Command::Ps(opts) => commands::ps::ps(&opts),
+        cli::Command::Logs(root, id, follow) => commands::logs::logs(&root, &id, follow),
+        cli::Command::Exec(opts) => commands::exec::exec(&opts),
+        cli::Command::Kill(root, id, sig) => commands::kill::kill(&root, &id, sig),
+        cli::Command::Rm(root, ids, force) => commands::rm::rm(&root, &ids, force),
         cli::Command::Version => {
             sys::write_stdout(commands::version::text().as_bytes());
             Ok(0)
@@ -83,7 +91,7 @@ fn new_id() -> error::Result<String> {
 
 /// The one line a user reads when something failed.
 #[cfg_attr(test, allow(dead_code))]
-fn report_error(e: &Error) {
+pub fn report_error(e: &Error) {
     sys::write_stderr_untraced(format!("nsbox: {e}\n").as_bytes());
 }
 

@@ -76,8 +76,10 @@ fn pid1_disposition(pid: i32, sig: i32) -> Disposition {
     }
 }
 
-/// Waits for the container's PID 1 to end, forwarding signals meanwhile.
-pub fn supervise(pid: i32) -> Result<Exit> {
+/// Waits for `pid` to end, forwarding signals meanwhile. `ns_init`: it is a pid namespace's
+/// init that the kernel shields from signals it has no handler for (the command itself; not
+/// nsbox's --init, which takes all forwarded signals, nor an exec'd process).
+pub fn supervise_process(pid: i32, ns_init: bool) -> Result<Exit> {
     let set = waited();
     let mut carried_out: Option<i32> = None;
     loop {
@@ -92,7 +94,11 @@ pub fn supervise(pid: i32) -> Result<Exit> {
             }
         }
         let sig = got.signo;
-        match pid1_disposition(pid, sig) {
+        let disposition = match ns_init {
+            true => pid1_disposition(pid, sig),
+            false => Disposition::Caught,
+        };
+        match disposition {
             Disposition::Default => {
                 trace::note(|| {
                     format!(

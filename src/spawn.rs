@@ -17,6 +17,8 @@ use syscalls::Errno;
 pub struct Child {
     pub pid: i32,
     sock: OwnedFd,
+    /// A report read early (by `wait_started`), for `report`.
+    early: std::cell::RefCell<Option<(u8, String)>>,
 }
 
 /// The child's end of the channel, seen from the child.
@@ -80,7 +82,11 @@ pub fn spawn(
     let sock = parent_end
         .take()
         .ok_or_else(|| Error::new("clone", "lost the sync socket"))?;
-    Ok(Child { pid, sock })
+    Ok(Child {
+        pid,
+        sock,
+        early: Default::default(),
+    })
 }
 
 fn clone_error(flags: i32, e: Errno) -> Error {
@@ -130,8 +136,31 @@ impl Child {
         }
     }
 
+    /// Blocks until the command's execve succeeded (the child's end of the channel closes with
+    /// it) or the child failed (its report arrives; `report` returns it later). Returns whether
+    /// the command runs.
+    pub fn wait_started(&self) -> bool {
+        let mut buf = vec![0u8; REPORT_MAX];
+        for _ in 0..3 {
+            match sys::read(&self.sock, &mut buf) {
+                Ok(0) => return true,
+                Ok(n) => {
+                    *self.early.borrow_mut() = Some(decode(&buf[..n]));
+                    return false;
+                }
+                // ECONNRESET: see `report`; the report, if any, is queued behind it.
+                Err(Errno::ECONNRESET) | Err(Errno::EINTR) => continue,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
     /// The child's failure report, if it sent one. Call after the child has been reaped.
     pub fn report(&self) -> Option<(u8, String)> {
+        if let Some(early) = self.early.borrow_mut().take() {
+            return Some(early);
+        }
         let mut buf = [0u8; REPORT_MAX];
         // A child that exits with our "go" still unread makes the kernel flag our end with
         // ECONNRESET: the first read returns that error, and the report is queued behind it.
@@ -161,6 +190,11 @@ impl ChildChannel {
     pub fn parent_alive(&self) -> bool {
         let mut byte = [0u8; 1];
         matches!(sys::recv_nowait(&self.sock, &mut byte), Err(Errno::EAGAIN))
+    }
+
+    /// Closes this process's copy of the channel (a process that goes on without exec).
+    pub fn close(self) {
+        sys::fd::close_raw(self.sock);
     }
 
     /// Sends the error to the parent (which prints it) and exits with its code.

@@ -76,6 +76,10 @@ pub struct Spec {
     pub limits: Limits,
     /// What the container's process may do.
     pub security: Security,
+    /// `--init`: nsbox stays as PID 1, reaps zombies and forwards signals to the command.
+    pub init: bool,
+    /// `-t`: the command gets a pseudo-terminal from the container's own devpts.
+    pub tty: bool,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
 }

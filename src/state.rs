@@ -9,6 +9,7 @@
 //! line, written before the cgroups are created) before the directory itself.
 
 use crate::error::{Context, Error, Result};
+use crate::record::{self, Record, Status};
 use crate::spec::{Rootfs, Spec};
 use crate::sys::{self, fs};
 use std::os::fd::OwnedFd;
@@ -18,6 +19,8 @@ use syscalls::Errno;
 
 /// The record of the cgroup directories, in the state directory.
 pub const CGROUPS_FILE: &str = "cgroups";
+/// A detached container's output (stdout and stderr).
+pub const LOG_FILE: &str = "log";
 
 /// What this run created on the host, in creation order (removed in reverse).
 #[derive(Debug, Default)]
@@ -26,6 +29,8 @@ pub struct State {
     created: Vec<(PathBuf, bool)>,
     /// The locked descriptor of the state directory: held for the life of this nsbox.
     lock: Option<OwnedFd>,
+    /// The container's record, once written.
+    record: Option<Record>,
 }
 
 use crate::sys::cpath as c;
@@ -113,6 +118,51 @@ impl State {
             Ok(_) => Err(Error::sys(format!("write {file:?}"), Errno::EIO)),
             Err(e) => Err(Error::sys(format!("write {file:?}"), e)),
         }
+    }
+
+    /// The state directory, `ROOT/ID`.
+    fn dir(&self) -> Result<PathBuf> {
+        match self.created.first() {
+            Some((dir, _)) => Ok(dir.clone()),
+            None => Err(Error::new("the container's state", "no state directory")),
+        }
+    }
+
+    /// Creates `ROOT/ID/log`, where a detached container's output goes.
+    pub fn create_log(&mut self) -> Result<OwnedFd> {
+        let path = self.dir()?.join(LOG_FILE);
+        let flags =
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_APPEND | libc::O_CLOEXEC;
+        let fd = fs::openat(libc::AT_FDCWD, &c(&path)?, flags, 0o600)
+            .ctx(|| format!("create the log {path:?}"))?;
+        self.created.push((path, false));
+        Ok(fd)
+    }
+
+    /// Writes the container's record (what `ps`, `exec`, `kill` read).
+    pub fn save_record(&mut self, rec: Record) -> Result<()> {
+        let dir = self.dir()?;
+        rec.save(&dir)?;
+        if self.record.is_none() {
+            self.created.push((dir.join(record::RECORD_FILE), false));
+        }
+        self.record = Some(rec);
+        Ok(())
+    }
+
+    /// Records how the container ended and leaves the directory for `ps -a`, `logs` and `rm`.
+    pub fn finish(&mut self, code: u8) -> Result<()> {
+        let dir = self.dir()?;
+        let Some(rec) = self.record.as_mut() else {
+            return Ok(());
+        };
+        rec.status = Status::Exited {
+            code,
+            finished_ms: crate::sys::process::now_realtime().as_millis() as u64,
+        };
+        let r = rec.save(&dir);
+        self.keep();
+        r
     }
 
     /// Leaves everything in place (a cgroup could not be removed: its record stays for

@@ -431,8 +431,10 @@ fn the_container_dies_with_nsbox_also_after_dropping_root() {
         signal(pid1, "KILL");
         panic!("the container outlived nsbox");
     }
-    // nsbox was killed, so its state directory stays for `nsbox gc`; remove it by hand here.
-    std::fs::remove_dir(f.state_root.join("orphan")).unwrap();
+    // nsbox was killed, so its state directory stays, and `nsbox gc` removes it.
+    assert!(f.state_root.join("orphan/record").exists());
+    let gc = f.manage(&["gc"]);
+    assert_eq!(gc.ok(), "orphan\n");
     f.assert_clean();
 }
 

@@ -1,17 +1,17 @@
 //! `nsbox gc`: removes what crashed containers left behind.
 //!
-//! A live nsbox holds a lock on its state directory; the kernel releases it when the process
-//! dies, however it dies. So every state directory nobody holds is garbage: the cgroups
-//! recorded in it are removed (their processes died with the container: PID 1 had
-//! PR_SET_PDEATHSIG), then the directory.
+//! A live nsbox (or supervisor) holds a lock on its state directory; the kernel releases it
+//! when the process dies, however it dies. So every state directory nobody holds is garbage,
+//! unless it is the record of a detached container that ended (kept until `nsbox rm`): the
+//! cgroups recorded in it are removed (their processes died with the container: PID 1 had
+//! PR_SET_PDEATHSIG), then its files, then the directory.
 
-use crate::cgroup;
+use super::container;
 use crate::error::{Context, Error, Result};
-use crate::state::CGROUPS_FILE;
+use crate::record::{Record, Status};
 use crate::sys::{self, fs, process};
-use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use syscalls::Errno;
 
@@ -21,16 +21,10 @@ const MIN_AGE: Duration = Duration::from_secs(1);
 
 use crate::sys::cpath as c;
 
-fn open_dir(path: &Path) -> std::result::Result<OwnedFd, Errno> {
-    let p = sys::cstr(path.as_os_str().as_bytes())?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    fs::openat(libc::AT_FDCWD, &p, flags, 0)
-}
-
 /// Sweeps the state root; prints the id of each container it removed. Returns 0, or 125 when
 /// something could not be removed (each such thing is reported).
 pub fn gc(root: &Path) -> Result<u8> {
-    let dir = match open_dir(root) {
+    let dir = match container::open_dir(root) {
         Ok(fd) => fd,
         Err(Errno::ENOENT) => return Ok(0),
         Err(e) => return Err(Error::sys(format!("open state root {root:?}"), e)),
@@ -61,15 +55,14 @@ pub fn gc(root: &Path) -> Result<u8> {
     Ok(0)
 }
 
-/// Removes one state directory if no nsbox holds it. Returns whether it did. Only what nsbox
-/// makes is touched: a directory named like a container id, holding at most the cgroup record
-/// and the host-rootfs mount point, whose recorded cgroups are all `.../nsbox/<that id>`.
+/// Removes one state directory if no nsbox holds it and it is not the record of a detached
+/// container that ended (those stay for `ps -a`, `logs` and `rm`). Returns whether it did.
 fn collect(path: &Path) -> Result<bool> {
     let id = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if crate::spec::check_name("id", id).is_err() {
         return Ok(false);
     }
-    let fd = match open_dir(path) {
+    let fd = match container::open_dir(path) {
         Ok(fd) => fd,
         // Not a directory (or gone meanwhile): not ours to judge.
         Err(Errno::ENOTDIR) | Err(Errno::ELOOP) | Err(Errno::ENOENT) => return Ok(false),
@@ -80,48 +73,29 @@ fn collect(path: &Path) -> Result<bool> {
         Err(Errno::EWOULDBLOCK) => return Ok(false), // its nsbox is alive
         Err(e) => return Err(Error::sys(format!("lock {path:?}"), e)),
     }
+    match Record::load(path)? {
+        // Ended detached containers stay until `nsbox rm`.
+        Some(rec) if matches!(rec.status, Status::Exited { .. }) => return Ok(false),
+        // Its nsbox wrote the record while it held the lock, and holds it no more: dead.
+        Some(_) => {}
+        // No record: dead, or made a moment ago by an nsbox that has not locked it yet.
+        None if young(path)? => return Ok(false),
+        None => {}
+    }
+    container::remove(path, id)?;
+    Ok(true)
+}
+
+/// Whether the directory changed less than MIN_AGE ago.
+fn young(path: &Path) -> Result<bool> {
     let st = match fs::stat(&c(path)?) {
         Ok(st) => st,
-        Err(Errno::ENOENT) => return Ok(false), // another gc was faster
+        Err(Errno::ENOENT) => return Ok(true), // another gc was faster
         Err(e) => return Err(Error::sys(format!("stat {path:?}"), e)),
     };
     let changed = Duration::new(
         st.st_ctime.max(0) as u64,
         st.st_ctime_nsec.clamp(0, 999_999_999) as u32,
     );
-    if process::now_realtime().saturating_sub(changed) < MIN_AGE {
-        return Ok(false);
-    }
-    let record = path.join(CGROUPS_FILE);
-    match fs::read_file(&c(&record)?) {
-        Ok(text) => {
-            let paths: Vec<PathBuf> = text
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(|l| PathBuf::from(std::ffi::OsStr::from_bytes(l)))
-                .collect();
-            let ours = Path::new("nsbox").join(id);
-            if let Some(bad) = paths
-                .iter()
-                .find(|p| !p.is_absolute() || !p.ends_with(&ours))
-            {
-                return Err(Error::new(
-                    format!("{record:?}"),
-                    format!("records {bad:?}, which is not a cgroup nsbox makes for {id:?}"),
-                )
-                .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
-            }
-            cgroup::remove_recorded(&paths)?;
-            fs::unlink(&c(&record)?).ctx(|| format!("remove {record:?}"))?;
-        }
-        Err(Errno::ENOENT) => {}
-        Err(e) => return Err(Error::sys(format!("read {record:?}"), e)),
-    }
-    let mountpoint = path.join("rootfs");
-    match fs::rmdir(&c(&mountpoint)?) {
-        Ok(()) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err(Error::sys(format!("remove {mountpoint:?}"), e)),
-    }
-    fs::rmdir(&c(path)?).ctx(|| format!("remove {path:?}"))?;
-    Ok(true)
+    Ok(process::now_realtime().saturating_sub(changed) < MIN_AGE)
 }

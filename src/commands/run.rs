@@ -14,11 +14,14 @@
 use crate::cgroup::{self, Cgroups, limits::human_bytes};
 use crate::child;
 use crate::cli::Options;
+use crate::detach;
 use crate::error::{Context, Error, Result};
 use crate::mountpoint::Kind;
+use crate::record::{Proc, Record};
 use crate::spawn;
 use crate::spec::{Rootfs, Spec};
 use crate::state::State;
+use crate::sys::lifecycle;
 use crate::sys::{self, fs, process::Exit, signal::SigSet};
 use crate::{signals, trace};
 use std::os::fd::AsRawFd;
@@ -44,10 +47,52 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
         true => None,
         false => Some(cgroup::prepare(&spec.limits)?),
     };
-    let mut state = match (&spec.rootfs, &planned) {
-        (Rootfs::Host, _) | (_, Some(_)) => Some(create_state(spec)?),
+    let mut notify = None;
+    if opts.detach {
+        trace::step(|| "fork the supervisor of the detached container".into());
+        match detach::fork_supervisor()? {
+            detach::Side::Front(reader) => return detach::wait_started(reader, &spec.id),
+            detach::Side::Supervisor(n) => notify = Some(n),
+        }
+    }
+    let result = run_with_state(spec, &volume_kinds, planned, mask, notify.as_mut());
+    match notify {
+        // The container never ran: the front prints the error.
+        Some(mut n) if n.pending() => {
+            let err = match result {
+                Ok(code) => Error::new("the container", format!("ended with {code} at once")),
+                Err(e) => e,
+            };
+            n.failed(&err);
+            Ok(err.code)
+        }
+        _ => result,
+    }
+}
+
+/// Creates the state (and the cgroups), runs the container, and tears everything down.
+fn run_with_state(
+    spec: &Spec,
+    volume_kinds: &[Kind],
+    planned: Option<Vec<cgroup::Planned>>,
+    mask: SigSet,
+    mut notify: Option<&mut detach::Notify>,
+) -> Result<u8> {
+    let detached = notify.is_some();
+    let mut state = match (&spec.rootfs, &planned, detached) {
+        (Rootfs::Host, _, _) | (_, Some(_), _) | (_, _, true) => Some(create_state(spec)?),
         _ => None,
     };
+    if let (Some(st), true) = (state.as_mut(), detached)
+        && let Err(e) = st.create_log().and_then(|log| {
+            detach::redirect_output(&log)?;
+            sys::close(log);
+            Ok(())
+        })
+    {
+        st.remove();
+        return Err(e);
+    }
     let mut cgroups = match (&planned, state.as_mut()) {
         (Some(planned), Some(st)) => match Cgroups::create(planned, &spec.limits, &spec.id, st) {
             Ok(c) => Some(c),
@@ -58,7 +103,14 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
         },
         _ => None,
     };
-    let result = run_container(spec, &volume_kinds, mask, &mut state, cgroups.as_mut());
+    let result = run_container(
+        spec,
+        volume_kinds,
+        mask,
+        &mut state,
+        cgroups.as_mut(),
+        notify.as_deref_mut(),
+    );
     // Nothing stays on the host, whatever happened above.
     let mut all_gone = true;
     if let Some(cgroups) = cgroups.as_mut() {
@@ -66,7 +118,18 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
         all_gone = cgroups.remove();
     }
     if let Some(state) = state.as_mut() {
-        if all_gone {
+        let started = notify.as_ref().is_some_and(|n| !n.pending());
+        if started {
+            // A detached container's record stays for `ps -a`, `logs` and `rm`.
+            let code = match &result {
+                Ok(code) => *code,
+                Err(e) => e.code,
+            };
+            trace::step(|| format!("record the exit code {code}"));
+            if let Err(e) = state.finish(code) {
+                crate::report_warning(&e);
+            }
+        } else if all_gone {
             trace::step(|| "tear down: remove the state directory".into());
             state.remove();
         } else {
@@ -89,8 +152,16 @@ fn run_container(
     mask: SigSet,
     state: &mut Option<State>,
     mut cgroups: Option<&mut Cgroups>,
+    notify: Option<&mut detach::Notify>,
 ) -> Result<u8> {
     trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
+    if !spec.init {
+        trace::note(|| {
+            "the command is PID 1: the kernel drops signals it has no handler for, and orphans \
+             are its to reap (--init puts a tiny init in front of it)"
+                .into()
+        });
+    }
     let inputs = child::Inputs {
         spec,
         volume_kinds,
@@ -108,7 +179,7 @@ fn run_container(
         c.child_started();
     }
     // Whatever fails on our side from here must end the child too: never leave it unsupervised.
-    let exit = match release_and_wait(spec, &child, state) {
+    let exit = match release_and_wait(spec, &child, state, notify) {
         Ok(exit) => exit,
         Err(e) => {
             child.abort();
@@ -145,23 +216,39 @@ fn run_container(
 }
 
 /// The parent's part (run while the child mounts its filesystem), then "go", then the wait.
-fn release_and_wait(spec: &Spec, child: &spawn::Child, state: &mut Option<State>) -> Result<Exit> {
-    if state.is_none() {
-        *state = Some(create_state(spec)?);
-    }
+fn release_and_wait(
+    spec: &Spec,
+    child: &spawn::Child,
+    state: &mut Option<State>,
+    notify: Option<&mut detach::Notify>,
+) -> Result<Exit> {
+    let state = match state {
+        Some(st) => st,
+        None => state.insert(create_state(spec)?),
+    };
+    trace::step(|| "write the container's record".into());
+    let me = Proc::require(lifecycle::getpid())?;
+    let pid1 = Proc::require(child.pid)?;
+    state.save_record(Record::new(spec, me, pid1, notify.is_some()))?;
     trace::step(|| "release the child: it may execve now".into());
     child.release()?;
+    if let Some(notify) = notify {
+        trace::step(|| "wait for the command's execve, then tell the front it runs".into());
+        if child.wait_started() {
+            notify.started();
+        }
+    }
     trace::step(|| {
         format!(
             "wait for the container (host pid {}), forwarding signals",
             child.pid
         )
     });
-    signals::supervise(child.pid)
+    signals::supervise_process(child.pid, !spec.init)
 }
 
 /// The child's own report, already formatted: passed through with its exit code.
-fn reported(code: u8, message: String) -> Error {
+pub fn reported(code: u8, message: String) -> Error {
     Error {
         what: message,
         errno: None,
@@ -171,7 +258,7 @@ fn reported(code: u8, message: String) -> Error {
     }
 }
 
-fn require_root() -> Result<()> {
+pub fn require_root() -> Result<()> {
     if sys::geteuid() != 0 {
         return Err(Error::new(
             "run",

@@ -332,3 +332,21 @@ pub fn list_dir(dir: &impl AsRawFd) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
         }
     }
 }
+
+/// renameat(AT_FDCWD, from, AT_FDCWD, to): replaces `to` atomically.
+pub fn rename(from: &CStr, to: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("renameat(AT_FDCWD, {}, AT_FDCWD, {})", q(from), q(to)),
+        // SAFETY: both paths are NUL-terminated.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::renameat,
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr()
+            )
+        },
+    )
+    .map(drop)
+}

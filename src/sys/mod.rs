@@ -5,7 +5,9 @@
 //! and duration (see `trace.rs`), in the order the kernel saw them.
 
 pub mod clone;
+pub mod fd;
 pub mod fs;
+pub mod lifecycle;
 pub mod mount;
 pub mod process;
 pub mod security;

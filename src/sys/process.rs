@@ -52,10 +52,15 @@ pub fn wait_nohang(pid: i32) -> Result<Option<Exit>, Errno> {
     if r == 0 {
         return Ok(None);
     }
+    Ok(Some(decode_status(status)))
+}
+
+/// A wait status as an exit code or the signal that ended the process.
+pub fn decode_status(status: libc::c_int) -> Exit {
     if libc::WIFSIGNALED(status) {
-        Ok(Some(Exit::Signal(libc::WTERMSIG(status))))
+        Exit::Signal(libc::WTERMSIG(status))
     } else {
-        Ok(Some(Exit::Code(libc::WEXITSTATUS(status))))
+        Exit::Code(libc::WEXITSTATUS(status))
     }
 }
 

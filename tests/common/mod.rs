@@ -162,6 +162,28 @@ impl Fixture {
             .unwrap()
     }
 
+    /// `nsbox COMMAND --root STATE ARGS...` for the management commands (ps, logs, exec, kill,
+    /// rm, gc), run to the end.
+    pub fn manage(&self, args: &[&str]) -> Out {
+        let mut cmd = Command::new(nsbox_bin());
+        cmd.arg(args[0])
+            .arg("--root")
+            .arg(&self.state_root)
+            .args(&args[1..])
+            .stdin(Stdio::null());
+        Out(cmd.output().unwrap())
+    }
+
+    /// `nsbox run -d --name NAME --rootfs ROOTFS ARGS...`: starts a detached container and
+    /// checks that the id comes back.
+    pub fn detach(&self, name: &str, args: &[&str]) -> Out {
+        let mut all = vec!["-d", "--name", name];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_eq!(out.ok(), format!("{name}\n"), "run -d prints the id");
+        out
+    }
+
     /// Nothing may stay behind: state directories, mounts, links, the hostname.
     pub fn assert_clean(&self) {
         let left: Vec<_> = std::fs::read_dir(&self.state_root)

@@ -1,5 +1,11 @@
 //! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
 
+mod manage;
+
+#[cfg(test)]
+pub use manage::FLAGS as MANAGE_FLAGS;
+pub use manage::{Exec, Ps};
+
 use crate::caps::{self, Caps};
 use crate::cgroup::limits::{self, Limits};
 use crate::error::{Error, Result};
@@ -13,6 +19,14 @@ pub enum Command {
     Run(Box<Spec>, Options),
     /// Remove what crashed containers left in this state root.
     Gc(PathBuf),
+    Ps(Ps),
+    /// State root, id, follow.
+    Logs(PathBuf, String, bool),
+    Exec(Box<Exec>),
+    /// State root, id, signal.
+    Kill(PathBuf, String, i32),
+    /// State root, ids, force.
+    Rm(PathBuf, Vec<String>, bool),
     Version,
     Help(Option<String>),
 }
@@ -21,6 +35,8 @@ pub enum Command {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     pub trace: bool,
+    /// `-d`: run in the background under a supervisor.
+    pub detach: bool,
 }
 
 /// Every option `nsbox run` accepts (the help text must mention each; a test checks).
@@ -45,6 +61,9 @@ pub const RUN_FLAGS: &[&str] = &[
     "--cap-drop",
     "--seccomp",
     "--no-new-privs",
+    "--detach",
+    "--init",
+    "--tty",
     "--trace",
     "--root",
     "--help",
@@ -57,11 +76,11 @@ pub struct Context<'a> {
     pub state_root_env: Option<OsString>,
 }
 
-fn usage(message: impl Into<String>, command: &str) -> Error {
+pub(crate) fn usage(message: impl Into<String>, command: &str) -> Error {
     Error::new(message, "invalid usage").hint(format!("see 'nsbox help {command}'"))
 }
 
-fn lex(e: lexopt::Error, command: &str) -> Error {
+pub(crate) fn lex(e: lexopt::Error, command: &str) -> Error {
     let e = match e {
         lexopt::Error::UnexpectedOption(o) => format!("unknown option {o}"),
         other => other.to_string(),
@@ -87,12 +106,17 @@ pub fn parse(
             Some("run") => parse_run(p, ctx, make_id),
             Some("version") => Ok(Command::Version),
             Some("gc") => parse_gc(p, ctx),
+            Some("ps") => manage::parse_ps(p, ctx),
+            Some("logs") => manage::parse_logs(p, ctx),
+            Some("exec") => manage::parse_exec(p, ctx),
+            Some("kill") => manage::parse_kill(p, ctx),
+            Some("rm") => manage::parse_rm(p, ctx),
             Some("help") => Ok(Command::Help(
                 p.raw_args().ok().and_then(|mut a| a.next()).map(lossy),
             )),
             _ => Err(Error::new(
                 format!("unknown command {:?}", lossy(cmd)),
-                "nsbox knows: run, gc, version, help",
+                "nsbox knows: run, ps, logs, exec, kill, rm, gc, version, help",
             )
             .hint("see 'nsbox help'")),
         },
@@ -103,11 +127,11 @@ pub fn parse(
     }
 }
 
-fn lossy(s: OsString) -> String {
+pub(crate) fn lossy(s: OsString) -> String {
     s.to_string_lossy().into_owned()
 }
 
-fn arg_name(arg: &lexopt::Arg<'_>) -> String {
+pub(crate) fn arg_name(arg: &lexopt::Arg<'_>) -> String {
     match arg {
         Short(c) => format!("-{c}"),
         Long(l) => format!("--{l}"),
@@ -116,18 +140,18 @@ fn arg_name(arg: &lexopt::Arg<'_>) -> String {
 }
 
 /// The value of the option just read, as given.
-fn value_os(p: &mut lexopt::Parser) -> Result<OsString> {
+pub(crate) fn value_os(p: &mut lexopt::Parser) -> Result<OsString> {
     p.value().map_err(|e| lex(e, "run"))
 }
 
 /// The value of the option just read, as UTF-8 text.
-fn value(p: &mut lexopt::Parser, flag: &str) -> Result<String> {
+pub(crate) fn value(p: &mut lexopt::Parser, flag: &str) -> Result<String> {
     value_os(p)?
         .into_string()
         .map_err(|v| Error::new(format!("{flag} {v:?}"), "not valid UTF-8"))
 }
 
-fn absolute(cwd: &Path, p: impl Into<PathBuf>) -> PathBuf {
+pub(crate) fn absolute(cwd: &Path, p: impl Into<PathBuf>) -> PathBuf {
     let p = p.into();
     if p.is_absolute() { p } else { cwd.join(p) }
 }
@@ -153,7 +177,7 @@ fn parse_gc(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
 }
 
 /// `--root`, else NSBOX_ROOT, else /run/nsbox; never empty.
-fn state_root_or_default(root: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn state_root_or_default(root: Option<PathBuf>) -> Result<PathBuf> {
     let root = root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into());
     if root.as_os_str().is_empty() {
         return Err(Error::new(
@@ -179,6 +203,7 @@ fn parse_run(
     let mut limits = Limits::default();
     let (mut cap_add, mut cap_drop) = (Vec::new(), Vec::new());
     let (mut seccomp, mut no_new_privs) = (true, true);
+    let (mut init, mut tty) = (false, false);
     let mut command: Vec<OsString> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
         let flag = arg_name(&arg);
@@ -214,6 +239,9 @@ fn parse_run(
                 }
             }
             Long("trace") => opts.trace = true,
+            Short('d') | Long("detach") => opts.detach = true,
+            Long("init") => init = true,
+            Short('t') | Long("tty") => tty = true,
             Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
             Short('h') | Long("help") => return Ok(Command::Help(Some("run".into()))),
             Value(v) => {
@@ -275,6 +303,8 @@ fn parse_run(
         chroot,
         limits,
         security,
+        init,
+        tty,
         state_root: absolute(ctx.cwd, state_root),
     };
     Ok(Command::Run(Box::new(spec), opts))

@@ -1,10 +1,19 @@
 //! `nsbox help [COMMAND]` and `--help`: the full text, with examples.
 
+mod manage;
+
+use manage::{EXEC, KILL, LOGS, PS, RM};
+
 pub const GENERAL: &str = "\
 nsbox - run a command in a Linux container, one visible syscall at a time
 
 Usage:
   nsbox run [OPTIONS] [--] [COMMAND [ARG...]]   run a command in a new container
+  nsbox ps [-a] [-q] [--json]                   list containers
+  nsbox logs [-f] ID                            what a detached container wrote
+  nsbox exec [OPTIONS] ID COMMAND [ARG...]      run a command in a running container
+  nsbox kill [-s SIGNAL] ID                     send a signal to a container
+  nsbox rm [-f] ID...                           remove ended containers
   nsbox gc [--root DIR]                         remove what crashed containers left behind
   nsbox version                                 show version, git revision and build target
   nsbox help [COMMAND]                          show help (also: -h, --help)
@@ -13,6 +22,7 @@ Examples:
   nsbox run -- ps aux                           the host's / read-only, own pid/mount/net/... namespaces
   nsbox run --rootfs ./rootfs --hostname box -- sh
   nsbox run --rootfs ./rootfs --trace -- /bin/true
+  nsbox run -d --name web --rootfs ./rootfs -- sleep 1000; nsbox exec web ps; nsbox rm -f web
 
 Exit codes: the command's own; 128+N when it was killed by signal N; 125 when nsbox itself
 failed; 126 when the command cannot be executed; 127 when it was not found.
@@ -85,6 +95,16 @@ Options:
                             nodev (a volume that is itself a device node keeps it: bind each
                             device, not a directory of them); descriptors past 2 are closed
                             at execve
+  -d, --detach              run in the background: print the id and return once the command
+                            runs. A supervisor (a fork of nsbox) waits for it, keeps its output
+                            in DIR/ID/log ('nsbox logs'), tears it down when it ends and
+                            records its exit code ('nsbox ps -a'); stdin is /dev/null
+      --init                nsbox stays PID 1 (a tiny init, no binary added): the command runs
+                            as PID 2, orphans are reaped, signals are forwarded to the command,
+                            and its exit code is kept
+  -t, --tty                 give the command a pseudo-terminal from the container's own devpts
+                            (also /dev/console); the caller's terminal is raw until the end and
+                            its window size follows. With -d, the terminal's output is logged
       --trace               print every step and syscall (arguments, result, microseconds) on
                             stderr, in the order the kernel saw them
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
@@ -106,10 +126,11 @@ nsbox gc - remove what crashed containers left behind
 
 Usage: nsbox gc [--root DIR]
 
-A running nsbox holds a lock on its state directory (DIR/ID). gc takes every state directory
-that nobody holds (its nsbox was killed, e.g. with SIGKILL, or the machine crashed while /run
-survived), removes the cgroups recorded in it, then the directory, and prints each id.
-Running containers are never touched.
+A running nsbox (or a detached container's supervisor) holds a lock on its state directory
+(DIR/ID). gc takes every state directory that nobody holds (its nsbox was killed, e.g. with
+SIGKILL, or the machine crashed while DIR survived), removes the cgroups recorded in it, then
+its files and the directory, and prints each id. Running containers are never touched, nor
+detached containers that ended (their record and log stay until 'nsbox rm').
 
 Options:
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
@@ -128,6 +149,11 @@ pub fn text(command: Option<&str>) -> Option<&'static str> {
         Some("run") => Some(RUN),
         Some("version") => Some(VERSION),
         Some("gc") => Some(GC),
+        Some("ps") => Some(PS),
+        Some("logs") => Some(LOGS),
+        Some("exec") => Some(EXEC),
+        Some("kill") => Some(KILL),
+        Some("rm") => Some(RM),
         Some("help") => Some(GENERAL),
         Some(_) => None,
     }
@@ -141,6 +167,20 @@ mod tests {
     fn run_help_mentions_every_flag() {
         for flag in crate::cli::RUN_FLAGS {
             assert!(RUN.contains(flag), "nsbox help run does not mention {flag}");
+        }
+    }
+
+    #[test]
+    fn management_help_mentions_every_flag() {
+        for (command, flags) in crate::cli::MANAGE_FLAGS {
+            let help = text(Some(command)).unwrap();
+            for flag in *flags {
+                assert!(
+                    help.contains(flag),
+                    "nsbox help {command} does not mention {flag}"
+                );
+            }
+            assert!(GENERAL.contains(&format!("nsbox {command} ")));
         }
     }
 }

@@ -1,0 +1,180 @@
+//! A container as the management commands find it: its state directory, its record, and
+//! whether it still runs; and the removal of everything it left (for `rm` and `gc`).
+//!
+//! Whether it runs is decided without touching the lock (a `ps` must never make an `rm` fail):
+//! the recorded supervisor must exist with the recorded start time. The lock is for those that
+//! change the directory: whoever holds it may write, and only an unlocked directory is removed.
+
+use crate::cgroup;
+use crate::error::{Context, Error, Result};
+use crate::record::{self, Record, Status};
+use crate::state::{CGROUPS_FILE, LOG_FILE};
+use crate::sys::{self, cpath as c, fs};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use syscalls::Errno;
+
+/// What `ps` says of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Running,
+    Exited(u8),
+    /// The record says running, but its nsbox is gone (killed, or the host rebooted):
+    /// `nsbox gc` removes what it left.
+    Dead,
+}
+
+impl Liveness {
+    pub fn of(rec: &Record) -> Liveness {
+        match rec.status {
+            Status::Exited { code, .. } => Liveness::Exited(code),
+            Status::Running if rec.supervisor.alive() => Liveness::Running,
+            Status::Running => Liveness::Dead,
+        }
+    }
+
+    pub fn text(self) -> String {
+        match self {
+            Liveness::Running => "running".into(),
+            Liveness::Exited(code) => format!("exited ({code})"),
+            Liveness::Dead => "dead".into(),
+        }
+    }
+}
+
+/// A container found under the state root.
+pub struct Found {
+    pub dir: PathBuf,
+    pub record: Record,
+}
+
+impl Found {
+    pub fn liveness(&self) -> Liveness {
+        Liveness::of(&self.record)
+    }
+
+    /// The error for a command that needs a running container.
+    pub fn require_running(&self, action: &str) -> Result<()> {
+        match self.liveness() {
+            Liveness::Running => Ok(()),
+            other => Err(Error::new(
+                format!("{action} {:?}", self.record.id),
+                format!("the container is not running ({})", other.text()),
+            )
+            .hint("see 'nsbox ps -a'")),
+        }
+    }
+}
+
+pub fn open_dir(path: &Path) -> std::result::Result<OwnedFd, Errno> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    fs::openat(
+        libc::AT_FDCWD,
+        &sys::cstr(path.as_os_str().as_bytes())?,
+        flags,
+        0,
+    )
+}
+
+/// The container `id` under `root`, with its record.
+pub fn find(root: &Path, id: &str) -> Result<Found> {
+    let dir = root.join(id);
+    let unknown = || {
+        Error::new(format!("container {id:?}"), "no such container")
+            .hint(format!("see 'nsbox ps -a --root {}'", root.display()))
+    };
+    match fs::file_type(&c(&dir)?) {
+        Ok(libc::S_IFDIR) => {}
+        Ok(_) | Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => return Err(unknown()),
+        Err(e) => return Err(Error::sys(format!("stat {dir:?}"), e)),
+    }
+    match Record::load(&dir)? {
+        Some(record) => Ok(Found { dir, record }),
+        // Made a moment ago (its record comes right after clone), or left by a crash.
+        None => Err(Error::new(
+            format!("container {id:?}"),
+            "is being created, or crashed before it ran",
+        )
+        .hint("try again; if it stays so, 'nsbox gc' removes it")),
+    }
+}
+
+/// Every container under `root` that has a record, sorted by creation. A damaged record is
+/// reported and skipped.
+pub fn list(root: &Path) -> Result<Vec<Found>> {
+    let dir = match open_dir(root) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(Vec::new()),
+        Err(e) => return Err(Error::sys(format!("open state root {root:?}"), e)),
+    };
+    let names = fs::list_dir(&dir).ctx(|| format!("list state root {root:?}"))?;
+    let mut found = Vec::new();
+    for (name, _) in names {
+        let Ok(id) = std::str::from_utf8(&name) else {
+            continue;
+        };
+        if crate::spec::check_name("id", id).is_err() {
+            continue;
+        }
+        let path = root.join(id);
+        match Record::load(&path) {
+            Ok(Some(record)) => found.push(Found { dir: path, record }),
+            Ok(None) => {}
+            Err(e) if e.errno == Some(Errno::ENOTDIR) => {}
+            Err(e) => crate::report_warning(&e),
+        }
+    }
+    found.sort_by_key(|f| (f.record.created_ms, f.record.id.clone()));
+    Ok(found)
+}
+
+/// Removes what a container left: its recorded cgroups, then the files nsbox writes in its
+/// directory, then the directory. Only what nsbox makes is touched: a cgroup record naming
+/// anything but `.../nsbox/<id>` is refused, and a file nsbox does not write stays (the
+/// directory's removal then fails, naming it). The caller holds the directory's lock.
+pub fn remove(path: &Path, id: &str) -> Result<()> {
+    let record = path.join(CGROUPS_FILE);
+    match fs::read_file(&c(&record)?) {
+        Ok(text) => {
+            let paths: Vec<PathBuf> = text
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| PathBuf::from(std::ffi::OsStr::from_bytes(l)))
+                .collect();
+            let ours = Path::new("nsbox").join(id);
+            if let Some(bad) = paths
+                .iter()
+                .find(|p| !p.is_absolute() || !p.ends_with(&ours))
+            {
+                return Err(Error::new(
+                    format!("{record:?}"),
+                    format!("records {bad:?}, which is not a cgroup nsbox makes for {id:?}"),
+                )
+                .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
+            }
+            cgroup::remove_recorded(&paths)?;
+            fs::unlink(&c(&record)?).ctx(|| format!("remove {record:?}"))?;
+        }
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys(format!("read {record:?}"), e)),
+    }
+    for file in [LOG_FILE, record::RECORD_FILE, "record.tmp"] {
+        let p = path.join(file);
+        match fs::unlink(&c(&p)?) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys(format!("remove {p:?}"), e)),
+        }
+    }
+    let mountpoint = path.join("rootfs");
+    match fs::rmdir(&c(&mountpoint)?) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys(format!("remove {mountpoint:?}"), e)),
+    }
+    fs::rmdir(&c(path)?).map_err(|e| {
+        Error::sys(format!("remove {path:?}"), e).hint_on(
+            Errno::ENOTEMPTY,
+            "it holds files nsbox did not create: nsbox leaves them; check and remove them by hand",
+        )
+    })
+}

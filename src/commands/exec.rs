@@ -1,0 +1,211 @@
+//! `nsbox exec ID COMMAND...`: a new process inside a running container.
+//!
+//!   nsbox: PR_SET_DUMPABLE 0 -> open /proc/PID/ns/{cgroup,ipc,uts,net,pid,mnt} and
+//!          /proc/PID/root -> setns(pid) (for the children to come) -> clone
+//!   child: join the container's cgroups -> setns(cgroup, ipc, uts, net, mnt) -> fchdir to
+//!          PID 1's root, chroot(".") -> the container's privileges -> execve
+//!   nsbox: forwards signals, waits, exits with the command's code
+//!
+//! Everything is opened before anything is joined (after the mount namespace, /proc is the
+//! container's), and PID 1's start time is checked after the opening: a reused pid cannot make
+//! nsbox join someone else's namespaces. nsbox is not dumpable from the start, so root in the
+//! container cannot open /proc/PID/exe of the joining process and overwrite the nsbox binary
+//! (CVE-2019-5736), nor its descriptors; and it holds no host directory when it enters
+//! (CVE-2016-9962): setns(mnt) moves its cwd and root into the container, and the only
+//! descriptors it has are the container's own namespaces and root, closed at execve.
+
+use super::container;
+use crate::cgroup::limits::Limits;
+use crate::cli::Exec;
+use crate::error::{Context, Error, Result};
+use crate::record::Record;
+use crate::spawn::{self, ChildChannel};
+use crate::spec::{Net, Rootfs, Spec};
+use crate::state::CGROUPS_FILE;
+use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
+use crate::trace::{self, Role};
+use crate::{signals, spec};
+use std::convert::Infallible;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// The namespaces joined in the child, in this order: the cgroup namespace after the move into
+/// the container's cgroups, the mount namespace last (it changes what paths mean).
+const JOINED: [(&str, i32); 5] = [
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("net", libc::CLONE_NEWNET),
+    ("mnt", libc::CLONE_NEWNS),
+];
+
+/// What the child is handed: descriptors opened on the host side.
+struct Joins {
+    cgroup_procs: Vec<OwnedFd>,
+    namespaces: Vec<(OwnedFd, i32)>,
+    root: OwnedFd,
+}
+
+pub fn exec(opts: &Exec) -> Result<u8> {
+    if opts.trace {
+        trace::enable();
+    }
+    let mask = signals::block()?;
+    super::run::require_root()?;
+    trace::step(|| "make nsbox undumpable: the container cannot open /proc/PID/exe of it".into());
+    lifecycle::set_undumpable().ctx(|| "prctl(PR_SET_DUMPABLE, 0)".into())?;
+    let found = container::find(&opts.root, &opts.id)?;
+    found.require_running("exec into")?;
+    let rec = &found.record;
+    trace::step(|| format!("open the namespaces of PID 1 (host pid {})", rec.pid.pid));
+    let pid_ns = open_ns(rec.pid.pid, "pid")?;
+    let joins = Joins {
+        cgroup_procs: cgroup_procs(&found.dir)?,
+        namespaces: JOINED
+            .iter()
+            .map(|(name, flag)| Ok((open_ns(rec.pid.pid, name)?, *flag)))
+            .collect::<Result<_>>()?,
+        root: open_proc(rec.pid.pid, "root", libc::O_PATH | libc::O_DIRECTORY)?,
+    };
+    if !rec.pid.alive() {
+        return Err(Error::new(
+            format!("exec into {:?}", rec.id),
+            "the container ended meanwhile",
+        ));
+    }
+    let spec = spec_for(rec, opts, &found.dir);
+    trace::step(|| "join the pid namespace (for the process about to be created)".into());
+    lifecycle::setns(&pid_ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
+    sys::close(pid_ns);
+    let child = spawn::spawn(0, None, |channel, _| enter(&joins, &spec, mask, channel))?;
+    drop(joins);
+    child.release()?;
+    let exit = match signals::supervise_process(child.pid, false) {
+        Ok(exit) => exit,
+        Err(e) => {
+            child.abort();
+            return Err(e);
+        }
+    };
+    if let Some((code, message)) = child.report() {
+        return Err(super::run::reported(code, message));
+    }
+    Ok(match exit {
+        process::Exit::Code(c) => c as u8,
+        process::Exit::Signal(s) => 128u8.saturating_add(s as u8),
+    })
+}
+
+fn open_proc(pid: i32, name: &str, flags: i32) -> Result<OwnedFd> {
+    let path = format!("/proc/{pid}/{name}");
+    let p = sys::cstr(path.as_bytes()).map_err(|e| Error::sys(path.clone(), e))?;
+    fs::openat(
+        libc::AT_FDCWD,
+        &p,
+        flags | libc::O_RDONLY | libc::O_CLOEXEC,
+        0,
+    )
+    .map_err(|e| Error::sys(format!("open {path}"), e))
+}
+
+fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
+    open_proc(pid, &format!("ns/{name}"), 0)
+}
+
+/// The container's own cgroups (recorded when it has limits): their `cgroup.procs`, opened
+/// for writing here, on the host side.
+fn cgroup_procs(dir: &Path) -> Result<Vec<OwnedFd>> {
+    let record = dir.join(CGROUPS_FILE);
+    let text = match fs::read_file(&c(&record)?) {
+        Ok(t) => t,
+        Err(syscalls::Errno::ENOENT) => return Ok(Vec::new()),
+        Err(e) => return Err(Error::sys(format!("read {record:?}"), e)),
+    };
+    text.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let procs = PathBuf::from(std::ffi::OsStr::from_bytes(l)).join("cgroup.procs");
+            fs::openat(
+                libc::AT_FDCWD,
+                &c(&procs)?,
+                libc::O_WRONLY | libc::O_CLOEXEC,
+                0,
+            )
+            .map_err(|e| Error::sys(format!("open {procs:?}"), e))
+        })
+        .collect()
+}
+
+/// The command's Spec: the container's environment, user, working directory and privileges,
+/// with what `exec` overrides.
+fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
+    let mut env = rec.env.clone();
+    for (key, value) in &opts.env {
+        let var = format!("{key}={value}");
+        match env
+            .iter_mut()
+            .find(|v| v.split_once('=').map(|(k, _)| k) == Some(key))
+        {
+            Some(slot) => *slot = var,
+            None => env.push(var),
+        }
+    }
+    Spec {
+        id: rec.id.clone(),
+        hostname: rec.hostname.clone(),
+        rootfs: Rootfs::Host,
+        command: opts.command.clone(),
+        command_defaulted: false,
+        env,
+        workdir: opts.workdir.clone().unwrap_or_else(|| rec.workdir.clone()),
+        user: opts.user.unwrap_or(rec.user),
+        volumes: Vec::new(),
+        tmpfs: Vec::new(),
+        read_only: false,
+        net: Net::Host,
+        chroot: false,
+        limits: Limits::default(),
+        security: rec.security,
+        init: false,
+        tty: opts.tty,
+        state_root: dir
+            .parent()
+            .unwrap_or(Path::new(spec::DEFAULT_STATE_ROOT))
+            .into(),
+    }
+}
+
+/// The child: into the container, then the command.
+fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
+    trace::set_role(Role::Child);
+    let err = match join(joins) {
+        Ok(()) => crate::exec::exec(spec, mask, &channel),
+        Err(e) => e,
+    };
+    channel.fail(&err)
+}
+
+fn join(joins: &Joins) -> Result<()> {
+    // If nsbox dies, the command dies with it.
+    process::set_parent_death_signal(libc::SIGKILL)
+        .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
+    let _ = process::set_name(c"nsbox:exec");
+    for procs in &joins.cgroup_procs {
+        sys::write(procs, b"0")
+            .ctx(|| "join the container's cgroup (write cgroup.procs)".into())?;
+    }
+    trace::step(|| "join the container's namespaces".into());
+    for (fd, flag) in &joins.namespaces {
+        lifecycle::setns(fd, *flag).ctx(|| {
+            format!(
+                "setns({})",
+                crate::flags::decode(*flag as u64, crate::flags::CLONE)
+            )
+        })?;
+    }
+    // setns(mnt) put us at the namespace's root; PID 1's root may be below it (--chroot).
+    fs::fchdir(&joins.root).ctx(|| "enter the root of PID 1".into())?;
+    mount::chroot(c".").ctx(|| "chroot(\".\") into the root of PID 1".into())?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Help for the commands that manage containers.
+
+pub const PS: &str = "\
+nsbox ps - list containers
+
+Usage: nsbox ps [-a] [-q] [--json] [--root DIR]
+
+Shows running containers (-a: also those that ended and are not removed yet, and dead ones
+whose nsbox was killed, which 'nsbox gc' removes): ID, host PID of its PID 1, STATUS
+(running, exited (CODE), dead), UPTIME (how long it ran), ADDRESS and COMMAND. The ID is the
+--name given to 'nsbox run', else 12 random hex digits.
+
+Options:
+  -a, --all                 also ended and dead containers
+  -q, --quiet               only the ids, one a line
+      --json                a JSON array, one object per container (for scripts)
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+
+Examples:
+  nsbox ps -a
+  nsbox rm $(nsbox ps -aq)
+";
+
+pub const LOGS: &str = "\
+nsbox logs - show what a detached container wrote
+
+Usage: nsbox logs [-f] [--root DIR] ID
+
+A container started with 'nsbox run -d' writes its stdout and stderr, in order, to DIR/ID/log
+(with -t, what its terminal showed). The file stays until 'nsbox rm'.
+
+Options:
+  -f, --follow              keep printing what it writes until it ends
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+
+Example:
+  nsbox run -d --name web -r ./rootfs -- httpd -f -p 8080 && nsbox logs -f web
+";
+
+pub const EXEC: &str = "\
+nsbox exec - run another command inside a running container
+
+Usage: nsbox exec [OPTIONS] [--root DIR] ID COMMAND [ARG...]
+
+The new process joins the container's cgroups and its cgroup, ipc, uts, net, pid and mount
+namespaces (setns(2) on /proc/PID/ns/* of its PID 1), takes the root of PID 1, and gets the
+same environment, user, working directory, capabilities, no_new_privs and seccomp filter as
+the container's command, unless overridden. nsbox makes itself undumpable before it joins, so
+root in the container cannot open /proc/PID/exe of it (CVE-2019-5736). Exit code and signals
+as for 'nsbox run'.
+
+Options:
+  -e, --env KEY=VALUE       set a variable (repeatable), over the container's own
+  -w, --workdir DIR         working directory inside (default: the container's)
+  -u, --user UID[:GID]      numeric user and group (default: the container's)
+  -t, --tty                 a pseudo-terminal from the container's devpts (stdin must be one)
+      --trace               print every step and syscall on stderr
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+
+Examples:
+  nsbox exec web ps
+  nsbox exec -t -u 1000 -w /tmp web sh
+";
+
+pub const KILL: &str = "\
+nsbox kill - send a signal to a running container
+
+Usage: nsbox kill [-s SIGNAL] [--root DIR] ID
+
+TERM, INT, HUP, QUIT, USR1 and USR2 go to the container's nsbox, which forwards them to PID 1,
+or, when PID 1 has no handler for one (the kernel would drop it), ends the container as the
+signal's default action would. Other signals (KILL, STOP, CONT, WINCH, ...) go to PID 1.
+
+Options:
+  -s, --signal SIGNAL       a name (TERM, SIGTERM, term) or a number (default: TERM)
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+";
+
+pub const RM: &str = "\
+nsbox rm - remove containers that ended
+
+Usage: nsbox rm [-f] [--root DIR] ID...
+
+Removes each container's directory (its record and log) and anything it left on the host,
+and prints its id. A running container is refused, unless -f: then its PID 1 gets SIGKILL,
+its nsbox tears it down, and it is removed. A directory that holds files nsbox did not write
+is left alone (the error names it).
+
+Options:
+  -f, --force               kill a running container first
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+";

@@ -1,0 +1,92 @@
+//! `--init`: nsbox's child stays the container's PID 1, a tiny init written into nsbox (no
+//! extra binary in the rootfs): it starts the command as PID 2, reaps every process that is
+//! re-parented to it (orphans of daemons, double forks), forwards signals to the command, and
+//! exits with the command's code (128+N when a signal N ended it).
+//!
+//! Why: a pid namespace's init must reap, or zombies pile up until the pid limit; and the
+//! kernel drops signals that PID 1 has no handler for, so a command that is PID 1 ignores
+//! SIGTERM unless it asks for it. This init takes its signals with rt_sigtimedwait (they stay
+//! blocked, so the kernel queues them), which also needs no handler.
+//!
+//! The init runs with the container's privileges (filter, capabilities, uid) like the command,
+//! and is undumpable: its /proc/1/exe is nsbox's binary, which root in the container must not
+//! be able to open (CVE-2019-5736).
+
+use crate::error::{EXIT_NSBOX, Error};
+use crate::exec;
+use crate::signals::FORWARDED;
+use crate::spawn::ChildChannel;
+use crate::spec::Spec;
+use crate::sys::clone::{self, How};
+use crate::sys::signal::{self, SigSet};
+use crate::sys::{lifecycle, process, process::Exit};
+use crate::trace;
+
+/// si_code of a signal the kernel generated (a terminal's ^C goes to the whole foreground
+/// process group: the command has it already).
+const SI_KERNEL: i32 = 0x80;
+
+/// Becomes the init: starts the command, then reaps and forwards until the command ends.
+/// Returns only an error that came before the command was started.
+pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
+    let cmd = match exec::prepare(spec, &channel) {
+        Ok(cmd) => cmd,
+        Err(e) => return e,
+    };
+    let _ = process::set_name(c"nsbox:init");
+    if let Err(e) = lifecycle::set_undumpable() {
+        return Error::sys("prctl(PR_SET_DUMPABLE, 0) for the init", e);
+    }
+    trace::step(|| "--init: start the command as PID 2; PID 1 reaps and forwards signals".into());
+    let top = match clone::stack() {
+        Ok(top) => top,
+        Err(e) => return Error::sys("map the command's stack", e),
+    };
+    let mut entry = || -> i32 {
+        let err = match signal::set_mask(mask) {
+            Ok(()) => exec::execvpe(spec, &cmd),
+            Err(e) => Error::sys("restore the signal mask", e),
+        };
+        channel.fail(&err)
+    };
+    let pid = match clone::spawn(How::Clone, 0, top, &mut entry) {
+        Ok(pid) => pid,
+        Err(e) => return Error::sys("clone the command (PID 2)", e),
+    };
+    // The command's copy of the channel closes at its execve; the parent reads that as
+    // "started" only once ours is closed too. Nothing else nsbox had open stays with the init.
+    channel.close();
+    let _ = crate::sys::fd::close_range(3, u32::MAX);
+    process::exit_now(reap_and_forward(pid))
+}
+
+/// The init's loop. Returns the exit code for the command's end.
+fn reap_and_forward(command: i32) -> i32 {
+    let mut set = FORWARDED.to_vec();
+    set.push(libc::SIGCHLD);
+    let set = SigSet::of(&set);
+    loop {
+        let got = match signal::wait(set) {
+            Ok(got) => got,
+            Err(_) => return EXIT_NSBOX as i32,
+        };
+        if got.signo != libc::SIGCHLD {
+            if got.code != SI_KERNEL {
+                let _ = process::kill(command, got.signo);
+            }
+            continue;
+        }
+        // One SIGCHLD may stand for many ended children.
+        let mut ended = None;
+        while let Ok(Some((pid, exit))) = lifecycle::reap_any() {
+            if pid == command {
+                ended = Some(exit);
+            }
+        }
+        match ended {
+            Some(Exit::Code(code)) => return code,
+            Some(Exit::Signal(sig)) => return 128 + sig,
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Descriptors: pipes, dup2, closing ranges.
+
+use super::{owned, traced};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use syscalls::{Errno, Sysno};
+
+/// pipe2(O_CLOEXEC): (read end, write end).
+pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
+    let mut fds = [0 as libc::c_int; 2];
+    traced(
+        || "pipe2(<fds>, O_CLOEXEC)".into(),
+        // SAFETY: `fds` has room for the two descriptors the kernel writes.
+        || unsafe { syscalls::syscall!(Sysno::pipe2, fds.as_mut_ptr(), libc::O_CLOEXEC) },
+    )?;
+    // SAFETY: pipe2 just created both descriptors; nothing else owns them.
+    Ok(unsafe { (owned(fds[0] as usize), owned(fds[1] as usize)) })
+}
+
+/// dup2(2): `new` becomes a copy of `old`, without close-on-exec.
+pub fn dup2(old: &impl AsRawFd, new: i32) -> Result<(), Errno> {
+    let old = old.as_raw_fd();
+    traced(
+        || format!("dup2({old}, {new})"),
+        // SAFETY: no memory is passed; `new` is a descriptor number we mean to replace.
+        || unsafe { syscalls::syscall!(Sysno::dup2, old, new) },
+    )
+    .map(drop)
+}
+
+/// close_range(first, last, 0): closes every descriptor in the range.
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    traced(
+        || format!("close_range({first}, {last}, 0)"),
+        // SAFETY: only closes descriptors; nothing of ours in the range is used afterwards
+        // (the caller keeps what it needs outside the range).
+        || unsafe { syscalls::syscall!(Sysno::close_range, first, last, 0) },
+    )
+    .map(drop)
+}
+
+/// close(2) of a descriptor number this process copied at clone and owns (no OwnedFd wraps it
+/// in this process).
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: the caller owns `fd` and does not use it afterwards.
+    sys_close(fd);
+}
+
+fn sys_close(fd: RawFd) {
+    let _ = traced(
+        || format!("close({fd})"),
+        // SAFETY: closing a descriptor touches no memory.
+        || unsafe { syscalls::syscall!(Sysno::close, fd) },
+    );
+}
