@@ -42,22 +42,28 @@ impl Proc {
         })
     }
 
-    /// Whether this very process still exists (a zombie counts: its parent has not reaped it).
+    /// Whether this very process still runs (a zombie does not: it ended, and only waits for
+    /// its parent, or for whoever adopted it, to reap it).
     pub fn alive(&self) -> bool {
-        start_time(self.pid) == Some(self.start)
+        let text = sys::read_text(Path::new(&format!("/proc/{}/stat", self.pid)));
+        text.ok()
+            .and_then(|t| parse_stat(&t))
+            .is_some_and(|(state, start)| start == self.start && !matches!(state, 'Z' | 'X'))
     }
 }
 
-/// Field 22 of /proc/PID/stat. The command name (field 2) may hold spaces and parentheses, so
-/// fields are counted after its last `)`.
+/// Field 22 of /proc/PID/stat.
 pub fn start_time(pid: i32) -> Option<u64> {
     let text = sys::read_text(Path::new(&format!("/proc/{pid}/stat"))).ok()?;
-    parse_start_time(&text)
+    parse_stat(&text).map(|(_, start)| start)
 }
 
-fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+/// Fields 3 (the state: R, S, Z, ...) and 22 (the start time) of /proc/PID/stat. The command
+/// name (field 2) may hold spaces and parentheses, so fields are counted after its last `)`.
+fn parse_stat(stat: &str) -> Option<(char, u64)> {
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((state, rest.nth(18)?.parse().ok()?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,8 +402,8 @@ mod tests {
     #[test]
     fn start_time_after_the_last_parenthesis() {
         let stat = "42 (a) b) (c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1 2";
-        assert_eq!(parse_start_time(stat), Some(98765));
-        assert_eq!(parse_start_time("garbage"), None);
+        assert_eq!(parse_stat(stat), Some(('S', 98765)));
+        assert_eq!(parse_stat("garbage"), None);
         assert!(Proc::of(std::process::id() as i32).is_some_and(|p| p.alive()));
     }
 

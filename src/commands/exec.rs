@@ -180,7 +180,12 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
 fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
     trace::set_role(Role::Child);
     let err = match join(joins) {
-        Ok(()) => crate::exec::exec(spec, mask, &channel),
+        Ok(()) => {
+            // "go" must be taken: the privilege step reads the channel to learn whether
+            // nsbox still lives.
+            channel.wait_for_parent();
+            crate::exec::exec(spec, mask, &channel)
+        }
         Err(e) => e,
     };
     channel.fail(&err)
