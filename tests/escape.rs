@@ -402,3 +402,58 @@ fn hostile_rootfs_layouts_are_refused_and_the_host_is_untouched() {
     assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);
     f.assert_clean();
 }
+
+/// CVE-2019-5736: a process of nsbox's inside the container (the --init, or `nsbox exec`
+/// before its execve) has the host's nsbox binary as /proc/PID/exe. Root in the container must
+/// not be able to open it (to overwrite the binary), nor the process's descriptors.
+#[test]
+fn nsbox_processes_in_the_container_cannot_be_opened_through_proc() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let check = |p: &str| {
+        format!(
+            "cat {p}/exe >/dev/null 2>&1 && echo exe-open || echo exe-denied; \
+             readlink {p}/fd/1 >/dev/null 2>&1 && echo fd-open || echo fd-denied; "
+        )
+    };
+    // The init; and, as a control, the shell's own entry, which root may open.
+    let script = format!(
+        "{} {} cat /proc/1/comm",
+        check("/proc/1"),
+        check("/proc/$$")
+    );
+    let out = inside(&f, &["--init"], &script);
+    assert_eq!(
+        out,
+        "exe-denied\nfd-denied\nexe-open\nfd-open\nnsbox:init\n"
+    );
+
+    // exec: the joining process is held before its execve (strace delays the call), while a
+    // watcher in the container tries to open it.
+    let watcher = "while :; do for p in /proc/[0-9]*; do \
+        if [ \"$(cat $p/comm 2>/dev/null)\" = nsbox:exec ]; then \
+        if cat $p/exe >/dev/null 2>&1; then echo OPENED; else echo DENIED; fi; fi; done; done";
+    f.detach("watched", &["--", "sh", "-c", watcher]);
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=execve"])
+        // Only the execve of /bin/true (-P) is held, for a second.
+        .args(["-P", "/bin/true", "-e", "inject=execve:delay_enter=1000000"])
+        .arg(nsbox_bin())
+        .args(["exec", "--root"])
+        .arg(&f.state_root)
+        .args(["watched", "/bin/true"])
+        .status()
+        .expect("strace (scripts/test.sh installs it)");
+    assert!(status.success());
+    let log = f.manage(&["logs", "watched"]).ok();
+    let (denied, opened) = (log.matches("DENIED").count(), log.matches("OPENED").count());
+    assert!(denied > 0, "the watcher never saw the joining process");
+    assert_eq!(
+        opened, 0,
+        "root in the container opened nsbox's exe ({denied} denied)"
+    );
+    f.manage(&["rm", "-f", "watched"]).ok();
+    f.assert_clean();
+}

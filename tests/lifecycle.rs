@@ -114,10 +114,7 @@ fn detach_ps_logs_exec_kill_rm() {
         "-c",
         "echo $(hostname) $X $HOSTNAME $(pwd); cat /proc/1/comm",
     ]);
-    assert_eq!(
-        out.ok(),
-        "web 1 web /tmp\nsleep\n"
-    );
+    assert_eq!(out.ok(), "web 1 web /tmp\nsleep\n");
     let out = f.manage(&[
         "exec",
         "-u",
