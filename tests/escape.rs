@@ -431,10 +431,13 @@ fn nsbox_processes_in_the_container_cannot_be_opened_through_proc() {
     );
 
     // exec: the joining process is held before its execve (strace delays the call), while a
-    // watcher in the container tries to open it.
+    // watcher in the container tries to open it. An open counts only if the process was still
+    // nsbox's afterwards (once execve is done, its exe is the container's /bin/true).
     let watcher = "while :; do for p in /proc/[0-9]*; do \
         if [ \"$(cat $p/comm 2>/dev/null)\" = nsbox:exec ]; then \
-        if cat $p/exe >/dev/null 2>&1; then echo OPENED; else echo DENIED; fi; fi; done; done";
+        if cat $p/exe >/dev/null 2>&1; then \
+        [ \"$(cat $p/comm 2>/dev/null)\" = nsbox:exec ] && echo OPENED; \
+        else echo DENIED; fi; fi; done; done";
     f.detach("watched", &["--", "sh", "-c", watcher]);
     let status = Command::new("strace")
         .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=execve"])

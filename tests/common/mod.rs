@@ -197,6 +197,17 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
+        // A test that failed half way may leave its detached containers running: end them
+        // (only this test's: its own state root) before the next test runs.
+        if let Ok(entries) = std::fs::read_dir(&self.state_root) {
+            for e in entries.flatten() {
+                let _ = Command::new(nsbox_bin())
+                    .args(["rm", "-f", "--root"])
+                    .arg(&self.state_root)
+                    .arg(e.file_name())
+                    .output();
+            }
+        }
         let _ = std::fs::remove_dir(&self.state_root);
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
