@@ -29,6 +29,7 @@ mod spec;
 mod state;
 mod sys;
 mod trace;
+mod tty;
 
 use error::{EXIT_NSBOX, Error};
 use std::ffi::OsString;

@@ -10,8 +10,10 @@ pub mod fs;
 pub mod lifecycle;
 pub mod mount;
 pub mod process;
+pub mod pty;
 pub mod security;
 pub mod signal;
+pub mod term;
 
 use crate::trace;
 use std::ffi::{CStr, CString, OsString};
