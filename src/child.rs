@@ -27,7 +27,10 @@ pub struct Inputs<'a> {
 pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
     trace::set_role(Role::Child);
     let (spec, mask) = (inputs.spec, inputs.mask);
-    let err = match setup(inputs, born_inside) {
+    let err = match setup(inputs, born_inside).and_then(|()| match spec.tty {
+        true => crate::console::attach_in_container(&channel, true),
+        false => Ok(()),
+    }) {
         Ok(()) => {
             // The parent's part (state, later cgroup and network) ran while we built the
             // filesystem; the command must not start before it is done.

@@ -10,6 +10,7 @@ mod cgroup;
 mod child;
 mod cli;
 mod commands;
+mod console;
 mod detach;
 mod devices;
 mod error;

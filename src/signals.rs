@@ -10,7 +10,7 @@
 use crate::error::{Context, Result};
 use crate::flags::signal_name;
 use crate::sys::process::{self, Exit};
-use crate::sys::signal::{self, SigSet};
+use crate::sys::signal::{self, Received, SigSet};
 use crate::sys::{self, fs};
 use crate::trace;
 
@@ -37,7 +37,7 @@ fn waited() -> SigSet {
 /// it tears down. Returns the previous mask, which the child restores before execve.
 pub fn block() -> Result<SigSet> {
     signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
-    let set = SigSet(waited().0 | SigSet::of(&[libc::SIGPIPE]).0);
+    let set = SigSet(supervised_set().0 | SigSet::of(&[libc::SIGPIPE]).0);
     signal::block(set).ctx(|| "block signals until the container runs".into())
 }
 
@@ -81,20 +81,54 @@ fn pid1_disposition(pid: i32, sig: i32) -> Disposition {
 /// nsbox's --init, which takes all forwarded signals, nor an exec'd process).
 pub fn supervise_process(pid: i32, ns_init: bool) -> Result<Exit> {
     let set = waited();
-    let mut carried_out: Option<i32> = None;
+    let mut sup = Supervisor::new(pid, ns_init);
     loop {
         let got = signal::wait(set).ctx(|| "wait for signals (rt_sigtimedwait)".into())?;
+        if let Some(exit) = sup.handle(got)? {
+            return Ok(exit);
+        }
+    }
+}
+
+/// The signals a supervisor takes: the forwarded ones, SIGCHLD, and SIGWINCH (a terminal's
+/// new size, for `-t`), as a set for a signalfd.
+pub fn supervised_set() -> SigSet {
+    SigSet(waited().0 | SigSet::of(&[libc::SIGWINCH]).0)
+}
+
+/// What nsbox does with each signal while a process of the container runs.
+pub struct Supervisor {
+    pid: i32,
+    ns_init: bool,
+    /// The signal whose default action nsbox carried out with SIGKILL.
+    carried_out: Option<i32>,
+}
+
+impl Supervisor {
+    pub fn new(pid: i32, ns_init: bool) -> Self {
+        Supervisor {
+            pid,
+            ns_init,
+            carried_out: None,
+        }
+    }
+
+    /// Handles one signal; returns how the process ended once it has.
+    pub fn handle(&mut self, got: Received) -> Result<Option<Exit>> {
+        let pid = self.pid;
         if got.signo == libc::SIGCHLD {
-            match process::wait_nohang(pid).ctx(|| format!("wait4({pid})"))? {
-                Some(Exit::Signal(libc::SIGKILL)) if carried_out.is_some() => {
-                    return Ok(Exit::Signal(carried_out.unwrap_or(libc::SIGKILL)));
-                }
-                Some(exit) => return Ok(exit),
-                None => continue,
-            }
+            return match process::wait_nohang(pid).ctx(|| format!("wait4({pid})"))? {
+                Some(Exit::Signal(libc::SIGKILL)) if self.carried_out.is_some() => Ok(Some(
+                    Exit::Signal(self.carried_out.unwrap_or(libc::SIGKILL)),
+                )),
+                other => Ok(other),
+            };
         }
         let sig = got.signo;
-        let disposition = match ns_init {
+        if sig == libc::SIGWINCH {
+            return Ok(None);
+        }
+        let disposition = match self.ns_init {
             true => pid1_disposition(pid, sig),
             false => Disposition::Caught,
         };
@@ -107,7 +141,7 @@ pub fn supervise_process(pid: i32, ns_init: bool) -> Result<Exit> {
                         signal_name(sig)
                     )
                 });
-                carried_out.get_or_insert(sig);
+                self.carried_out.get_or_insert(sig);
                 let _ = process::kill(pid, libc::SIGKILL);
             }
             // A terminal's signal went to the whole foreground process group, PID 1 included.
@@ -118,6 +152,7 @@ pub fn supervise_process(pid: i32, ns_init: bool) -> Result<Exit> {
                 let _ = process::kill(pid, sig);
             }
         }
+        Ok(None)
     }
 }
 

@@ -156,6 +156,25 @@ impl Child {
         false
     }
 
+    /// Receives the descriptor the child sends (`-t`'s pty master). `None` when the child
+    /// failed first: its report is kept for `report`.
+    pub fn receive_fd(&self) -> Option<OwnedFd> {
+        let mut buf = vec![0u8; REPORT_MAX];
+        for _ in 0..3 {
+            match sys::pty::recv_fd(&self.sock, &mut buf) {
+                Ok((_, Some(fd))) => return Some(fd),
+                Ok((0, None)) => return None,
+                Ok((n, None)) => {
+                    *self.early.borrow_mut() = Some(decode(&buf[..n]));
+                    return None;
+                }
+                Err(Errno::ECONNRESET) | Err(Errno::EINTR) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
     /// The child's failure report, if it sent one. Call after the child has been reaped.
     pub fn report(&self) -> Option<(u8, String)> {
         if let Some(early) = self.early.borrow_mut().take() {
@@ -190,6 +209,13 @@ impl ChildChannel {
     pub fn parent_alive(&self) -> bool {
         let mut byte = [0u8; 1];
         matches!(sys::recv_nowait(&self.sock, &mut byte), Err(Errno::EAGAIN))
+    }
+
+    /// Hands `fd` (the pty master of `-t`) to nsbox.
+    pub fn send_fd(&self, fd: &OwnedFd) -> Result<()> {
+        sys::pty::send_fd(&self.sock, fd, b"t")
+            .map(drop)
+            .ctx(|| "send the pty to nsbox (SCM_RIGHTS)".into())
     }
 
     /// Closes this process's copy of the channel (a process that goes on without exec).

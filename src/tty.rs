@@ -25,12 +25,10 @@
 //! then stop reading the container's output, and both would wait forever). The caller's
 //! stdin and stdout stay blocking: O_NONBLOCK belongs to the open file, which the caller's
 //! shell shares.
-// integrated by run -t
-#![allow(dead_code)]
 
 use crate::error::{Context, Result};
 use crate::sys::signal::Received;
-use crate::sys::{self, fs, pty, term};
+use crate::sys::{self, fd, fs, lifecycle, pty, term};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use syscalls::Errno;
 
@@ -100,10 +98,10 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd)> {
 /// and on fds 0, 1 and 2 (open across execve). `slave` itself is closed unless it is one of
 /// those three, which is why it is taken by value.
 pub fn attach(slave: OwnedFd) -> Result<()> {
-    pty::setsid().ctx(|| "start a new session (setsid)".into())?;
+    lifecycle::setsid().ctx(|| "start a new session (setsid)".into())?;
     pty::set_controlling(&slave).ctx(|| "make the pty the controlling terminal".into())?;
     for n in 0..3 {
-        pty::dup2(&slave, n).ctx(|| format!("put the pty on fd {n}"))?;
+        fd::dup2(&slave, n).ctx(|| format!("put the pty on fd {n}"))?;
     }
     if slave.as_raw_fd() > 2 {
         sys::close(slave);

@@ -53,6 +53,9 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     }
     let mask = signals::block()?;
     super::run::require_root()?;
+    if opts.tty {
+        crate::console::require_terminal("exec")?;
+    }
     trace::step(|| "make nsbox undumpable: the container cannot open /proc/PID/exe of it".into());
     lifecycle::set_undumpable().ctx(|| "prctl(PR_SET_DUMPABLE, 0)".into())?;
     let found = container::find(&opts.root, &opts.id)?;
@@ -80,8 +83,16 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     sys::close(pid_ns);
     let child = spawn::spawn(0, None, |channel, _| enter(&joins, &spec, mask, channel))?;
     drop(joins);
+    let master = match spec.tty {
+        true => child.receive_fd(),
+        false => None,
+    };
     child.release()?;
-    let exit = match signals::supervise_process(child.pid, false) {
+    let waited = match master {
+        Some(m) => crate::console::relay(m, signals::Supervisor::new(child.pid, false), false),
+        None => signals::supervise_process(child.pid, false),
+    };
+    let exit = match waited {
         Ok(exit) => exit,
         Err(e) => {
             child.abort();
@@ -179,7 +190,11 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
 /// The child: into the container, then the command.
 fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
     trace::set_role(Role::Child);
-    let err = match join(joins) {
+    let joined = join(joins).and_then(|()| match spec.tty {
+        true => crate::console::attach_in_container(&channel, false),
+        false => Ok(()),
+    });
+    let err = match joined {
         Ok(()) => {
             // "go" must be taken: the privilege step reads the channel to learn whether
             // nsbox still lives.

@@ -14,10 +14,12 @@
 use crate::cgroup::{self, Cgroups, limits::human_bytes};
 use crate::child;
 use crate::cli::Options;
+use crate::console;
 use crate::detach;
 use crate::error::{Context, Error, Result};
 use crate::mountpoint::Kind;
 use crate::record::{Proc, Record};
+use crate::signals::Supervisor;
 use crate::spawn;
 use crate::spec::{Rootfs, Spec};
 use crate::state::State;
@@ -42,6 +44,9 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     require_root()?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
+    if spec.tty && !opts.detach {
+        console::require_terminal("run")?;
+    }
     // Limits are checked against this host (its controllers, its CPUs) just as early.
     let planned = match spec.limits.is_empty() {
         true => None,
@@ -230,6 +235,11 @@ fn release_and_wait(
     let me = Proc::require(lifecycle::getpid())?;
     let pid1 = Proc::require(child.pid)?;
     state.save_record(Record::new(spec, me, pid1, notify.is_some()))?;
+    let master = match spec.tty {
+        true => child.receive_fd(),
+        false => None,
+    };
+    let detached = notify.is_some();
     trace::step(|| "release the child: it may execve now".into());
     child.release()?;
     if let Some(notify) = notify {
@@ -244,7 +254,10 @@ fn release_and_wait(
             child.pid
         )
     });
-    signals::supervise_process(child.pid, !spec.init)
+    match master {
+        Some(master) => console::relay(master, Supervisor::new(child.pid, !spec.init), detached),
+        None => signals::supervise_process(child.pid, !spec.init),
+    }
 }
 
 /// The child's own report, already formatted: passed through with its exit code.

@@ -16,13 +16,23 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Errno> {
     Ok(unsafe { (owned(fds[0] as usize), owned(fds[1] as usize)) })
 }
 
-/// dup2(2): `new` becomes a copy of `old`, without close-on-exec.
-pub fn dup2(old: &impl AsRawFd, new: i32) -> Result<(), Errno> {
+/// Makes `new` refer to `old`'s open file and stay open across execve: dup3(old, new, 0), or,
+/// when they are the same number (where dup3 says EINVAL), fcntl(F_SETFD, 0) to clear
+/// FD_CLOEXEC.
+pub fn dup2(old: &impl AsRawFd, new: RawFd) -> Result<(), Errno> {
     let old = old.as_raw_fd();
+    if old == new {
+        return traced(
+            || format!("fcntl({old}, F_SETFD, 0)"),
+            // SAFETY: only changes descriptor flags; no memory is passed.
+            || unsafe { syscalls::syscall!(Sysno::fcntl, old, libc::F_SETFD, 0) },
+        )
+        .map(drop);
+    }
     traced(
-        || format!("dup2({old}, {new})"),
-        // SAFETY: no memory is passed; `new` is a descriptor number we mean to replace.
-        || unsafe { syscalls::syscall!(Sysno::dup2, old, new) },
+        || format!("dup3({old}, {new}, 0)"),
+        // SAFETY: no memory is passed; `new` is replaced by design (the caller's stdio).
+        || unsafe { syscalls::syscall!(Sysno::dup3, old, new, 0) },
     )
     .map(drop)
 }

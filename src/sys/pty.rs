@@ -1,7 +1,5 @@
 //! Pseudo-terminals: the ptmx ioctls, sessions and controlling terminals, dup onto stdio, and
 //! passing a descriptor over a unix socket (the container hands its pty master to the parent).
-// integrated by run -t
-#![allow(dead_code)]
 
 use super::{owned, traced};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -79,17 +77,6 @@ pub fn number(master: &impl AsRawFd) -> Result<u32, Errno> {
     Ok(n)
 }
 
-/// setsid(2): a new session and process group, led by the caller, with no controlling terminal
-/// (EPERM for a process group leader).
-pub fn setsid() -> Result<i32, Errno> {
-    traced(
-        || "setsid()".into(),
-        // SAFETY: no memory is passed.
-        || unsafe { syscalls::syscall!(Sysno::setsid) },
-    )
-    .map(|sid| sid as i32)
-}
-
 /// ioctl(TIOCSCTTY, 0): `fd`'s terminal becomes the controlling terminal of the caller's
 /// session (the caller must lead a session without one; 0: never steal it from another).
 pub fn set_controlling(fd: &impl AsRawFd) -> Result<(), Errno> {
@@ -103,27 +90,6 @@ pub fn set_controlling(fd: &impl AsRawFd) -> Result<(), Errno> {
             0,
         )
     }
-    .map(drop)
-}
-
-/// Makes `new` refer to `old`'s open file and stay open across execve: dup3(old, new, 0), or,
-/// when they are the same number (where dup3 says EINVAL), fcntl(F_SETFD, 0) to clear
-/// FD_CLOEXEC.
-pub fn dup2(old: &impl AsRawFd, new: RawFd) -> Result<(), Errno> {
-    let old = old.as_raw_fd();
-    if old == new {
-        return traced(
-            || format!("fcntl({old}, F_SETFD, 0)"),
-            // SAFETY: only changes descriptor flags; no memory is passed.
-            || unsafe { syscalls::syscall!(Sysno::fcntl, old, libc::F_SETFD, 0) },
-        )
-        .map(drop);
-    }
-    traced(
-        || format!("dup3({old}, {new}, 0)"),
-        // SAFETY: no memory is passed; `new` is replaced by design (the caller's stdio).
-        || unsafe { syscalls::syscall!(Sysno::dup3, old, new, 0) },
-    )
     .map(drop)
 }
 

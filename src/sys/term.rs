@@ -1,7 +1,5 @@
 //! Terminal settings and window size, and what a relay loop waits with: signalfd, poll and
 //! non-blocking descriptors.
-// integrated by run -t
-#![allow(dead_code)]
 
 use super::pty::ioctl;
 use super::signal::{Received, SigSet};

@@ -1,0 +1,69 @@
+//! `-t`: the container's terminal, end to end.
+//!
+//!   child (after pivot_root): open /dev/ptmx of the container's own devpts -> bind the slave
+//!     on /dev/console -> send the master to nsbox (SCM_RIGHTS over the sync channel) -> setsid,
+//!     TIOCSCTTY, the slave on fds 0-2
+//!   nsbox: receive the master -> the caller's terminal raw, its window size copied -> relay
+//!     bytes both ways and signals (a signalfd) until the container ends -> terminal restored
+//!
+//! The pty comes from the container's devpts instance, so `tty` inside prints /dev/pts/N of
+//! the container and no host pty is reachable from it.
+
+use crate::error::{Context, Error, Result};
+use crate::signals::{self, Supervisor};
+use crate::spawn::ChildChannel;
+use crate::sys::{self, fs, mount, process::Exit, pty, term};
+use crate::tty::{self, RawMode};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// In the container (after pivot_root or chroot): a pty from its devpts; the master goes to
+/// nsbox, the slave becomes the controlling terminal and fds 0-2. `console`: also bind the
+/// slave on /dev/console (for the container's first process, not for exec).
+pub fn attach_in_container(channel: &ChildChannel, console: bool) -> Result<()> {
+    crate::trace::step(|| "open a pty of the container's devpts (-t)".into());
+    let (master, slave) = tty::open_pty()?;
+    if console {
+        let n = pty::number(&master).ctx(|| "the pty's number (TIOCGPTN)".into())?;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let target = fs::openat(libc::AT_FDCWD, c"/dev/console", flags, 0o600)
+            .ctx(|| "create /dev/console".into())?;
+        sys::close(target);
+        let source = sys::cstr(format!("/dev/pts/{n}")).ctx(|| "pty path".into())?;
+        mount::mount(Some(&source), c"/dev/console", None, libc::MS_BIND, None)
+            .ctx(|| format!("bind /dev/pts/{n} on /dev/console"))?;
+    }
+    channel.send_fd(&master)?;
+    sys::close(master);
+    tty::attach(slave)
+}
+
+/// `-t` in the foreground needs a terminal to relay: said before anything is created.
+pub fn require_terminal(flag: &str) -> Result<()> {
+    if term::is_terminal(&0) {
+        return Ok(());
+    }
+    Err(Error::new(
+        format!("{flag} -t"),
+        "stdin is not a terminal, and -t relays one to the container",
+    )
+    .hint("run it from a terminal, or leave out -t (a detached container, -d -t, needs none)"))
+}
+
+/// nsbox's side: relays between the caller's terminal (none when `detached`: output only, to
+/// the log) and the pty master, and handles signals, until the process `sup` watches ends.
+pub fn relay(master: OwnedFd, mut sup: Supervisor, detached: bool) -> Result<Exit> {
+    let signals = term::signalfd(signals::supervised_set())
+        .ctx(|| "signalfd for the terminal relay".into())?;
+    let input = match detached {
+        true => None,
+        false => Some(0),
+    };
+    let _raw = match input {
+        Some(fd) => {
+            tty::copy_winsize(fd, master.as_raw_fd());
+            Some(RawMode::enter(fd)?)
+        }
+        None => None,
+    };
+    tty::relay(&master, input, 1, &signals, |sig| sup.handle(sig))
+}
