@@ -51,7 +51,8 @@ pub fn require_terminal(flag: &str) -> Result<()> {
 
 /// nsbox's side: relays between the caller's terminal (none when `detached`: output only, to
 /// the log) and the pty master, and handles signals, until the process `sup` watches ends.
-pub fn relay(master: OwnedFd, mut sup: Supervisor, detached: bool) -> Result<Exit> {
+pub fn relay(master: OwnedFd, sup: Supervisor, detached: bool) -> Result<Exit> {
+    let mut sup = sup.with_own_terminal();
     let signals = term::signalfd(signals::supervised_set())
         .ctx(|| "signalfd for the terminal relay".into())?;
     let input = match detached {

@@ -26,6 +26,7 @@ pub enum Side {
 /// Forks the supervisor. The supervisor keeps only fds 0-2 and the pipe's write end, leaves
 /// the caller's session (a terminal's hangup or ^C does not reach it), and reads nothing.
 pub fn fork_supervisor() -> Result<Side> {
+    fill_stdio()?;
     let (reader, writer) = fd::pipe().map_err(|e| Error::sys("pipe2 for the supervisor", e))?;
     let pid = lifecycle::fork().map_err(|e| {
         Error::sys("fork the supervisor of the detached container", e).hint_on(
@@ -51,8 +52,25 @@ pub fn fork_supervisor() -> Result<Side> {
     Ok(Side::Supervisor(notify))
 }
 
+/// Opens /dev/null on any of fds 0-2 the caller closed, so the pipe and the log never land
+/// there by accident.
+fn fill_stdio() -> Result<()> {
+    loop {
+        let null = fs::openat(libc::AT_FDCWD, c"/dev/null", libc::O_RDWR, 0)
+            .map_err(|e| Error::sys("open /dev/null", e))?;
+        if null.as_raw_fd() > 2 {
+            sys::close(null);
+            return Ok(());
+        }
+        // It filled a closed standard descriptor: it stays open as that descriptor.
+        let _ = std::os::fd::IntoRawFd::into_raw_fd(null);
+    }
+}
+
 fn detach_stdio() -> Result<()> {
     lifecycle::setsid().map_err(|e| Error::sys("setsid for the supervisor", e))?;
+    // The caller's directory is not pinned for the container's life.
+    fs::chdir(c"/").map_err(|e| Error::sys("chdir / for the supervisor", e))?;
     let null = fs::openat(
         libc::AT_FDCWD,
         c"/dev/null",

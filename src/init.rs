@@ -14,7 +14,6 @@
 
 use crate::error::{EXIT_NSBOX, Error};
 use crate::exec;
-use crate::signals::FORWARDED;
 use crate::spawn::ChildChannel;
 use crate::spec::Spec;
 use crate::sys::clone::{self, How};
@@ -34,6 +33,7 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
         Err(e) => return e,
     };
     let _ = process::set_name(c"nsbox:init");
+    crate::sys::hide_cmdline();
     if let Err(e) = lifecycle::set_undumpable() {
         return Error::sys("prctl(PR_SET_DUMPABLE, 0) for the init", e);
     }
@@ -49,6 +49,11 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
         };
         channel.fail(&err)
     };
+    // Every signal waits for the init's loop (blocked, the kernel queues them even for a
+    // namespace's init), so `nsbox kill -s WINCH` or a real-time signal reaches the command.
+    if let Err(e) = signal::block(catchable()) {
+        return Error::sys("block signals in the init", e);
+    }
     let pid = match clone::spawn(How::Clone, 0, top, &mut entry) {
         Ok(pid) => pid,
         Err(e) => return Error::sys("clone the command (PID 2)", e),
@@ -60,18 +65,22 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
     process::exit_now(reap_and_forward(pid))
 }
 
+/// Every signal but SIGKILL and SIGSTOP (which cannot be caught).
+fn catchable() -> SigSet {
+    SigSet(!SigSet::of(&[libc::SIGKILL, libc::SIGSTOP]).0)
+}
+
 /// The init's loop. Returns the exit code for the command's end.
 fn reap_and_forward(command: i32) -> i32 {
-    let mut set = FORWARDED.to_vec();
-    set.push(libc::SIGCHLD);
-    let set = SigSet::of(&set);
+    let set = catchable();
     loop {
         let got = match signal::wait(set) {
             Ok(got) => got,
             Err(_) => return EXIT_NSBOX as i32,
         };
         if got.signo != libc::SIGCHLD {
-            if got.code != SI_KERNEL {
+            // A terminal's hangup goes to the session leader only: the init, with -t.
+            if got.code != SI_KERNEL || got.signo == libc::SIGHUP {
                 let _ = process::kill(command, got.signo);
             }
             continue;

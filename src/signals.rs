@@ -100,6 +100,8 @@ pub fn supervised_set() -> SigSet {
 pub struct Supervisor {
     pid: i32,
     ns_init: bool,
+    /// The container has a terminal of its own (-t): nothing from ours reaches it.
+    own_terminal: bool,
     /// The signal whose default action nsbox carried out with SIGKILL.
     carried_out: Option<i32>,
 }
@@ -109,8 +111,15 @@ impl Supervisor {
         Supervisor {
             pid,
             ns_init,
+            own_terminal: false,
             carried_out: None,
         }
+    }
+
+    /// For -t: every signal is forwarded, the terminal's too.
+    pub fn with_own_terminal(mut self) -> Self {
+        self.own_terminal = true;
+        self
     }
 
     /// Handles one signal; returns how the process ended once it has.
@@ -144,8 +153,10 @@ impl Supervisor {
                 self.carried_out.get_or_insert(sig);
                 let _ = process::kill(pid, libc::SIGKILL);
             }
-            // A terminal's signal went to the whole foreground process group, PID 1 included.
-            _ if got.code == SI_KERNEL => {
+            // A terminal's signal went to the whole foreground process group, PID 1 included;
+            // not a hangup (the session leader's alone), and not with -t (the container has a
+            // terminal and a session of its own).
+            _ if got.code == SI_KERNEL && sig != libc::SIGHUP && !self.own_terminal => {
                 trace::note(|| format!("{}: from the terminal, PID 1 has it", signal_name(sig)))
             }
             _ => {

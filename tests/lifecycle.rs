@@ -350,3 +350,87 @@ fn a_hundred_containers_leave_nothing() {
     }
     f.assert_clean();
 }
+
+#[test]
+fn a_container_is_listed_and_joinable_only_once_its_command_runs() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // strace holds the command's execve for a second: PID 1 is still nsbox's, building the
+    // filesystem, and its root is still the host's. exec must not join it then.
+    let mut starting = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=execve"])
+        .args([
+            "-P",
+            "/bin/sleep",
+            "-e",
+            "inject=execve:delay_enter=1000000",
+        ])
+        .arg(common::nsbox_bin())
+        .args(["run", "-d", "--root"])
+        .arg(&f.state_root)
+        .args(["--rootfs", common::rootfs().to_str().unwrap()])
+        .args(["--name", "slow", "--", "/bin/sleep", "60"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("strace (scripts/test.sh installs it)");
+    wait_until("the state directory exists", 5, || {
+        f.state_root.join("slow").exists()
+    });
+    let out = f.manage(&["exec", "slow", "true"]);
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr().contains("is being created"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(f.manage(&["ps", "-q"]).ok(), "");
+    // The id comes once the command runs (strace goes on following the supervisor).
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(starting.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "slow\n");
+    assert_eq!(f.manage(&["ps", "-q"]).ok(), "slow\n");
+    assert_eq!(f.manage(&["exec", "slow", "--", "hostname"]).ok(), "slow\n");
+    f.manage(&["rm", "-f", "slow"]).ok();
+    starting.wait().unwrap();
+    f.assert_clean();
+}
+
+#[test]
+fn detach_with_closed_stdio_and_init_details() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    // The caller closed stdin and stdout: the pipe and the log must not take their place.
+    let line = format!(
+        "{} run -d --root {} --rootfs {} --name closed --init -- sh -c \
+         'trap \"echo got WINCH\" WINCH; trap \"echo got USR1\" USR1; while :; do sleep 0.05; done' \
+         0<&- 1>&-; echo rc=$? >&2",
+        common::nsbox_bin(),
+        f.state_root.display(),
+        common::rootfs().display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "rc=0\n");
+    assert_eq!(status_of(&f, "closed"), "running");
+    // Signals that are not forwarded by nsbox go to PID 1, the init, which passes them on.
+    f.manage(&["kill", "-s", "WINCH", "closed"]).ok();
+    f.manage(&["kill", "-s", "USR1", "closed"]).ok();
+    wait_until("both signals reached the command", 5, || {
+        let log = f.manage(&["logs", "closed"]).stdout();
+        log.contains("got WINCH") && log.contains("got USR1")
+    });
+    // The init shows nothing of the host's command line (state root, rootfs path).
+    let cmdline = f.manage(&["exec", "closed", "cat", "/proc/1/cmdline"]).ok();
+    assert!(cmdline.bytes().all(|b| b == 0), "{cmdline:?}");
+    f.manage(&["rm", "-f", "closed"]).ok();
+    f.assert_clean();
+}

@@ -125,7 +125,10 @@ pub fn parse_kill(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
     let (mut root, mut signal, mut id) = (None, libc::SIGTERM, None);
     while let Some(arg) = p.next().map_err(|e| lex(e, "kill"))? {
         match arg {
-            Short('s') | Long("signal") => signal = parse_signal(&value(&mut p, "--signal")?)?,
+            Short('s') | Long("signal") => {
+                let v = p.value().map_err(|e| lex(e, "kill"))?;
+                signal = parse_signal(&lossy(v))?
+            }
             Value(v) if id.is_none() => id = Some(id_arg(v, "kill")?),
             Value(v) => return Err(usage(format!("unexpected argument {v:?}"), "kill")),
             other => {
@@ -180,6 +183,10 @@ pub fn parse_exec(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
             Value(v) => {
                 id = Some(id_arg(v, "exec")?);
                 command.extend(p.raw_args().map_err(|e| lex(e, "exec"))?);
+                // `exec ID -- COMMAND`: the separator is not the command.
+                if command.first().is_some_and(|c| c == "--") {
+                    command.remove(0);
+                }
             }
             other => {
                 if let Some(help) = common(arg_name(&other), &mut p, &mut root, "exec")? {

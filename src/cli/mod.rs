@@ -165,7 +165,7 @@ fn parse_gc(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
             other => {
                 return Err(Error {
                     why: None,
-                    ..usage(format!("unexpected argument {}", arg_name(&other)), "gc")
+                    ..usage(format!("unexpected argument {:?}", arg_name(&other)), "gc")
                 });
             }
         }

@@ -30,10 +30,11 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// The namespaces joined in the child, in this order: the cgroup namespace after the move into
-/// the container's cgroups, the mount namespace last (it changes what paths mean).
-const JOINED: [(&str, i32); 5] = [
-    ("cgroup", libc::CLONE_NEWCGROUP),
+/// The namespaces nsbox joins itself before it creates the process, in this order: the mount
+/// namespace last (it changes what paths mean). The pid namespace follows (it applies to the
+/// process created next); the cgroup namespace is the child's, after its move into the
+/// container's cgroups.
+const JOINED: [(&str, i32); 4] = [
     ("ipc", libc::CLONE_NEWIPC),
     ("uts", libc::CLONE_NEWUTS),
     ("net", libc::CLONE_NEWNET),
@@ -43,6 +44,7 @@ const JOINED: [(&str, i32); 5] = [
 /// What the child is handed: descriptors opened on the host side.
 struct Joins {
     cgroup_procs: Vec<OwnedFd>,
+    cgroup_ns: OwnedFd,
     namespaces: Vec<(OwnedFd, i32)>,
     root: OwnedFd,
 }
@@ -65,6 +67,7 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     let pid_ns = open_ns(rec.pid.pid, "pid")?;
     let joins = Joins {
         cgroup_procs: cgroup_procs(&found.dir)?,
+        cgroup_ns: open_ns(rec.pid.pid, "cgroup")?,
         namespaces: JOINED
             .iter()
             .map(|(name, flag)| Ok((open_ns(rec.pid.pid, name)?, *flag)))
@@ -78,6 +81,10 @@ pub fn exec(opts: &Exec) -> Result<u8> {
         ));
     }
     let spec = spec_for(rec, opts, &found.dir);
+    // nsbox enters the container's mount namespace and root itself, and only then the pid
+    // namespace: the process it creates there never holds a host path, even for a moment.
+    // nsbox stays outside the container's pid namespace, where nothing inside can see it.
+    join(&joins)?;
     trace::step(|| "join the pid namespace (for the process about to be created)".into());
     lifecycle::setns(&pid_ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
     sys::close(pid_ns);
@@ -117,7 +124,13 @@ fn open_proc(pid: i32, name: &str, flags: i32) -> Result<OwnedFd> {
         flags | libc::O_RDONLY | libc::O_CLOEXEC,
         0,
     )
-    .map_err(|e| Error::sys(format!("open {path}"), e))
+    .map_err(|e| match e {
+        // PID 1 is gone (or going): its /proc entries with it.
+        syscalls::Errno::ENOENT | syscalls::Errno::ESRCH => {
+            Error::new("exec", "the container ended meanwhile").hint("see 'nsbox ps -a'")
+        }
+        e => Error::sys(format!("open {path}"), e),
+    })
 }
 
 fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
@@ -187,10 +200,10 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
     }
 }
 
-/// The child: into the container, then the command.
+/// The child: into the container's cgroups and cgroup namespace, then the command.
 fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
     trace::set_role(Role::Child);
-    let joined = join(joins).and_then(|()| match spec.tty {
+    let joined = join_cgroups(joins).and_then(|()| match spec.tty {
         true => crate::console::attach_in_container(&channel, false),
         false => Ok(()),
     });
@@ -206,16 +219,22 @@ fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Inf
     channel.fail(&err)
 }
 
-fn join(joins: &Joins) -> Result<()> {
+fn join_cgroups(joins: &Joins) -> Result<()> {
     // If nsbox dies, the command dies with it.
     process::set_parent_death_signal(libc::SIGKILL)
         .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
     let _ = process::set_name(c"nsbox:exec");
+    sys::hide_cmdline();
     for procs in &joins.cgroup_procs {
         sys::write(procs, b"0")
             .ctx(|| "join the container's cgroup (write cgroup.procs)".into())?;
     }
-    trace::step(|| "join the container's namespaces".into());
+    lifecycle::setns(&joins.cgroup_ns, libc::CLONE_NEWCGROUP).ctx(|| "setns(cgroup)".into())
+}
+
+/// nsbox's part: the ipc, uts, net and mount namespaces, then the root of PID 1.
+fn join(joins: &Joins) -> Result<()> {
+    trace::step(|| "join the container's namespaces and its root".into());
     for (fd, flag) in &joins.namespaces {
         lifecycle::setns(fd, *flag).ctx(|| {
             format!(

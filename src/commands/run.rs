@@ -56,7 +56,11 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     if opts.detach {
         trace::step(|| "fork the supervisor of the detached container".into());
         match detach::fork_supervisor()? {
-            detach::Side::Front(reader) => return detach::wait_started(reader, &spec.id),
+            detach::Side::Front(reader) => {
+                // ^C may end the wait (the container, in its own session, goes on).
+                let _ = sys::signal::set_mask(mask);
+                return detach::wait_started(reader, &spec.id);
+            }
             detach::Side::Supervisor(n) => notify = Some(n),
         }
     }
@@ -231,10 +235,6 @@ fn release_and_wait(
         Some(st) => st,
         None => state.insert(create_state(spec)?),
     };
-    trace::step(|| "write the container's record".into());
-    let me = Proc::require(lifecycle::getpid())?;
-    let pid1 = Proc::require(child.pid)?;
-    state.save_record(Record::new(spec, me, pid1, notify.is_some()))?;
     let master = match spec.tty {
         true => child.receive_fd(),
         false => None,
@@ -242,9 +242,15 @@ fn release_and_wait(
     let detached = notify.is_some();
     trace::step(|| "release the child: it may execve now".into());
     child.release()?;
-    if let Some(notify) = notify {
-        trace::step(|| "wait for the command's execve, then tell the front it runs".into());
-        if child.wait_started() {
+    // The record (what `ps` lists and `exec` joins) is written once the command runs: before
+    // its execve, PID 1 still builds the filesystem, and its root is the host's.
+    trace::step(|| "wait for the command's execve".into());
+    if child.wait_started() {
+        trace::step(|| "write the container's record".into());
+        let me = Proc::require(lifecycle::getpid())?;
+        let pid1 = Proc::require(child.pid)?;
+        state.save_record(Record::new(spec, me, pid1, detached))?;
+        if let Some(notify) = notify {
             notify.started();
         }
     }

@@ -42,8 +42,10 @@ nsbox exec - run another command inside a running container
 
 Usage: nsbox exec [OPTIONS] [--root DIR] ID COMMAND [ARG...]
 
-The new process joins the container's cgroups and its cgroup, ipc, uts, net, pid and mount
-namespaces (setns(2) on /proc/PID/ns/* of its PID 1), takes the root of PID 1, and gets the
+nsbox joins the container's ipc, uts, net and mount namespaces and the root of its PID 1
+(setns(2) on /proc/PID/ns/*, then chroot), then its pid namespace, and creates the process
+there, which joins the container's cgroups (those of its limits; without limits it stays in
+the caller's cgroup) and cgroup namespace. The process gets the
 same environment, user, working directory, capabilities, no_new_privs and seccomp filter as
 the container's command, unless overridden. nsbox makes itself undumpable before it joins, so
 root in the container cannot open /proc/PID/exe of it (CVE-2019-5736). Exit code and signals

@@ -101,7 +101,9 @@ Options:
                             records its exit code ('nsbox ps -a'); stdin is /dev/null
       --init                nsbox stays PID 1 (a tiny init, no binary added): the command runs
                             as PID 2, orphans are reaped, signals are forwarded to the command,
-                            and its exit code is kept
+                            and its exit code is kept. The init is undumpable and shows no
+                            command line; --cap-add SYS_PTRACE would let root in the container
+                            read (not write) the nsbox binary through /proc/1/exe
   -t, --tty                 give the command a pseudo-terminal from the container's own devpts
                             (also /dev/console); the caller's terminal is raw until the end and
                             its window size follows. With -d, the terminal's output is logged

@@ -77,16 +77,39 @@ pub fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
         .map_err(|e| crate::error::Error::sys(format!("read {path:?}"), e))
 }
 
+/// Where the kernel put the argument strings (what /proc/PID/cmdline shows): start, length.
+static ARGS_AREA: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
+
 /// The program's arguments from C `main`'s argc/argv (nsbox runs without std's runtime init).
 #[cfg_attr(test, allow(dead_code))]
 pub fn args_from_main(argc: i32, argv: *const *const libc::c_char) -> Vec<OsString> {
-    (0..argc.max(0) as usize)
-        .map(|i| {
-            // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
-            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
-            OsString::from_vec(arg.to_bytes().to_vec())
-        })
+    let args: Vec<&CStr> = (0..argc.max(0) as usize)
+        // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
+        .map(|i| unsafe { CStr::from_ptr(*argv.add(i)) })
+        .collect();
+    if let (Some(first), Some(last)) = (args.first(), args.last()) {
+        let start = first.as_ptr() as usize;
+        let end = last.as_ptr() as usize + last.to_bytes_with_nul().len();
+        if let Ok(mut area) = ARGS_AREA.lock() {
+            *area = (start, end.saturating_sub(start));
+        }
+    }
+    args.iter()
+        .map(|a| OsString::from_vec(a.to_bytes().to_vec()))
         .collect()
+}
+
+/// Blanks the argument strings, so that /proc/PID/cmdline, which any process of the container
+/// may read even when nsbox is undumpable, shows nothing of the host's command line (paths,
+/// -e values). For nsbox's own processes inside the container (--init, exec before execve).
+pub fn hide_cmdline() {
+    let (start, len) = ARGS_AREA.lock().map(|a| *a).unwrap_or((0, 0));
+    if start != 0 {
+        // SAFETY: [start, start+len) is the block of argument strings the kernel placed for
+        // this process (contiguous, NUL-separated); nsbox copied them at start and never reads
+        // this memory again.
+        unsafe { std::ptr::write_bytes(start as *mut u8, 0, len) };
+    }
 }
 
 /// write(2) of all bytes to stderr without tracing (the tracer itself uses it).
