@@ -102,6 +102,17 @@ const FD_SPACE: usize = unsafe { libc::CMSG_SPACE(size_of::<RawFd>() as u32) } a
 struct Control([u8; FD_SPACE]);
 const _: () = assert!(align_of::<libc::cmsghdr>() <= align_of::<Control>());
 
+/// A msghdr for one buffer and room for one descriptor; both must outlive its use.
+fn message(iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
+    // SAFETY: msghdr is plain old data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = FD_SPACE as _;
+    msg
+}
+
 /// sendmsg(2) of `payload` with `fd` attached (one SCM_RIGHTS message), MSG_NOSIGNAL.
 pub fn send_fd(sock: &impl AsRawFd, fd: &impl AsRawFd, payload: &[u8]) -> Result<usize, Errno> {
     let (sock, fd) = (sock.as_raw_fd(), fd.as_raw_fd());
@@ -110,12 +121,7 @@ pub fn send_fd(sock: &impl AsRawFd, fd: &impl AsRawFd, payload: &[u8]) -> Result
         iov_len: payload.len(),
     };
     let mut control = Control([0; FD_SPACE]);
-    // SAFETY: msghdr is plain old data; all-zero is a valid value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = FD_SPACE as _;
+    let msg = message(&mut iov, &mut control);
     // SAFETY: `msg` points at `control`, aligned and FD_SPACE bytes long, so the first header
     // and its one-descriptor payload (CMSG_LEN(4) <= FD_SPACE) lie inside it.
     unsafe {
@@ -150,12 +156,7 @@ pub fn recv_fd(sock: &impl AsRawFd, buf: &mut [u8]) -> Result<(usize, Option<Own
         iov_len: len,
     };
     let mut control = Control([0; FD_SPACE]);
-    // SAFETY: msghdr is plain old data; all-zero is a valid value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = FD_SPACE as _;
+    let mut msg = message(&mut iov, &mut control);
     let n = traced(
         || format!("recvmsg({sock}, {{<buf>, {len}, <control>, {FD_SPACE}}}, MSG_CMSG_CLOEXEC)"),
         // SAFETY: `msg` points at `buf` and `control`, writable for the lengths it gives.
