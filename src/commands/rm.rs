@@ -1,6 +1,6 @@
 //! `nsbox rm [-f] ID...`: removes ended containers; with -f, kills running ones first.
 
-use super::container;
+use super::container::{self, Liveness};
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::sys::{fs, process};
@@ -34,6 +34,11 @@ fn remove_one(root: &Path, id: &str, force: bool) -> Result<()> {
         .map_err(|e| Error::sys(format!("open {:?}", found.dir), e))?;
     match fs::flock(&dir, libc::LOCK_EX | libc::LOCK_NB) {
         Ok(()) => {}
+        // It ended: its supervisor recorded the code and is letting go of the lock.
+        Err(Errno::EWOULDBLOCK) if matches!(found.liveness(), Liveness::Exited(_)) => {
+            fs::flock(&dir, libc::LOCK_EX)
+                .map_err(|e| Error::sys(format!("wait for the lock on {:?}", found.dir), e))?;
+        }
         Err(Errno::EWOULDBLOCK) if !force => {
             return Err(Error::new(format!("rm {id:?}"), "the container is running")
                 .hint("stop it first ('nsbox kill'), or use 'nsbox rm -f' to kill and remove it"));
