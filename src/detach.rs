@@ -12,6 +12,7 @@
 //! state directory tells `gc` whether it lives.
 
 use crate::error::{EXIT_NSBOX, Error, Result};
+use crate::spawn;
 use crate::sys::{self, fd, fs, lifecycle};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -109,8 +110,10 @@ impl Notify {
 
     /// The container did not start: the front prints `err` and exits with its code.
     pub fn failed(&mut self, err: &Error) {
-        let mut msg = vec![if err.code == 0 { EXIT_NSBOX } else { err.code }];
-        msg.extend_from_slice(err.to_string().as_bytes());
+        let mut msg = spawn::encode(err);
+        if msg[0] == 0 {
+            msg[0] = EXIT_NSBOX;
+        }
         msg.truncate(libc::PIPE_BUF);
         self.send(&msg);
     }
@@ -135,19 +138,16 @@ pub fn wait_started(reader: OwnedFd, id: &str) -> Result<u8> {
             Err(e) => return Err(Error::sys("read the supervisor's message", e)),
         }
     };
-    match msg.split_first() {
-        Some((0, _)) => {
+    match msg {
+        [0] => {
             sys::write_stdout(format!("{id}\n").as_bytes());
             Ok(0)
         }
-        Some((code, text)) => Err(Error {
-            what: String::from_utf8_lossy(text).into_owned(),
-            errno: None,
-            why: None,
-            hint: None,
-            code: *code,
-        }),
-        None => Err(Error::new(
+        [_, ..] => {
+            let (code, text) = spawn::decode(msg);
+            Err(Error::reported(code, text))
+        }
+        [] => Err(Error::new(
             format!("container {id:?}"),
             "its supervisor ended before the container started",
         )

@@ -66,6 +66,18 @@ impl Error {
         }
     }
 
+    /// A message another nsbox process already formatted (the child's report, the supervisor's
+    /// answer), passed through as it is, with its exit code.
+    pub fn reported(code: u8, message: String) -> Self {
+        Error {
+            what: message,
+            errno: None,
+            why: None,
+            hint: None,
+            code,
+        }
+    }
+
     pub fn code(mut self, code: u8) -> Self {
         self.code = code;
         self

@@ -14,16 +14,13 @@
 
 use crate::error::{EXIT_NSBOX, Error};
 use crate::exec;
+use crate::signals::SI_KERNEL;
 use crate::spawn::ChildChannel;
 use crate::spec::Spec;
 use crate::sys::clone::{self, How};
 use crate::sys::signal::{self, SigSet};
-use crate::sys::{lifecycle, process, process::Exit};
+use crate::sys::{lifecycle, process};
 use crate::trace;
-
-/// si_code of a signal the kernel generated (a terminal's ^C goes to the whole foreground
-/// process group: the command has it already).
-const SI_KERNEL: i32 = 0x80;
 
 /// Becomes the init: starts the command, then reaps and forwards until the command ends.
 /// Returns only an error that came before the command was started.
@@ -79,7 +76,8 @@ fn reap_and_forward(command: i32) -> i32 {
             Err(_) => return EXIT_NSBOX as i32,
         };
         if got.signo != libc::SIGCHLD {
-            // A terminal's hangup goes to the session leader only: the init, with -t.
+            // A terminal's ^C went to the whole foreground process group, the command too;
+            // its hangup goes to the session leader only: the init, with -t.
             if got.code != SI_KERNEL || got.signo == libc::SIGHUP {
                 let _ = process::kill(command, got.signo);
             }
@@ -92,10 +90,8 @@ fn reap_and_forward(command: i32) -> i32 {
                 ended = Some(exit);
             }
         }
-        match ended {
-            Some(Exit::Code(code)) => return code,
-            Some(Exit::Signal(sig)) => return 128 + sig,
-            None => {}
+        if let Some(exit) = ended {
+            return exit.code() as i32;
         }
     }
 }

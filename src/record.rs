@@ -45,17 +45,20 @@ impl Proc {
     /// Whether this very process still runs (a zombie does not: it ended, and only waits for
     /// its parent, or for whoever adopted it, to reap it).
     pub fn alive(&self) -> bool {
-        let text = sys::read_text(Path::new(&format!("/proc/{}/stat", self.pid)));
-        text.ok()
-            .and_then(|t| parse_stat(&t))
+        stat(self.pid)
             .is_some_and(|(state, start)| start == self.start && !matches!(state, 'Z' | 'X'))
     }
 }
 
 /// Field 22 of /proc/PID/stat.
 pub fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|(_, start)| start)
+}
+
+/// The state and start time of `pid`, from /proc/PID/stat.
+fn stat(pid: i32) -> Option<(char, u64)> {
     let text = sys::read_text(Path::new(&format!("/proc/{pid}/stat"))).ok()?;
-    parse_stat(&text).map(|(_, start)| start)
+    parse_stat(&text)
 }
 
 /// Fields 3 (the state: R, S, Z, ...) and 22 (the start time) of /proc/PID/stat. The command

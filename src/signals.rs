@@ -24,7 +24,7 @@ pub const FORWARDED: [i32; 6] = [
     libc::SIGUSR2,
 ];
 /// si_code of a signal the kernel generated (a terminal's ^C or hangup).
-const SI_KERNEL: i32 = 0x80;
+pub const SI_KERNEL: i32 = 0x80;
 
 fn waited() -> SigSet {
     let mut all = FORWARDED.to_vec();

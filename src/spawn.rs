@@ -21,6 +21,16 @@ pub struct Child {
     early: std::cell::RefCell<Option<(u8, String)>>,
 }
 
+/// What the parent can get from the child on the channel.
+enum Received {
+    /// End of stream: every copy of the child's end is closed (execve succeeded).
+    End,
+    /// A descriptor (the pty master of `-t`).
+    Fd(OwnedFd),
+    /// A failure report (kept in `early`), or the channel failed.
+    Report,
+}
+
 /// The child's end of the channel, seen from the child.
 #[derive(Clone, Copy)]
 pub struct ChildChannel {
@@ -140,39 +150,35 @@ impl Child {
     /// it) or the child failed (its report arrives; `report` returns it later). Returns whether
     /// the command runs.
     pub fn wait_started(&self) -> bool {
-        let mut buf = vec![0u8; REPORT_MAX];
-        for _ in 0..3 {
-            match sys::read(&self.sock, &mut buf) {
-                Ok(0) => return true,
-                Ok(n) => {
-                    *self.early.borrow_mut() = Some(decode(&buf[..n]));
-                    return false;
-                }
-                // ECONNRESET: see `report`; the report, if any, is queued behind it.
-                Err(Errno::ECONNRESET) | Err(Errno::EINTR) => continue,
-                Err(_) => return false,
-            }
-        }
-        false
+        matches!(self.receive(), Received::End)
     }
 
     /// Receives the descriptor the child sends (`-t`'s pty master). `None` when the child
     /// failed first: its report is kept for `report`.
     pub fn receive_fd(&self) -> Option<OwnedFd> {
+        match self.receive() {
+            Received::Fd(fd) => Some(fd),
+            _ => None,
+        }
+    }
+
+    /// The next message from the child, blocking; a report is kept for `report`.
+    fn receive(&self) -> Received {
         let mut buf = vec![0u8; REPORT_MAX];
         for _ in 0..3 {
             match sys::pty::recv_fd(&self.sock, &mut buf) {
-                Ok((_, Some(fd))) => return Some(fd),
-                Ok((0, None)) => return None,
+                Ok((_, Some(fd))) => return Received::Fd(fd),
+                Ok((0, None)) => return Received::End,
                 Ok((n, None)) => {
                     *self.early.borrow_mut() = Some(decode(&buf[..n]));
-                    return None;
+                    return Received::Report;
                 }
+                // ECONNRESET: see `report`; the report, if any, is queued behind it.
                 Err(Errno::ECONNRESET) | Err(Errno::EINTR) => continue,
-                Err(_) => return None,
+                Err(_) => return Received::Report,
             }
         }
-        None
+        Received::Report
     }
 
     /// The child's failure report, if it sent one. Call after the child has been reaped.
@@ -233,14 +239,16 @@ impl ChildChannel {
 /// The largest report; longer messages are cut (a report is one line for a human).
 const REPORT_MAX: usize = 16 * 1024;
 
-fn encode(err: &Error) -> Vec<u8> {
+/// A report: the exit code, then the error's line.
+pub fn encode(err: &Error) -> Vec<u8> {
     let mut msg = vec![err.code];
     msg.extend_from_slice(err.to_string().as_bytes());
     msg.truncate(REPORT_MAX);
     msg
 }
 
-fn decode(msg: &[u8]) -> (u8, String) {
+/// The exit code and line of a report.
+pub fn decode(msg: &[u8]) -> (u8, String) {
     match msg.split_first() {
         Some((code, text)) => (*code, String::from_utf8_lossy(text).into_owned()),
         None => (EXIT_NSBOX, String::new()),

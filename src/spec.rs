@@ -110,18 +110,28 @@ impl Spec {
 /// values, each replacing an earlier one with the same key.
 pub fn environment(hostname: &str, user: User, extra: &[(String, String)]) -> Vec<String> {
     let home = if user.uid == 0 { "/root" } else { "/" };
-    let mut vars: Vec<(String, String)> = vec![
-        ("PATH".into(), DEFAULT_PATH.into()),
-        ("HOME".into(), home.into()),
-        ("HOSTNAME".into(), hostname.into()),
+    let mut vars = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOME={home}"),
+        format!("HOSTNAME={hostname}"),
     ];
+    override_env(&mut vars, extra);
+    vars
+}
+
+/// Sets each `KEY=VALUE` of `extra` in `vars`: in the place of an earlier value of the same
+/// key, else at the end.
+pub fn override_env(vars: &mut Vec<String>, extra: &[(String, String)]) {
     for (key, value) in extra {
-        match vars.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value.clone(),
-            None => vars.push((key.clone(), value.clone())),
+        let var = format!("{key}={value}");
+        match vars
+            .iter_mut()
+            .find(|v| v.split_once('=').map(|(k, _)| k) == Some(key.as_str()))
+        {
+            Some(slot) => *slot = var,
+            None => vars.push(var),
         }
     }
-    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
 /// A container id from 6 random bytes: 12 lowercase hex digits.

@@ -190,6 +190,20 @@ impl State {
     }
 }
 
+/// The cgroup directories recorded in the state directory `dir` (none when it has no record).
+pub fn recorded_cgroups(dir: &Path) -> Result<Vec<PathBuf>> {
+    let record = dir.join(CGROUPS_FILE);
+    match fs::read_file(&c(&record)?) {
+        Ok(text) => Ok(text
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| PathBuf::from(std::ffi::OsStr::from_bytes(l)))
+            .collect()),
+        Err(Errno::ENOENT) => Ok(Vec::new()),
+        Err(e) => Err(Error::sys(format!("read {record:?}"), e)),
+    }
+}
+
 /// Where the host's `/` is bind-mounted (inside the container's own mount namespace) when no
 /// `--rootfs` is given.
 pub fn rootfs_mountpoint(spec: &Spec) -> PathBuf {

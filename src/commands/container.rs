@@ -8,7 +8,7 @@
 use crate::cgroup;
 use crate::error::{Context, Error, Result};
 use crate::record::{self, Record, Status};
-use crate::state::{CGROUPS_FILE, LOG_FILE};
+use crate::state::{CGROUPS_FILE, LOG_FILE, recorded_cgroups};
 use crate::sys::{self, cpath as c, fs};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
@@ -134,32 +134,20 @@ pub fn list(root: &Path) -> Result<Vec<Found>> {
 /// anything but `.../nsbox/<id>` is refused, and a file nsbox does not write stays (the
 /// directory's removal then fails, naming it). The caller holds the directory's lock.
 pub fn remove(path: &Path, id: &str) -> Result<()> {
-    let record = path.join(CGROUPS_FILE);
-    match fs::read_file(&c(&record)?) {
-        Ok(text) => {
-            let paths: Vec<PathBuf> = text
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .map(|l| PathBuf::from(std::ffi::OsStr::from_bytes(l)))
-                .collect();
-            let ours = Path::new("nsbox").join(id);
-            if let Some(bad) = paths
-                .iter()
-                .find(|p| !p.is_absolute() || !p.ends_with(&ours))
-            {
-                return Err(Error::new(
-                    format!("{record:?}"),
-                    format!("records {bad:?}, which is not a cgroup nsbox makes for {id:?}"),
-                )
-                .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
-            }
-            cgroup::remove_recorded(&paths)?;
-            fs::unlink(&c(&record)?).ctx(|| format!("remove {record:?}"))?;
-        }
-        Err(Errno::ENOENT) => {}
-        Err(e) => return Err(Error::sys(format!("read {record:?}"), e)),
+    let paths = recorded_cgroups(path)?;
+    let ours = Path::new("nsbox").join(id);
+    if let Some(bad) = paths
+        .iter()
+        .find(|p| !p.is_absolute() || !p.ends_with(&ours))
+    {
+        return Err(Error::new(
+            format!("{:?}", path.join(CGROUPS_FILE)),
+            format!("records {bad:?}, which is not a cgroup nsbox makes for {id:?}"),
+        )
+        .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
     }
-    for file in [LOG_FILE, record::RECORD_FILE, "record.tmp"] {
+    cgroup::remove_recorded(&paths)?;
+    for file in [CGROUPS_FILE, LOG_FILE, record::RECORD_FILE, "record.tmp"] {
         let p = path.join(file);
         match fs::unlink(&c(&p)?) {
             Ok(()) | Err(Errno::ENOENT) => {}

@@ -21,14 +21,13 @@ use crate::error::{Context, Error, Result};
 use crate::record::Record;
 use crate::spawn::{self, ChildChannel};
 use crate::spec::{Net, Rootfs, Spec};
-use crate::state::CGROUPS_FILE;
+use crate::state;
 use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
 use crate::trace::{self, Role};
 use crate::{signals, spec};
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The namespaces nsbox joins itself before it creates the process, in this order: the mount
 /// namespace last (it changes what paths mean). The pid namespace follows (it applies to the
@@ -107,12 +106,9 @@ pub fn exec(opts: &Exec) -> Result<u8> {
         }
     };
     if let Some((code, message)) = child.report() {
-        return Err(super::run::reported(code, message));
+        return Err(Error::reported(code, message));
     }
-    Ok(match exit {
-        process::Exit::Code(c) => c as u8,
-        process::Exit::Signal(s) => 128u8.saturating_add(s as u8),
-    })
+    Ok(exit.code())
 }
 
 fn open_proc(pid: i32, name: &str, flags: i32) -> Result<OwnedFd> {
@@ -126,9 +122,11 @@ fn open_proc(pid: i32, name: &str, flags: i32) -> Result<OwnedFd> {
     )
     .map_err(|e| match e {
         // PID 1 is gone (or going): its /proc entries with it.
-        syscalls::Errno::ENOENT | syscalls::Errno::ESRCH => {
-            Error::new("exec", "the container ended meanwhile").hint("see 'nsbox ps -a'")
-        }
+        syscalls::Errno::ENOENT | syscalls::Errno::ESRCH => Error::new(
+            format!("open {path}"),
+            "PID 1 is gone: the container ended meanwhile",
+        )
+        .hint("see 'nsbox ps -a'"),
         e => Error::sys(format!("open {path}"), e),
     })
 }
@@ -140,16 +138,10 @@ fn open_ns(pid: i32, name: &str) -> Result<OwnedFd> {
 /// The container's own cgroups (recorded when it has limits): their `cgroup.procs`, opened
 /// for writing here, on the host side.
 fn cgroup_procs(dir: &Path) -> Result<Vec<OwnedFd>> {
-    let record = dir.join(CGROUPS_FILE);
-    let text = match fs::read_file(&c(&record)?) {
-        Ok(t) => t,
-        Err(syscalls::Errno::ENOENT) => return Ok(Vec::new()),
-        Err(e) => return Err(Error::sys(format!("read {record:?}"), e)),
-    };
-    text.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let procs = PathBuf::from(std::ffi::OsStr::from_bytes(l)).join("cgroup.procs");
+    state::recorded_cgroups(dir)?
+        .into_iter()
+        .map(|cg| {
+            let procs = cg.join("cgroup.procs");
             fs::openat(
                 libc::AT_FDCWD,
                 &c(&procs)?,
@@ -165,16 +157,7 @@ fn cgroup_procs(dir: &Path) -> Result<Vec<OwnedFd>> {
 /// with what `exec` overrides.
 fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
     let mut env = rec.env.clone();
-    for (key, value) in &opts.env {
-        let var = format!("{key}={value}");
-        match env
-            .iter_mut()
-            .find(|v| v.split_once('=').map(|(k, _)| k) == Some(key))
-        {
-            Some(slot) => *slot = var,
-            None => env.push(var),
-        }
-    }
+    spec::override_env(&mut env, &opts.env);
     Spec {
         id: rec.id.clone(),
         hostname: rec.hostname.clone(),

@@ -31,16 +31,11 @@ pub fn logs(root: &Path, id: &str, follow: bool) -> Result<u8> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match sys::read(&fd, &mut buf) {
+            Ok(0) if !follow => return Ok(0),
+            // The record is read again: the container may have ended meanwhile.
+            Ok(0) if still_running(&found.dir) => process::sleep(POLL),
+            // It ended: one more read takes what it wrote last.
             Ok(0) => {
-                // The record is read again: the container may have ended meanwhile. One more
-                // read after it ended takes what it wrote last.
-                if !follow || still_running(&found.dir) {
-                    if !follow {
-                        return Ok(0);
-                    }
-                    process::sleep(POLL);
-                    continue;
-                }
                 drain(&fd, &mut buf);
                 return Ok(0);
             }

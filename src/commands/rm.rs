@@ -8,23 +8,26 @@ use std::path::Path;
 use syscalls::Errno;
 
 pub fn rm(root: &Path, ids: &[String], force: bool) -> Result<u8> {
-    let mut failed = None;
+    let mut failed = 0;
     for id in ids {
         match remove_one(root, id, force) {
             Ok(()) => crate::sys::write_stdout(format!("{id}\n").as_bytes()),
             Err(e) if ids.len() == 1 => return Err(e),
             Err(e) => {
                 crate::report_error(&e);
-                failed = Some(e.code);
+                failed += 1;
             }
         }
     }
     match failed {
-        Some(_) => Err(Error::new(
+        0 => Ok(0),
+        n => Err(Error::new(
             "rm",
-            "some containers were not removed (see above)",
+            format!(
+                "{n} of {} containers were not removed (see above)",
+                ids.len()
+            ),
         )),
-        None => Ok(0),
     }
 }
 

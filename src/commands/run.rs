@@ -196,7 +196,7 @@ fn run_container(
         }
     };
     if let Some((code, message)) = child.report() {
-        return Err(reported(code, message));
+        return Err(Error::reported(code, message));
     }
     if let Some((kills, limit)) = cgroups.and_then(|c| c.oom_kills())
         && kills > 0
@@ -210,18 +210,15 @@ fn run_container(
             format!("the kernel killed {kills} process(es) in the container"),
         ));
     }
-    Ok(match exit {
-        Exit::Code(c) => c as u8,
-        Exit::Signal(s) => {
-            trace::note(|| {
-                format!(
-                    "the container was killed by {}",
-                    crate::flags::signal_name(s)
-                )
-            });
-            128u8.saturating_add(s as u8)
-        }
-    })
+    if let Exit::Signal(s) = exit {
+        trace::note(|| {
+            format!(
+                "the container was killed by {}",
+                crate::flags::signal_name(s)
+            )
+        });
+    }
+    Ok(exit.code())
 }
 
 /// The parent's part (run while the child mounts its filesystem), then "go", then the wait.
@@ -263,17 +260,6 @@ fn release_and_wait(
     match master {
         Some(master) => console::relay(master, Supervisor::new(child.pid, !spec.init), detached),
         None => signals::supervise_process(child.pid, !spec.init),
-    }
-}
-
-/// The child's own report, already formatted: passed through with its exit code.
-pub fn reported(code: u8, message: String) -> Error {
-    Error {
-        what: message,
-        errno: None,
-        why: None,
-        hint: None,
-        code,
     }
 }
 

@@ -48,14 +48,9 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
-/// close(2) of a descriptor number this process copied at clone and owns (no OwnedFd wraps it
-/// in this process).
+/// close(2) of a descriptor number this process owns and does not use afterwards (one it
+/// copied at clone, which no OwnedFd wraps here; or an OwnedFd given up by `sys::close`).
 pub fn close_raw(fd: RawFd) {
-    // SAFETY: the caller owns `fd` and does not use it afterwards.
-    sys_close(fd);
-}
-
-fn sys_close(fd: RawFd) {
     let _ = traced(
         || format!("close({fd})"),
         // SAFETY: closing a descriptor touches no memory.

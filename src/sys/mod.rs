@@ -223,12 +223,7 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), Errno> {
 
 /// close(2) of a descriptor we own, traced (a plain drop closes untraced).
 pub fn close(fd: OwnedFd) {
-    let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
-    // SAFETY: we owned `raw` and give it up here; nothing uses it afterwards.
-    let _ = traced(
-        || format!("close({raw})"),
-        || unsafe { syscalls::syscall!(Sysno::close, raw) },
-    );
+    fd::close_raw(std::os::fd::IntoRawFd::into_raw_fd(fd));
 }
 
 /// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor from `first` on closes at execve.

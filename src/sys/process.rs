@@ -33,6 +33,16 @@ pub enum Exit {
     Signal(i32),
 }
 
+impl Exit {
+    /// The exit code a shell would report: the code, or 128+N for signal N.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Code(c) => c as u8,
+            Exit::Signal(s) => 128u8.saturating_add(s as u8),
+        }
+    }
+}
+
 /// wait4(pid, WNOHANG): `Some(exit)` once `pid` has ended, `None` while it runs.
 pub fn wait_nohang(pid: i32) -> Result<Option<Exit>, Errno> {
     let mut status: libc::c_int = 0;
