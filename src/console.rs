@@ -11,7 +11,7 @@
 
 use crate::error::{Context, Error, Result};
 use crate::signals::{self, Supervisor};
-use crate::spawn::ChildChannel;
+use crate::spawn::{self, ChildChannel};
 use crate::sys::{self, fs, mount, process::Exit, pty, term};
 use crate::tty::{self, RawMode};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -49,6 +49,17 @@ pub fn require_terminal(flag: &str) -> Result<()> {
     .hint("run it from a terminal, or leave out -t (a detached container, -d -t, needs none)"))
 }
 
+/// nsbox's side, before the child is released: the pty master, with the caller's window size
+/// already on it (`detached`: there is no caller's terminal), so the command's first look at
+/// its terminal sees the right size.
+pub fn receive_master(child: &spawn::Child, detached: bool) -> Option<OwnedFd> {
+    let master = child.receive_fd()?;
+    if !detached {
+        tty::copy_winsize(0, master.as_raw_fd());
+    }
+    Some(master)
+}
+
 /// nsbox's side: relays between the caller's terminal (none when `detached`: output only, to
 /// the log) and the pty master, and handles signals, until the process `sup` watches ends.
 pub fn relay(master: OwnedFd, sup: Supervisor, detached: bool) -> Result<Exit> {
@@ -60,10 +71,7 @@ pub fn relay(master: OwnedFd, sup: Supervisor, detached: bool) -> Result<Exit> {
         false => Some(0),
     };
     let _raw = match input {
-        Some(fd) => {
-            tty::copy_winsize(fd, master.as_raw_fd());
-            Some(RawMode::enter(fd)?)
-        }
+        Some(fd) => Some(RawMode::enter(fd)?),
         None => None,
     };
     tty::relay(&master, input, 1, &signals, |sig| sup.handle(sig))

@@ -90,7 +90,7 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     let child = spawn::spawn(0, None, |channel, _| enter(&joins, &spec, mask, channel))?;
     drop(joins);
     let master = match spec.tty {
-        true => child.receive_fd(),
+        true => crate::console::receive_master(&child, false),
         false => None,
     };
     child.release()?;

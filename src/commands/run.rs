@@ -232,11 +232,11 @@ fn release_and_wait(
         Some(st) => st,
         None => state.insert(create_state(spec)?),
     };
+    let detached = notify.is_some();
     let master = match spec.tty {
-        true => child.receive_fd(),
+        true => console::receive_master(child, detached),
         false => None,
     };
-    let detached = notify.is_some();
     trace::step(|| "release the child: it may execve now".into());
     child.release()?;
     // The record (what `ps` lists and `exec` joins) is written once the command runs: before
