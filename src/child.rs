@@ -7,10 +7,11 @@ use crate::exec;
 use crate::mountpoint::Kind;
 use crate::rootfs;
 use crate::spawn::ChildChannel;
-use crate::spec::{Net, Spec};
+use crate::spec::Spec;
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace::{self, Role};
 use std::convert::Infallible;
+use std::path::PathBuf;
 
 /// What the child is given: the Spec and what the parent learned or opened for it.
 pub struct Inputs<'a> {
@@ -21,6 +22,9 @@ pub struct Inputs<'a> {
     pub mask: SigSet,
     /// The container's cgroups, when it has limits.
     pub cgroups: Option<Join<'a>>,
+    /// The state directory that holds the container's /etc/hosts and /etc/hostname (veth and
+    /// bridge networking).
+    pub network_files: Option<PathBuf>,
 }
 
 /// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
@@ -59,12 +63,17 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool) -> Result<()> {
     }
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
-    rootfs::setup(spec, inputs.volume_kinds, view)?;
+    rootfs::setup(
+        spec,
+        inputs.volume_kinds,
+        view,
+        inputs.network_files.as_deref(),
+    )?;
 
     trace::step(|| format!("set the hostname to {:?}", spec.hostname));
     process::sethostname(&spec.hostname).ctx(|| format!("sethostname({:?})", spec.hostname))?;
 
-    if spec.net == Net::None {
+    if spec.net.own_namespace() {
         trace::step(|| "bring up lo in the new network namespace".into());
         sys::loopback_up().ctx(|| "bring up lo (ioctl SIOCSIFFLAGS)".into())?;
     }

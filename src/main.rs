@@ -21,6 +21,7 @@ mod help;
 mod init;
 mod masks;
 mod mountpoint;
+mod net;
 mod record;
 mod rootfs;
 mod seccomp;

@@ -139,24 +139,10 @@ impl Record {
 
     /// Writes `DIR/record` whole: a temporary file, then rename over the old one.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let tmp = sys::cpath(&dir.join(TMP_FILE))?;
         let path = dir.join(RECORD_FILE);
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
-        let fd = fs::openat(libc::AT_FDCWD, &tmp, flags, 0o600)
-            .ctx(|| format!("create {:?}", dir.join(TMP_FILE)))?;
-        let text = self.encode();
-        let written = sys::write(&fd, &text);
-        sys::close(fd);
-        let failed = match written {
-            Ok(n) if n == text.len() => None,
-            Ok(_) => Some(syscalls::Errno::EIO),
-            Err(e) => Some(e),
-        };
-        if let Some(e) = failed {
-            let _ = fs::unlink(&tmp);
-            return Err(Error::sys(format!("write {path:?}"), e));
-        }
-        fs::rename(&tmp, &sys::cpath(&path)?).ctx(|| format!("rename into {path:?}"))
+        let tmp = sys::cpath(&dir.join(TMP_FILE))?;
+        fs::replace_file(&tmp, &sys::cpath(&path)?, &self.encode(), 0o600)
+            .ctx(|| format!("write {path:?} (through {TMP_FILE})"))
     }
 
     fn encode(&self) -> Vec<u8> {

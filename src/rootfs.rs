@@ -26,8 +26,14 @@ use crate::sys::cpath as c;
 
 /// Builds the whole filesystem and switches the process root into it. `volume_kinds[i]` says
 /// whether volume i's source is a directory or a file (the parent checked them).
-/// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup.
-pub fn setup(spec: &Spec, volume_kinds: &[Kind], cgroups: Option<&[ViewMount]>) -> Result<()> {
+/// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup. `network_files`: the
+/// directory with the container's /etc/hosts and /etc/hostname.
+pub fn setup(
+    spec: &Spec,
+    volume_kinds: &[Kind],
+    cgroups: Option<&[ViewMount]>,
+    network_files: Option<&Path>,
+) -> Result<()> {
     // Mounts made from here on must not propagate back to the host (or to other containers).
     trace::step(|| "make every mount private (no propagation to the host)".into());
     mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)
@@ -73,6 +79,9 @@ pub fn setup(spec: &Spec, volume_kinds: &[Kind], cgroups: Option<&[ViewMount]>) 
     if host {
         tmpfs("/tmp", "mode=1777", create)?;
         tmpfs("/run", "mode=755", create)?;
+    }
+    if let Some(dir) = network_files {
+        bind_network_files(dir, spec.read_only)?;
     }
     user_mounts(spec, volume_kinds, create)?;
     if spec.read_only && !host {
@@ -200,6 +209,24 @@ fn bind_volume(
     }
     let dest = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
     mount::move_mount(&tree, &dest).ctx(|| format!("attach the volume {source:?} on {target}"))
+}
+
+/// The container's /etc/hosts and /etc/hostname, bound over the image's (before the user's
+/// volumes, which may replace them). An image without them keeps none: nsbox does not add
+/// files to it.
+fn bind_network_files(dir: &Path, read_only: bool) -> Result<()> {
+    for (name, target) in crate::net::hosts::FILES {
+        match mountpoint::open(target, Kind::File, Symlinks::Beneath, Create::No) {
+            Ok(fd) => drop(fd),
+            Err(e) if e.errno == Some(Errno::ENOENT) => {
+                trace::note(|| format!("the image has no {target}: left out"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        bind_volume(&dir.join(name), target, Kind::File, read_only, Create::No)?;
+    }
+    Ok(())
 }
 
 /// pivot_root(".", "."): the rootfs becomes `/` and the old root is stacked on top of it, then

@@ -3,6 +3,7 @@
 use crate::caps::Caps;
 use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
+use crate::net::cidr::Cidr;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -24,6 +25,24 @@ pub enum Net {
     None,
     /// The host's network namespace, shared.
     Host,
+    /// A veth pair: `host` on the host's end, `container` on eth0 inside, the default route
+    /// via the host's end.
+    Veth { host: Cidr, container: Cidr },
+    /// The host's end on the bridge nsbox0, whose address is `gateway`; the container gets a
+    /// leased address of the same subnet.
+    Bridge { gateway: Cidr },
+}
+
+impl Net {
+    /// Whether the container gets a network namespace of its own.
+    pub fn own_namespace(self) -> bool {
+        self != Net::Host
+    }
+
+    /// Whether nsbox builds interfaces on the host for it (veth or bridge).
+    pub fn has_link(self) -> bool {
+        matches!(self, Net::Veth { .. } | Net::Bridge { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +113,7 @@ impl Spec {
         if self.limits.is_empty() {
             flags |= libc::CLONE_NEWCGROUP;
         }
-        if self.net == Net::None {
+        if self.net.own_namespace() {
             flags |= libc::CLONE_NEWNET;
         }
         flags

@@ -19,6 +19,8 @@ use syscalls::Errno;
 
 /// The record of the cgroup directories, in the state directory.
 pub const CGROUPS_FILE: &str = "cgroups";
+/// The record of the host's network interfaces made for the container (`link NAME` lines).
+pub const NETWORK_FILE: &str = "network";
 /// A detached container's output (stdout and stderr).
 pub const LOG_FILE: &str = "log";
 
@@ -98,20 +100,23 @@ impl State {
 
     /// Records the cgroup directories about to be created (one write, before any mkdir).
     pub fn record_cgroups(&mut self, paths: &[PathBuf]) -> Result<()> {
-        let Some((dir, _)) = self.created.first() else {
-            return Err(Error::new("record cgroups", "no state directory"));
-        };
-        let file = dir.join(CGROUPS_FILE);
         let mut text = Vec::new();
         for p in paths {
             text.extend_from_slice(p.as_os_str().as_bytes());
             text.push(b'\n');
         }
+        self.add_file(CGROUPS_FILE, &text, 0o600)
+    }
+
+    /// Creates the new file `name` in the state directory with `text` (one write), and
+    /// removes it on teardown.
+    pub fn add_file(&mut self, name: &str, text: &[u8], mode: u32) -> Result<()> {
+        let file = self.dir()?.join(name);
         let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
-        let fd = fs::openat(libc::AT_FDCWD, &c(&file)?, flags, 0o600)
+        let fd = fs::openat(libc::AT_FDCWD, &c(&file)?, flags, mode)
             .ctx(|| format!("create {file:?}"))?;
         self.created.push((file.clone(), false));
-        let written = sys::write(&fd, &text);
+        let written = sys::write(&fd, text);
         sys::close(fd);
         match written {
             Ok(n) if n == text.len() => Ok(()),
@@ -121,7 +126,7 @@ impl State {
     }
 
     /// The state directory, `ROOT/ID`.
-    fn dir(&self) -> Result<PathBuf> {
+    pub fn dir(&self) -> Result<PathBuf> {
         match self.created.first() {
             Some((dir, _)) => Ok(dir.clone()),
             None => Err(Error::new("the container's state", "no state directory")),

@@ -221,7 +221,7 @@ fn parse_run(
             }
             Long("tmpfs") => tmpfs.push(container_path("--tmpfs", &value(&mut p, &flag)?, false)?),
             Long("read-only") => read_only = true,
-            Long("net") => net = parse_net(&value(&mut p, &flag)?)?,
+            Long("net") => net = crate::net::mode::parse(&value(&mut p, &flag)?)?,
             Long("chroot") => chroot = true,
             Short('m') | Long("memory") => {
                 limits.memory = Some(limits::parse_memory(&value(&mut p, &flag)?)?)
@@ -413,20 +413,6 @@ fn parse_bool(flag: &str, s: &str) -> Result<bool> {
     }
 }
 
-/// `none` or `host`.
-pub fn parse_net(s: &str) -> Result<Net> {
-    match s {
-        "none" => Ok(Net::None),
-        "host" => Ok(Net::Host),
-        m if m.starts_with("veth") || m.starts_with("bridge") => Err(Error::new(
-            format!("--net {s:?}"),
-            "veth and bridge networking are not available in this version of nsbox",
-        )
-        .hint("use --net none (own network namespace, lo only) or --net host")),
-        _ => Err(Error::new(format!("--net {s:?}"), "expected none or host")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,8 +553,7 @@ mod tests {
         assert!(msg(&["-e", "=x"]).contains("expected KEY=VALUE"));
         assert!(msg(&["-e", "NOVALUE"]).contains("expected KEY=VALUE"));
         assert!(msg(&["--name", "a/b"]).contains("--name \"a/b\""));
-        assert!(msg(&["--net", "veth"]).contains("not available"));
-        assert!(msg(&["--net", "wifi"]).contains("expected none or host"));
+        assert!(msg(&["--net", "wifi"]).contains("expected none, host, veth"));
         assert!(msg(&["--", ""]).contains("the command is empty"));
         assert!(msg(&["--root", "", "true"]).contains("the state directory is empty"));
         assert!(msg(&["--cap-add", "FLY"]).contains("unknown capability"));

@@ -7,8 +7,9 @@
 
 use crate::cgroup;
 use crate::error::{Context, Error, Result};
+use crate::net;
 use crate::record::{self, Record, Status};
-use crate::state::{CGROUPS_FILE, LOG_FILE, recorded_cgroups};
+use crate::state::{CGROUPS_FILE, LOG_FILE, NETWORK_FILE, recorded_cgroups};
 use crate::sys::{self, cpath as c, fs};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
@@ -129,8 +130,8 @@ pub fn list(root: &Path) -> Result<Vec<Found>> {
     Ok(found)
 }
 
-/// Removes what a container left: its recorded cgroups, then the files nsbox writes in its
-/// directory, then the directory. Only what nsbox makes is touched: a cgroup record naming
+/// Removes what a container left: its recorded cgroups and network (host end, lease), then
+/// the files nsbox writes in its directory, then the directory. Only what nsbox makes is touched: a cgroup record naming
 /// anything but `.../nsbox/<id>` is refused, and a file nsbox does not write stays (the
 /// directory's removal then fails, naming it). The caller holds the directory's lock.
 pub fn remove(path: &Path, id: &str) -> Result<()> {
@@ -147,7 +148,18 @@ pub fn remove(path: &Path, id: &str) -> Result<()> {
         .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
     }
     cgroup::remove_recorded(&paths)?;
-    for file in [CGROUPS_FILE, LOG_FILE, record::RECORD_FILE, "record.tmp"] {
+    let root = path.parent().unwrap_or(Path::new("/"));
+    net::remove_recorded(root, path, id)?;
+    let [(hosts, _), (hostname, _)] = net::hosts::FILES;
+    for file in [
+        CGROUPS_FILE,
+        NETWORK_FILE,
+        hosts,
+        hostname,
+        LOG_FILE,
+        record::RECORD_FILE,
+        "record.tmp",
+    ] {
         let p = path.join(file);
         match fs::unlink(&c(&p)?) {
             Ok(()) | Err(Errno::ENOENT) => {}

@@ -4,7 +4,9 @@
 //! when the process dies, however it dies. So every state directory nobody holds is garbage,
 //! unless it is the record of a detached container that ended (kept until `nsbox rm`): the
 //! cgroups recorded in it are removed (their processes died with the container: PID 1 had
-//! PR_SET_PDEATHSIG), then its files, then the directory.
+//! PR_SET_PDEATHSIG), and its network's host end and lease, then its files, then the
+//! directory. Last, the leases whose container is gone return, and the bridge goes when no
+//! container is left on it.
 
 use super::container;
 use crate::error::{Context, Error, Result};
@@ -44,6 +46,18 @@ pub fn gc(root: &Path) -> Result<u8> {
                 crate::report_warning(&e);
                 failed += 1;
             }
+        }
+    }
+    // Then what containers share: leases of containers that are gone, the unused bridge.
+    match crate::net::sweep(root) {
+        Ok(removed) => {
+            for line in removed {
+                sys::write_stdout(format!("{line}\n").as_bytes());
+            }
+        }
+        Err(e) => {
+            crate::report_warning(&e);
+            failed += 1;
         }
     }
     if failed > 0 {

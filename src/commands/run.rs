@@ -1,15 +1,16 @@
 //! `nsbox run`: the whole life of a container, top to bottom.
 //!
-//!   parent: check inputs -> block signals -> [state, cgroups] -> clone(new namespaces)
-//!           -> state dir -> "go"
-//!   child:  [join cgroups] -> mounts -> pivot_root -> hostname -> lo -> (waits for "go")
-//!           -> execve
+//!   parent: check inputs -> block signals -> [state, cgroups, network plan]
+//!           -> clone(new namespaces) -> [state dir] -> [veth into the child's namespace]
+//!           -> "go"
+//!   child:  [join cgroups] -> mounts (with /etc/hosts) -> pivot_root -> hostname -> lo
+//!           -> (waits for "go") -> execve
 //!   parent: forward signals, wait -> report -> tear down
 //!
 //! The parent's setup runs while the child builds its filesystem: on two cores, off the
 //! critical path. The state comes first only when something must exist before clone: the
-//! host-rootfs mount point, or cgroups (recorded in the state, then created, so that the child
-//! is born inside them).
+//! host-rootfs mount point, cgroups (recorded in the state, then created, so that the child
+//! is born inside them), or the network's record, lease and /etc/hosts (which the child binds).
 
 use crate::cgroup::{self, Cgroups, limits::human_bytes};
 use crate::child;
@@ -18,6 +19,7 @@ use crate::console;
 use crate::detach;
 use crate::error::{Context, Error, Result};
 use crate::mountpoint::Kind;
+use crate::net;
 use crate::record::{Proc, Record};
 use crate::signals::Supervisor;
 use crate::spawn;
@@ -64,7 +66,12 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
             detach::Side::Supervisor(n) => notify = Some(n),
         }
     }
-    let result = run_with_state(spec, &volume_kinds, planned, mask, notify.as_mut());
+    let setup = Setup {
+        volume_kinds: &volume_kinds,
+        planned,
+        mask,
+    };
+    let result = run_with_state(spec, setup, notify.as_mut());
     match notify {
         // The container never ran: the front prints the error.
         Some(mut n) if n.pending() => {
@@ -79,18 +86,37 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     }
 }
 
-/// Creates the state (and the cgroups), runs the container, and tears everything down.
-fn run_with_state(
-    spec: &Spec,
-    volume_kinds: &[Kind],
+/// What the checks before the state produced.
+struct Setup<'a> {
+    volume_kinds: &'a [Kind],
     planned: Option<Vec<cgroup::Planned>>,
     mask: SigSet,
+}
+
+/// Creates the state (and the cgroups, the network plan), runs the container, and tears
+/// everything down.
+fn run_with_state(
+    spec: &Spec,
+    setup: Setup<'_>,
     mut notify: Option<&mut detach::Notify>,
 ) -> Result<u8> {
+    let Setup {
+        volume_kinds,
+        planned,
+        mask,
+    } = setup;
+    // The network's names and addresses are checked against the host's before anything is
+    // made (here, not before the fork of `-d`: the supervisor closes every inherited fd).
+    let checked = match spec.net.has_link() {
+        true => Some(net::check(spec)?),
+        false => None,
+    };
     let detached = notify.is_some();
-    let mut state = match (&spec.rootfs, &planned, detached) {
-        (Rootfs::Host, _, _) | (_, Some(_), _) | (_, _, true) => Some(create_state(spec)?),
-        _ => None,
+    let needs_state =
+        spec.rootfs == Rootfs::Host || planned.is_some() || checked.is_some() || detached;
+    let mut state = match needs_state {
+        true => Some(create_state(spec)?),
+        false => None,
     };
     if let (Some(st), true) = (state.as_mut(), detached)
         && let Err(e) = st.create_log().and_then(|log| {
@@ -112,19 +138,34 @@ fn run_with_state(
         },
         _ => None,
     };
-    let result = run_container(
-        spec,
+    let mut network = match (checked, state.as_mut()) {
+        (Some(checked), Some(st)) => match net::prepare(checked, spec, st) {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                if let Some(c) = cgroups.as_mut() {
+                    c.remove();
+                }
+                st.remove();
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
+    let parts = Parts {
         volume_kinds,
         mask,
-        &mut state,
-        cgroups.as_mut(),
-        notify.as_deref_mut(),
-    );
+        cgroups: cgroups.as_mut(),
+        network: network.as_mut(),
+    };
+    let result = run_container(spec, parts, &mut state, notify.as_deref_mut());
     // Nothing stays on the host, whatever happened above.
     let mut all_gone = true;
+    if let Some(plan) = network.as_mut() {
+        all_gone &= plan.teardown(&spec.state_root, &spec.id);
+    }
     if let Some(cgroups) = cgroups.as_mut() {
         trace::step(|| "tear down: remove the cgroups".into());
-        all_gone = cgroups.remove();
+        all_gone &= cgroups.remove();
     }
     if let Some(state) = state.as_mut() {
         let started = notify.as_ref().is_some_and(|n| !n.pending());
@@ -155,14 +196,26 @@ fn create_state(spec: &Spec) -> Result<State> {
     State::create(spec)
 }
 
+/// What the container is built with, beside its Spec.
+struct Parts<'a> {
+    volume_kinds: &'a [Kind],
+    mask: SigSet,
+    cgroups: Option<&'a mut Cgroups>,
+    network: Option<&'a mut net::Plan>,
+}
+
 fn run_container(
     spec: &Spec,
-    volume_kinds: &[Kind],
-    mask: SigSet,
+    parts: Parts<'_>,
     state: &mut Option<State>,
-    mut cgroups: Option<&mut Cgroups>,
     notify: Option<&mut detach::Notify>,
 ) -> Result<u8> {
+    let Parts {
+        volume_kinds,
+        mask,
+        mut cgroups,
+        network,
+    } = parts;
     trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
     if !spec.init {
         trace::note(|| {
@@ -176,6 +229,10 @@ fn run_container(
         volume_kinds,
         mask,
         cgroups: cgroups.as_deref().map(|c| c.join(&spec.limits)),
+        network_files: match network {
+            Some(_) => state.as_ref().map(|st| st.dir()).transpose()?,
+            None => None,
+        },
     };
     let into = cgroups
         .as_deref()
@@ -188,7 +245,7 @@ fn run_container(
         c.child_started();
     }
     // Whatever fails on our side from here must end the child too: never leave it unsupervised.
-    let exit = match release_and_wait(spec, &child, state, notify) {
+    let exit = match release_and_wait(spec, &child, state, network, notify) {
         Ok(exit) => exit,
         Err(e) => {
             child.abort();
@@ -226,11 +283,19 @@ fn release_and_wait(
     spec: &Spec,
     child: &spawn::Child,
     state: &mut Option<State>,
+    network: Option<&mut net::Plan>,
     notify: Option<&mut detach::Notify>,
 ) -> Result<Exit> {
     let state = match state {
         Some(st) => st,
         None => state.insert(create_state(spec)?),
+    };
+    let address = match network {
+        Some(plan) => {
+            plan.connect(child.pid)?;
+            Some(plan.address.addr.to_string())
+        }
+        None => None,
     };
     let detached = notify.is_some();
     let master = match spec.tty {
@@ -246,7 +311,9 @@ fn release_and_wait(
         trace::step(|| "write the container's record".into());
         let me = Proc::require(lifecycle::getpid())?;
         let pid1 = Proc::require(child.pid)?;
-        state.save_record(Record::new(spec, me, pid1, detached))?;
+        let mut record = Record::new(spec, me, pid1, detached);
+        record.address = address;
+        state.save_record(record)?;
         if let Some(notify) = notify {
             notify.started();
         }

@@ -53,6 +53,19 @@ Options:
       --read-only           mount the rootfs read-only (volumes and tmpfs keep their modes)
       --net MODE            none: own network namespace with only lo, up (default)
                             host: share the host's network namespace
+                            veth[:HOST_CIDR,CONTAINER_CIDR]: a veth pair, point to point:
+                            HOST_CIDR on the host's end (nsb + 8 hex digits of a hash of the
+                            id), CONTAINER_CIDR on eth0 inside, its default route via the host
+                            (default 10.0.0.1/24,10.0.0.2/24: one such container per subnet)
+                            bridge[:CIDR]: the host's end is a port of the bridge nsbox0 (made
+                            on first use with CIDR, default 10.88.0.1/16); eth0 gets the lowest
+                            free address of that subnet (a lease in DIR/.leases), so containers
+                            reach each other and the host. 'nsbox gc' removes the bridge once
+                            no container is on it
+                            veth and bridge: IPv4; built with netlink messages (see --trace);
+                            /etc/hosts and /etc/hostname show the name and address (bound over
+                            the image's files, if it has them); the pair goes with the
+                            container's network namespace when it ends
       --chroot              enter the rootfs with chroot(2) instead of pivot_root(2).
                             pivot_root moves the whole mount tree and detaches the old root, so
                             no host path is left to reach; chroot only changes what '/' means
@@ -120,6 +133,8 @@ Examples:
   nsbox run --rootfs ./rootfs -- sh -c 'echo hello from $(hostname)'
   nsbox run --rootfs ./rootfs --read-only -v /srv/data:/data:ro -- ls /data
   nsbox run --rootfs ./rootfs --net host -u 1000 -w /tmp -- id
+  nsbox run --rootfs ./rootfs --net veth -- ping -c1 10.0.0.1
+  nsbox run -d --name db --rootfs ./rootfs --net bridge -- nc -lk -p 5000; nsbox ps
   nsbox run --rootfs ./rootfs --pids-limit 20 -m 64m --cpus 0.5 -- sh
 ";
 
@@ -130,9 +145,11 @@ Usage: nsbox gc [--root DIR]
 
 A running nsbox (or a detached container's supervisor) holds a lock on its state directory
 (DIR/ID). gc takes every state directory that nobody holds (its nsbox was killed, e.g. with
-SIGKILL, or the machine crashed while DIR survived), removes the cgroups recorded in it, then
-its files and the directory, and prints each id. Running containers are never touched, nor
-detached containers that ended (their record and log stay until 'nsbox rm').
+SIGKILL, or the machine crashed while DIR survived), removes the cgroups and the network
+interface recorded in it, returns its address lease, then removes its files and the directory,
+and prints each id. Running containers are never touched, nor detached containers that ended
+(their record and log stay until 'nsbox rm'). Then it returns the leases whose container is
+gone and removes the bridge nsbox0 when no container is on it ('lease ...', 'bridge nsbox0').
 
 Options:
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)

@@ -268,6 +268,24 @@ pub fn write_file_at(dir: RawFd, path: &CStr, data: &[u8]) -> Result<(), Errno> 
     }
 }
 
+/// Writes `data` to the new file `tmp` (mode `mode`) and renames it onto `path`: a reader sees
+/// the old content or the new, never a part. `tmp` is removed if the write fails.
+pub fn replace_file(tmp: &CStr, path: &CStr, data: &[u8], mode: u32) -> Result<(), Errno> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+    let fd = openat(libc::AT_FDCWD, tmp, flags, mode)?;
+    let written = super::write(&fd, data);
+    super::close(fd);
+    let r = match written {
+        Ok(n) if n == data.len() => rename(tmp, path),
+        Ok(_) => Err(Errno::EIO),
+        Err(e) => Err(e),
+    };
+    if r.is_err() {
+        let _ = unlink(tmp);
+    }
+    r
+}
+
 /// unlinkat(AT_FDCWD, path, 0): removes a file.
 pub fn unlink(path: &CStr) -> Result<(), Errno> {
     traced(

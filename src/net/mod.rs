@@ -1,0 +1,310 @@
+//! Container networking with netlink messages built by hand: a veth pair (point to point, or
+//! a port of the bridge nsbox0), addresses and the default route.
+//!
+//!   parent, before anything exists: the host end's name must be free, the subnet must not
+//!     overlap the host's addresses (RTM_GETLINK, RTM_GETADDR)            `check`
+//!   parent, with the state directory: record the host end -> [bridge: under the leases lock,
+//!     the bridge (made on first use) and a leased address] -> /etc/hosts and /etc/hostname
+//!     files for the child to bind                                        `prepare`
+//!   parent, after clone, while the child mounts: RTM_NEWLINK veth, its peer eth0 made directly
+//!     in the child's namespace -> [veth: the host end's address] -> a socket in the child's
+//!     namespace: eth0's address, eth0 up, the default route              `Plan::connect`
+//!   teardown: return the lease; the kernel deletes the pair with the namespace `Plan::teardown`
+//!   `rm` and `gc`: RTM_DELLINK what the record names (gone already, unless something kept the
+//!     namespace alive), the lease, and for `gc` the unused bridge            `record.rs`
+
+pub mod addr;
+pub mod cidr;
+pub mod hosts;
+mod ipam;
+pub mod link;
+mod message;
+pub mod mode;
+pub mod netlink;
+mod record;
+
+pub use record::{remove_recorded, sweep};
+
+use crate::error::{Context, Error, Result};
+use crate::spec::{Net, Spec};
+use crate::state::{NETWORK_FILE, State};
+use crate::sys::{self, fs};
+use crate::trace;
+use cidr::Cidr;
+use mode::{BRIDGE_NAME, CONTAINER_IFNAME};
+use netlink::Netlink;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+/// What the checks leave for `prepare`: the host's socket and the host end's name.
+pub struct Checked {
+    nl: Netlink,
+    host_ifname: String,
+}
+
+/// Checks the request against the host before anything is created: the host end's name is
+/// free, and the subnet overlaps none of the host's (but the bridge's own, which must match).
+pub fn check(spec: &Spec) -> Result<Checked> {
+    trace::step(|| "network: check the names and addresses against the host's".into());
+    let mut nl = Netlink::open("host")?;
+    let host_ifname = mode::host_ifname(&spec.id);
+    if link::find(&mut nl, &host_ifname)?.is_some() {
+        return Err(Error::new(
+            format!("--net {}", mode::describe(spec.net)),
+            format!(
+                "the interface {host_ifname:?} (the host end nsbox names for {:?}) already exists",
+                spec.id
+            ),
+        )
+        .hint(format!(
+            "another container with this id has it, or a crash left it: 'nsbox gc' removes those \
+             of dead containers, 'ip link del {host_ifname}' any other"
+        )));
+    }
+    let (subnet, bridge) = match spec.net {
+        Net::Veth { host, .. } => (host, None),
+        Net::Bridge { gateway } => (gateway, link::find(&mut nl, BRIDGE_NAME)?),
+        Net::None | Net::Host => unreachable!("check is for veth and bridge"),
+    };
+    let assigned = addr::all(&mut nl)?;
+    if let Some(b) = &bridge {
+        check_bridge_address(b.index, subnet, &assigned)?;
+    }
+    let bridge_index = bridge.as_ref().map(|b| b.index);
+    if let Some(clash) = assigned
+        .iter()
+        .find(|a| Some(a.index) != bridge_index && a.cidr.overlaps(subnet))
+    {
+        let name = link_name(&mut nl, clash.index);
+        return Err(Error::new(
+            format!("--net {}", mode::describe(spec.net)),
+            format!(
+                "the subnet {} is in use on the host: {name} has {}",
+                subnet.subnet(),
+                clash.cidr
+            ),
+        )
+        .hint(match spec.net {
+            Net::Veth { .. } => {
+                "give the pair other addresses, e.g. --net veth:10.0.1.1/24,10.0.1.2/24 (two \
+                 containers cannot share one point-to-point subnet), or use --net bridge"
+            }
+            _ => "give the bridge another subnet, e.g. --net bridge:10.89.0.1/16",
+        }));
+    }
+    Ok(Checked { nl, host_ifname })
+}
+
+/// The bridge exists: it must have the address asked for. Returns whether it has one at all
+/// (none: another nsbox is making it, or one was killed half way; the leases lock decides).
+fn check_bridge_address(index: i32, want: Cidr, assigned: &[addr::Assigned]) -> Result<bool> {
+    let has: Vec<Cidr> = assigned
+        .iter()
+        .filter(|a| a.index == index)
+        .map(|a| a.cidr)
+        .collect();
+    match has.first() {
+        None => Ok(false),
+        Some(_) if has.contains(&want) => Ok(true),
+        Some(other) => Err(Error::new(
+            format!("--net bridge:{want}"),
+            format!("the bridge {BRIDGE_NAME} exists and has {other}"),
+        )
+        .hint(format!(
+            "use --net bridge:{other} (its subnet), or stop its containers and run 'nsbox gc' \
+             to remove it"
+        ))),
+    }
+}
+
+/// `"eth0"`, or the index when the name cannot be had (only for a message).
+fn link_name(nl: &mut Netlink, index: i32) -> String {
+    match link::all(nl) {
+        Ok(links) => match links.into_iter().find(|l| l.index == index) {
+            Some(l) => format!("{:?}", l.name),
+            None => format!("interface {index}"),
+        },
+        Err(_) => format!("interface {index}"),
+    }
+}
+
+/// The container's network, ready to connect once its namespace exists.
+pub struct Plan {
+    nl: Netlink,
+    host_ifname: String,
+    /// The container's eth0 address.
+    pub address: Cidr,
+    gateway: Ipv4Addr,
+    /// veth: the host end's address.
+    host_address: Option<Cidr>,
+    /// bridge: the bridge's index (the host end becomes its port).
+    bridge: Option<i32>,
+    /// The lease to return (bridge mode).
+    leased: bool,
+}
+
+/// Records the host end in the state, takes the bridge and a lease (bridge mode), and writes
+/// the container's /etc/hosts and /etc/hostname in the state directory.
+pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan> {
+    let Checked {
+        mut nl,
+        host_ifname,
+    } = checked;
+    // Recorded before it exists: teardown and `nsbox gc` find it even after a SIGKILL.
+    trace::step(|| format!("network: record the host end {host_ifname:?} in the state"));
+    state.add_file(
+        NETWORK_FILE,
+        format!("link {host_ifname}\n").as_bytes(),
+        0o600,
+    )?;
+    let mut plan = match spec.net {
+        Net::Veth { host, container } => Plan {
+            nl,
+            host_ifname,
+            address: container,
+            gateway: host.addr,
+            host_address: Some(host),
+            bridge: None,
+            leased: false,
+        },
+        Net::Bridge { gateway } => {
+            trace::step(|| "network: lock the leases (the state root)".into());
+            let mut leases = ipam::Leases::lock(&spec.state_root)?;
+            let index = ensure_bridge(&mut nl, gateway)?;
+            let address = leases.take(gateway, &spec.id)?;
+            trace::step(|| format!("network: leased {address} to {}", spec.id));
+            Plan {
+                nl,
+                host_ifname,
+                address,
+                gateway: gateway.addr,
+                host_address: None,
+                bridge: Some(index),
+                leased: true,
+            }
+        }
+        Net::None | Net::Host => unreachable!("prepare is for veth and bridge"),
+    };
+    trace::step(|| "network: write /etc/hosts and /etc/hostname in the state".into());
+    let [(hosts_name, _), (hostname_name, _)] = hosts::FILES;
+    let written = state
+        .add_file(
+            hosts_name,
+            hosts::hosts(&spec.hostname, plan.address).as_bytes(),
+            0o644,
+        )
+        .and_then(|()| {
+            state.add_file(
+                hostname_name,
+                hosts::hostname(&spec.hostname).as_bytes(),
+                0o644,
+            )
+        });
+    if let Err(e) = written {
+        plan.teardown(&spec.state_root, &spec.id);
+        return Err(e);
+    }
+    Ok(plan)
+}
+
+/// The bridge with its address: made now on first use, or found (and given its address if
+/// an nsbox was killed between the two). The caller holds the leases lock: one nsbox at a time
+/// gets here. Returns the bridge's index.
+fn ensure_bridge(nl: &mut Netlink, gateway: Cidr) -> Result<i32> {
+    if let Some(b) = link::find(nl, BRIDGE_NAME)? {
+        if !check_bridge_address(b.index, gateway, &addr::all(nl)?)? {
+            addr::add(nl, b.index, BRIDGE_NAME, gateway)?;
+        }
+        return Ok(b.index);
+    }
+    trace::step(|| format!("network: create the bridge {BRIDGE_NAME} ({gateway})"));
+    let mut mac = [0u8; 6];
+    sys::getrandom(&mut mac).ctx(|| "getrandom for the bridge's MAC address".into())?;
+    mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+    link::create_bridge(nl, BRIDGE_NAME, mac)?;
+    let bridge = link::find(nl, BRIDGE_NAME)?.ok_or_else(|| {
+        Error::new(
+            format!("bridge {BRIDGE_NAME:?}"),
+            "gone right after it was made",
+        )
+    })?;
+    addr::add(nl, bridge.index, BRIDGE_NAME, gateway)?;
+    Ok(bridge.index)
+}
+
+impl Plan {
+    /// Builds the pair into the namespace of the process `pid` and configures both ends.
+    pub fn connect(&mut self, pid: i32) -> Result<()> {
+        let (host, address) = (self.host_ifname.clone(), self.address);
+        trace::step(|| format!("network: veth {host:?} <-> {CONTAINER_IFNAME} ({address})"));
+        let netns = open_netns(&format!("/proc/{pid}/ns/net"))?;
+        link::create_veth(
+            &mut self.nl,
+            &host,
+            self.bridge,
+            CONTAINER_IFNAME,
+            netns.as_raw_fd(),
+        )?;
+        if let Some(host_address) = self.host_address {
+            let index = self.index(&host)?;
+            addr::add(&mut self.nl, index, &host, host_address)?;
+        }
+        let home = open_netns("/proc/self/ns/net")?;
+        let mut inside = Netlink::open_in(&netns, &home, "container")?;
+        let eth0 = link::find(&mut inside, CONTAINER_IFNAME)?.ok_or_else(|| {
+            Error::new(
+                format!("{CONTAINER_IFNAME:?} in the container"),
+                "not there after RTM_NEWLINK made it",
+            )
+        })?;
+        addr::add(&mut inside, eth0.index, CONTAINER_IFNAME, address)?;
+        link::set_up(&mut inside, eth0.index, CONTAINER_IFNAME)?;
+        addr::add_default_route(&mut inside, self.gateway, eth0.index, CONTAINER_IFNAME)
+    }
+
+    fn index(&mut self, name: &str) -> Result<i32> {
+        match link::find(&mut self.nl, name)? {
+            Some(l) => Ok(l.index),
+            None => Err(Error::new(
+                format!("{name:?}"),
+                "not there after RTM_NEWLINK made it",
+            )),
+        }
+    }
+
+    /// Returns the lease. The pair is not deleted here: the container's network namespace
+    /// dies with its last process, and the kernel deletes both ends with it (RTM_DELLINK would
+    /// do the same but waits for RCU callbacks, 20-30 ms on a small VM, where the namespace's
+    /// cleanup runs batched in a kernel worker). Returns whether all went; failures are
+    /// reported.
+    pub fn teardown(&mut self, root: &Path, id: &str) -> bool {
+        trace::note(|| {
+            format!(
+                "tear down: the kernel deletes {:?} and its peer with the container's network \
+                 namespace",
+                self.host_ifname
+            )
+        });
+        if !self.leased {
+            return true;
+        }
+        trace::step(|| format!("tear down: return the lease of {}", self.address.addr));
+        match ipam::Leases::lock(root).and_then(|mut l| l.release_unless(|i| i != id)) {
+            Ok(_) => {
+                self.leased = false;
+                true
+            }
+            Err(e) => {
+                crate::report_warning(&e);
+                false
+            }
+        }
+    }
+}
+
+fn open_netns(path: &str) -> Result<OwnedFd> {
+    let p = sys::cstr(path).map_err(|e| Error::sys(path.to_string(), e))?;
+    fs::openat(libc::AT_FDCWD, &p, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+        .ctx(|| format!("open {path}"))
+}
