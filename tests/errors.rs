@@ -84,7 +84,7 @@ fn bad_input_is_refused_with_one_line_and_125() {
     refused(
         &f,
         &["-r", r, "--net", "wifi", "true"],
-        "--net \"wifi\": expected none or host",
+        "--net \"wifi\": expected none, host, veth[:HOST_CIDR,CONTAINER_CIDR] or bridge[:CIDR]",
     );
     refused(
         &f,

@@ -1,0 +1,474 @@
+//! `--net veth` and `--net bridge`: the pair, addresses, routes, the bridge and its leases, the
+//! teardown, and the bad input. Every test runs nsbox inside a network namespace of its own
+//! (held by `unshare --net sleep`, entered with nsenter), so nothing touches the machine's
+//! own network; traffic goes only between the containers and their host side in there.
+
+mod common;
+
+use common::{Fixture, Out, can_run, nsbox_bin, rootfs, wait_until};
+use std::process::{Child, Command, Stdio};
+
+/// A throwaway network namespace, held by a `sleep` this test started.
+struct NetNs {
+    holder: Child,
+}
+
+impl NetNs {
+    fn new() -> NetNs {
+        let holder = Command::new("unshare")
+            .args(["--net", "--", "sleep", "600"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare(1) from util-linux");
+        let ns = NetNs { holder };
+        let mine = std::fs::read_link("/proc/self/ns/net").unwrap();
+        wait_until(
+            "the namespace holder has its own network namespace",
+            5,
+            || std::fs::read_link(ns.path()).is_ok_and(|l| l != mine),
+        );
+        ns.sh("ip link set lo up").ok();
+        ns
+    }
+
+    fn path(&self) -> String {
+        format!("/proc/{}/ns/net", self.holder.id())
+    }
+
+    /// `PROGRAM` run inside the namespace.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.path()))
+            .arg("--")
+            .arg(program)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn sh(&self, line: &str) -> Out {
+        Out(self.command("sh").args(["-c", line]).output().unwrap())
+    }
+
+    /// `nsbox SUBCOMMAND --root STATE ARGS...` inside the namespace.
+    fn nsbox(&self, f: &Fixture, args: &[&str]) -> Out {
+        let mut cmd = self.command(nsbox_bin());
+        cmd.arg(args[0]).arg("--root").arg(&f.state_root);
+        Out(cmd.args(&args[1..]).output().unwrap())
+    }
+
+    /// `nsbox run -d --name NAME --rootfs ROOTFS ARGS...` inside the namespace.
+    fn detach(&self, f: &Fixture, name: &str, args: &[&str]) {
+        let mut all = vec![
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--rootfs",
+            rootfs().to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        assert_eq!(self.nsbox(f, &all).ok(), format!("{name}\n"));
+    }
+
+    /// The names of the namespace's links.
+    fn links(&self) -> Vec<String> {
+        self.sh("ip -o link show")
+            .ok()
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n).to_string())
+            .collect()
+    }
+
+    /// The kernel deletes a pair with its container's namespace, in a worker, just after the
+    /// container ends: waits until only `keep` is left.
+    fn wait_links(&self, keep: &[&str]) {
+        wait_until(&format!("only {keep:?} are left"), 10, || {
+            self.links() == keep.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+        });
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+fn rootfs_arg() -> String {
+    rootfs().display().to_string()
+}
+
+#[test]
+fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let ns = NetNs::new();
+    let hosts_on_disk = std::fs::read(rootfs().join("etc/hosts")).unwrap();
+    // What the container sees: eth0 with its address, the default route, ping to the host.
+    let out = ns.nsbox(
+        &f,
+        &[
+            "run",
+            "--name",
+            "p2p",
+            "--rootfs",
+            &rootfs_arg(),
+            "--net",
+            "veth",
+            "--",
+            "sh",
+            "-c",
+            "ip -4 -o addr show eth0; ip route; cat /etc/hostname /etc/hosts; \
+             ping -c1 -W2 10.0.0.1 >/dev/null && echo ping-host-ok",
+        ],
+    );
+    let text = out.ok();
+    assert!(text.contains("eth0    inet 10.0.0.2/24"), "{text}");
+    assert!(text.contains("default via 10.0.0.1 dev eth0"), "{text}");
+    assert!(text.contains("10.0.0.0/24 dev eth0"), "{text}");
+    assert!(text.contains("p2p\n127.0.0.1\tlocalhost\n"), "{text}");
+    assert!(text.contains("10.0.0.2\tp2p\n"), "{text}");
+    assert!(text.contains("ping-host-ok"), "{text}");
+    assert_eq!(
+        std::fs::read(rootfs().join("etc/hosts")).unwrap(),
+        hosts_on_disk
+    );
+    ns.wait_links(&["lo"]);
+
+    // The host side: its end has 10.0.0.1/24; it pings the container; TCP both ways.
+    ns.detach(
+        &f,
+        "srv",
+        &["--net", "veth", "--", "sh", "-c", "nc -l -p 7000; sleep 60"],
+    );
+    let host_end: Vec<String> = ns
+        .links()
+        .into_iter()
+        .filter(|l| l.starts_with("nsb"))
+        .collect();
+    assert_eq!(host_end.len(), 1, "one host end: {host_end:?}");
+    let addr = ns.sh(&format!("ip -4 -o addr show {}", host_end[0])).ok();
+    assert!(addr.contains("inet 10.0.0.1/24"), "{addr}");
+    let ps = ns.nsbox(&f, &["ps"]).ok();
+    assert!(ps.contains("10.0.0.2"), "ps shows the address: {ps}");
+    ns.sh("busybox ping -c1 -W2 10.0.0.2").ok();
+    wait_until("the container listens", 5, || {
+        ns.sh("echo hello-from-host | busybox nc -w 2 10.0.0.2 7000")
+            .code()
+            == 0
+    });
+    wait_until("the container got the line", 5, || {
+        ns.nsbox(&f, &["logs", "srv"])
+            .ok()
+            .contains("hello-from-host")
+    });
+    let listener = ns
+        .command("busybox")
+        .args(["nc", "-l", "-p", "7001"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the host's side got the line", 5, || {
+        ns.nsbox(
+            &f,
+            &[
+                "exec",
+                "srv",
+                "sh",
+                "-c",
+                "echo hello-from-container | nc -w 2 10.0.0.1 7001",
+            ],
+        )
+        .code()
+            == 0
+    });
+    let got = listener.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        "hello-from-container\n"
+    );
+
+    ns.nsbox(&f, &["rm", "-f", "srv"]).ok();
+    ns.wait_links(&["lo"]);
+    assert_eq!(
+        ns.sh("ip -4 -o addr show").ok().lines().count(),
+        1,
+        "only lo's address"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_each_other() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let ns = NetNs::new();
+    const N: usize = 20;
+    let starting: Vec<Child> = (0..N)
+        .map(|i| {
+            let name = format!("b{i}");
+            ns.command(nsbox_bin())
+                .args(["run", "--root"])
+                .arg(&f.state_root)
+                .args(["-d", "--name", &name, "--rootfs", &rootfs_arg()])
+                .args(["--net", "bridge", "--", "sleep", "120"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in starting {
+        let out = Out(c.wait_with_output().unwrap());
+        out.ok();
+    }
+    let leases = std::fs::read_to_string(f.state_root.join(".leases")).unwrap();
+    let mut addrs: Vec<String> = leases
+        .lines()
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    assert_eq!(addrs.len(), N, "{N} distinct leases: {leases}");
+    let addr_of = |i: usize| {
+        leases
+            .lines()
+            .find(|l| l.ends_with(&format!(" b{i}")))
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let ps = ns.nsbox(&f, &["ps"]).ok();
+    for i in 0..N {
+        assert!(ps.contains(&addr_of(i)), "ps shows b{i}'s address: {ps}");
+        // Each pings the next one and the bridge.
+        let next = addr_of((i + 1) % N);
+        let line = format!("ping -c1 -W2 {next} && ping -c1 -W2 10.88.0.1");
+        ns.nsbox(&f, &["exec", &format!("b{i}"), "sh", "-c", &line])
+            .ok();
+    }
+    // The host pings one of them.
+    ns.sh(&format!("busybox ping -c1 -W2 {}", addr_of(7))).ok();
+    let names: Vec<String> = (0..N).map(|i| format!("b{i}")).collect();
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(names.iter().map(String::as_str));
+    ns.nsbox(&f, &rm).ok();
+    assert!(
+        !f.state_root.join(".leases").exists(),
+        "every lease returned"
+    );
+    // The bridge stays until gc finds no container on it.
+    assert!(ns.links().contains(&"nsbox0".to_string()));
+    let gc = ns.nsbox(&f, &["gc"]).ok();
+    assert_eq!(gc, "bridge nsbox0\n");
+    ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn a_failed_start_and_a_killed_supervisor_leave_no_lease_link_or_state() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let ns = NetNs::new();
+    let r = rootfs_arg();
+    // The command is missing: the pair was made, the lease taken; both go.
+    let out = ns.nsbox(
+        &f,
+        &["run", "--rootfs", &r, "--net", "bridge", "--", "/nope"],
+    );
+    assert_eq!(out.code(), 127, "{}", out.stderr());
+    // The child fails before the command (no such workdir), after the parent's network setup.
+    let out = ns.nsbox(
+        &f,
+        &[
+            "run", "--rootfs", &r, "--net", "veth", "-w", "/nope", "true",
+        ],
+    );
+    assert_ne!(out.code(), 0);
+    assert!(!f.state_root.join(".leases").exists());
+    ns.wait_links(&["lo", "nsbox0"]);
+
+    // A supervisor killed with SIGKILL: its container dies; gc returns the lease and, once no
+    // container is on it, removes the bridge.
+    ns.detach(&f, "k", &["--net", "bridge", "--", "sleep", "60"]);
+    let ps = ns.nsbox(&f, &["ps", "--json"]).ok();
+    let record = std::fs::read_to_string(f.state_root.join("k/record")).unwrap();
+    let supervisor = record
+        .lines()
+        .find_map(|l| l.strip_prefix("supervisor "))
+        .and_then(|v| v.split(' ').next())
+        .unwrap_or_else(|| panic!("a supervisor pid in the record: {record}"))
+        .to_string();
+    assert!(ps.contains("10.88.0.2"), "{ps}");
+    common::signal(supervisor.parse().unwrap(), "KILL");
+    wait_until("ps says dead", 10, || {
+        ns.nsbox(&f, &["ps", "-a"]).ok().contains("dead")
+    });
+    let gc = ns.nsbox(&f, &["gc"]).ok();
+    assert_eq!(gc, "k\nbridge nsbox0\n");
+    assert!(!f.state_root.join(".leases").exists());
+    ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn trace_shows_every_netlink_request_and_its_answer() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let ns = NetNs::new();
+    let out = ns.nsbox(
+        &f,
+        &[
+            "run",
+            "--trace",
+            "--rootfs",
+            &rootfs_arg(),
+            "--net",
+            "veth:192.168.50.1/30,192.168.50.2/30",
+            "true",
+        ],
+    );
+    let trace = out.stderr();
+    assert_eq!(out.code(), 0, "{trace}");
+    for want in [
+        "netlink(host): RTM_GETLINK \"nsb",
+        "netlink(host): RTM_GETADDR (dump, IPv4) -> ",
+        "netlink(host): RTM_NEWLINK veth \"nsb",
+        "with peer \"eth0\" in the container's network namespace -> ACK",
+        "netlink(host): RTM_NEWADDR 192.168.50.1/30 on \"nsb",
+        "netlink(container): RTM_NEWADDR 192.168.50.2/30 on \"eth0\" -> ACK",
+        "netlink(container): RTM_NEWLINK \"eth0\" up -> ACK",
+        "netlink(container): RTM_NEWROUTE default via 192.168.50.1 dev \"eth0\" -> ACK",
+    ] {
+        assert!(trace.contains(want), "trace lacks {want:?}:\n{trace}");
+    }
+    ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let ns = NetNs::new();
+    let r = rootfs_arg();
+    let refused = |net: &str, want: &str| {
+        let out = ns.nsbox(&f, &["run", "--rootfs", &r, "--net", net, "true"]);
+        assert_eq!(out.code(), 125, "--net {net}: {}", out.stderr());
+        let err = out.stderr();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(want), "--net {net}: {err:?} lacks {want:?}");
+    };
+    refused(
+        "veth:10.0.0.1,10.0.0.2/24",
+        "expected an IPv4 address with its prefix length",
+    );
+    refused("veth:10.0.0.300/24,10.0.0.2/24", "is not an IPv4 address");
+    refused(
+        "veth:10.0.0.1/24,10.0.0.255/24",
+        "10.0.0.255 is the broadcast address of 10.0.0.0/24",
+    );
+    refused(
+        "veth:10.0.0.1/24,10.0.0.1/24",
+        "the host and the container would both be 10.0.0.1",
+    );
+    refused("veth:10.0.0.1/24,10.0.1.2/24", "are not in one subnet");
+    refused("veth:10.0.0.1/24", "expected veth:HOST_CIDR,CONTAINER_CIDR");
+    refused(
+        "bridge:10.88.0.1/33",
+        "the prefix length \"33\" is not a number from 1 to 30",
+    );
+    refused("mesh", "expected none, host, veth");
+
+    // An address in use on the host: a second point-to-point container on the same subnet.
+    ns.detach(&f, "first", &["--net", "veth", "--", "sleep", "60"]);
+    refused(
+        "veth",
+        "--net veth:10.0.0.1/24,10.0.0.2/24: the subnet 10.0.0.0/24 is in use on the host: \"nsb",
+    );
+    refused("bridge:10.0.0.9/16", "is in use on the host");
+    // The bridge's subnet is exhausted (a /30 has the bridge and one container).
+    ns.detach(
+        &f,
+        "only",
+        &["--net", "bridge:10.77.0.1/30", "--", "sleep", "60"],
+    );
+    refused(
+        "bridge:10.77.0.1/30",
+        "lease an address in 10.77.0.0/30: the subnet is exhausted",
+    );
+    // The bridge exists with another subnet.
+    refused(
+        "bridge:10.99.0.1/16",
+        "the bridge nsbox0 exists and has 10.77.0.1/30",
+    );
+    ns.nsbox(&f, &["rm", "-f", "first", "only"]).ok();
+    ns.wait_links(&["lo", "nsbox0"]);
+
+    // The host end's name is taken (by an interface nsbox did not make): the name nsbox gives
+    // the id "named" is read from a traced run first.
+    let traced = ns.nsbox(
+        &f,
+        &[
+            "run", "--rootfs", &r, "--net", "veth", "--name", "named", "--trace", "true",
+        ],
+    );
+    let name = traced
+        .stderr()
+        .lines()
+        .find_map(|l| l.split("RTM_GETLINK \"").nth(1))
+        .and_then(|l| l.split('"').next())
+        .unwrap()
+        .to_string();
+    ns.wait_links(&["lo", "nsbox0"]);
+    ns.sh(&format!("ip link add {name} type bridge")).ok();
+    let out = ns.nsbox(
+        &f,
+        &[
+            "run", "--rootfs", &r, "--net", "veth", "--name", "named", "true",
+        ],
+    );
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr().contains(&format!(
+            "the interface \"{name}\" (the host end nsbox names for \"named\") already exists"
+        )),
+        "{}",
+        out.stderr()
+    );
+    ns.sh(&format!("ip link del {name}")).ok();
+    assert_eq!(ns.nsbox(&f, &["gc"]).ok(), "bridge nsbox0\n");
+    ns.wait_links(&["lo"]);
+
+    // Without root.
+    let out = Out(ns
+        .command("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            nsbox_bin(),
+        ])
+        .args(["run", "--root"])
+        .arg(&f.state_root)
+        .args(["--rootfs", &r, "--net", "veth", "true"])
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 125);
+    assert!(out.stderr().contains("root is needed"), "{}", out.stderr());
+    f.assert_clean();
+}
