@@ -43,6 +43,12 @@ def fill(argv, n):
     return [a.replace("{n}", str(n)) for a in argv]
 
 
+def links():
+    """The network interfaces of the benchmark's network namespace."""
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return len(out.splitlines())
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
@@ -106,6 +112,20 @@ def main():
         assert code == 0, "nsbox failed during the sequential run"
         seq.append(secs)
         seq_floor.append(spawn_wait(floor_cmd["argv"])[0])
+    # Commands whose sequential runs are watched too (networking: the kernel's asynchronous
+    # cleanup of network namespaces must not pile up); and links left right after, and 1 s later.
+    seq_also = {}
+    for name, runs in cfg.get("sequential_also", {}).items():
+        c = next(c for c in cmds if c["name"] == name)
+        ts = []
+        for i in range(runs):
+            n += 1
+            secs, code, _ = spawn_wait(fill(c["argv"], n))
+            assert code == 0, f"{name} failed during the sequential run"
+            ts.append(secs)
+        left_now = links()
+        time.sleep(1)
+        seq_also[name] = (ts, left_now, links())
     concurrent = {}
     for width in cfg["concurrency"]:
         batches = []
@@ -166,6 +186,13 @@ def main():
         f"(last/first {last / first:.2f}); the floor, run alternately: {ffirst * 1e3:.2f} ms and {flast * 1e3:.2f} ms "
         f"(last/first {flast / ffirst:.2f})",
     ]
+    for name, (ts, left_now, left_later) in seq_also.items():
+        k = len(ts) // 10
+        a, b = statistics.median(ts[:k]), statistics.median(ts[-k:])
+        lines.append(f"- {len(ts)} sequential runs of {name}: median of the first {k} {a * 1e3:.2f} ms, of the last {k} "
+                     f"{b * 1e3:.2f} ms (last/first {b / a:.2f}); links in the namespace right after: {left_now}, 1 s later: {left_later}")
+    for name, base in cfg.get("added", []):
+        lines.append(f"- {name} adds {(med[name] - med[base]) * 1e3:.2f} ms to the median of {base}")
     for width, secs in concurrent.items():
         lines.append(f"- {width} at once: {secs * 1e3:.1f} ms for the batch (median of {cfg['batches']}), "
                      f"{width / secs:.0f} containers/s")

@@ -12,6 +12,8 @@ command -v readelf >/dev/null || need+=(binutils)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v strace >/dev/null || need+=(strace)
 command -v script >/dev/null || need+=(bsdutils)
+command -v ip >/dev/null || need+=(iproute2)
+command -v nsenter >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   apt-get update -qq

@@ -143,7 +143,14 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
     ns.detach(
         &f,
         "srv",
-        &["--net", "veth", "--", "sh", "-c", "nc -l -p 7000; sleep 60"],
+        &[
+            "--net",
+            "veth",
+            "--",
+            "sh",
+            "-c",
+            "sleep 30 | nc -l -p 7000; sleep 60",
+        ],
     );
     let host_end: Vec<String> = ns
         .links()
@@ -166,14 +173,18 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
             .ok()
             .contains("hello-from-host")
     });
-    let listener = ns
+    // The host's side listens (its stdin kept open: busybox nc closes the connection when
+    // its stdin ends) and writes what it got to a file.
+    let got = f.scratch.join("got");
+    let mut listener = ns
         .command("busybox")
         .args(["nc", "-l", "-p", "7001"])
-        .stdout(Stdio::piped())
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(&got).unwrap())
         .spawn()
         .unwrap();
     wait_until("the host's side got the line", 5, || {
-        ns.nsbox(
+        let sent = ns.nsbox(
             &f,
             &[
                 "exec",
@@ -182,15 +193,15 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
                 "-c",
                 "echo hello-from-container | nc -w 2 10.0.0.1 7001",
             ],
-        )
-        .code()
-            == 0
+        );
+        sent.code() == 0
+            && (0..100).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                std::fs::read_to_string(&got).unwrap_or_default() == "hello-from-container\n"
+            })
     });
-    let got = listener.wait_with_output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&got.stdout),
-        "hello-from-container\n"
-    );
+    let _ = listener.kill();
+    let _ = listener.wait();
 
     ns.nsbox(&f, &["rm", "-f", "srv"]).ok();
     ns.wait_links(&["lo"]);
@@ -199,6 +210,52 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
         1,
         "only lo's address"
     );
+    f.assert_clean();
+}
+
+#[test]
+fn back_to_back_runs_reuse_the_subnet_and_the_name() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let ns = NetNs::new();
+    // The previous pair may still be on its way out (the kernel deletes it with its namespace
+    // a little later): its address is taken back at teardown, and its name is waited for.
+    for _ in 0..5 {
+        let out = ns.nsbox(
+            &f,
+            &[
+                "run",
+                "--rootfs",
+                &rootfs_arg(),
+                "--net",
+                "veth",
+                "--",
+                "true",
+            ],
+        );
+        assert_eq!(out.code(), 0, "{}", out.stderr());
+        let out = ns.nsbox(
+            &f,
+            &[
+                "run",
+                "--name",
+                "again",
+                "--rootfs",
+                &rootfs_arg(),
+                "--net",
+                "veth",
+                "--",
+                "true",
+            ],
+        );
+        assert_eq!(out.code(), 0, "{}", out.stderr());
+        // Whatever is left of the pair for now, its address went at teardown.
+        let addrs = ns.sh("ip -4 -o addr show").ok();
+        assert!(!addrs.contains("10.0.0.1"), "{addrs}");
+    }
+    ns.wait_links(&["lo"]);
     f.assert_clean();
 }
 

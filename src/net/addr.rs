@@ -26,6 +26,23 @@ pub fn add(nl: &mut Netlink, index: i32, name: &str, cidr: Cidr) -> Result<()> {
     })
 }
 
+/// Takes `cidr` off the interface `index` (`name`); an interface or address already gone is
+/// not an error (the kernel may have deleted the pair first).
+pub fn delete(nl: &mut Netlink, index: i32, name: &str, cidr: Cidr) -> Result<()> {
+    let mut m = Message::ifaddr(cidr.prefix, index as u32);
+    m.attr(libc::IFA_LOCAL, &cidr.addr.octets());
+    let r = nl.ack(Request {
+        kind: Rtm::Deladdr,
+        flags: NlmF::empty(),
+        payload: m,
+        what: format!("RTM_DELADDR {cidr} on {name:?}"),
+    });
+    match r {
+        Err(e) if matches!(e.errno, Some(Errno::ENODEV) | Some(Errno::EADDRNOTAVAIL)) => Ok(()),
+        other => other,
+    }
+}
+
 /// The default route via `gateway` out of the interface `index` (`name`).
 pub fn add_default_route(
     nl: &mut Netlink,

@@ -14,6 +14,7 @@
 //!     namespace alive), the lease, and for `gc` the unused bridge            `record.rs`
 
 pub mod addr;
+mod check;
 pub mod cidr;
 pub mod hosts;
 mod ipam;
@@ -23,6 +24,7 @@ pub mod mode;
 pub mod netlink;
 mod record;
 
+pub use check::{Checked, check};
 pub use record::{remove_recorded, sweep};
 
 use crate::error::{Context, Error, Result};
@@ -37,98 +39,6 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-/// What the checks leave for `prepare`: the host's socket and the host end's name.
-pub struct Checked {
-    nl: Netlink,
-    host_ifname: String,
-}
-
-/// Checks the request against the host before anything is created: the host end's name is
-/// free, and the subnet overlaps none of the host's (but the bridge's own, which must match).
-pub fn check(spec: &Spec) -> Result<Checked> {
-    trace::step(|| "network: check the names and addresses against the host's".into());
-    let mut nl = Netlink::open("host")?;
-    let host_ifname = mode::host_ifname(&spec.id);
-    if link::find(&mut nl, &host_ifname)?.is_some() {
-        return Err(Error::new(
-            format!("--net {}", mode::describe(spec.net)),
-            format!(
-                "the interface {host_ifname:?} (the host end nsbox names for {:?}) already exists",
-                spec.id
-            ),
-        )
-        .hint(format!(
-            "another container with this id has it, or a crash left it: 'nsbox gc' removes those \
-             of dead containers, 'ip link del {host_ifname}' any other"
-        )));
-    }
-    let (subnet, bridge) = match spec.net {
-        Net::Veth { host, .. } => (host, None),
-        Net::Bridge { gateway } => (gateway, link::find(&mut nl, BRIDGE_NAME)?),
-        Net::None | Net::Host => unreachable!("check is for veth and bridge"),
-    };
-    let assigned = addr::all(&mut nl)?;
-    if let Some(b) = &bridge {
-        check_bridge_address(b.index, subnet, &assigned)?;
-    }
-    let bridge_index = bridge.as_ref().map(|b| b.index);
-    if let Some(clash) = assigned
-        .iter()
-        .find(|a| Some(a.index) != bridge_index && a.cidr.overlaps(subnet))
-    {
-        let name = link_name(&mut nl, clash.index);
-        return Err(Error::new(
-            format!("--net {}", mode::describe(spec.net)),
-            format!(
-                "the subnet {} is in use on the host: {name} has {}",
-                subnet.subnet(),
-                clash.cidr
-            ),
-        )
-        .hint(match spec.net {
-            Net::Veth { .. } => {
-                "give the pair other addresses, e.g. --net veth:10.0.1.1/24,10.0.1.2/24 (two \
-                 containers cannot share one point-to-point subnet), or use --net bridge"
-            }
-            _ => "give the bridge another subnet, e.g. --net bridge:10.89.0.1/16",
-        }));
-    }
-    Ok(Checked { nl, host_ifname })
-}
-
-/// The bridge exists: it must have the address asked for. Returns whether it has one at all
-/// (none: another nsbox is making it, or one was killed half way; the leases lock decides).
-fn check_bridge_address(index: i32, want: Cidr, assigned: &[addr::Assigned]) -> Result<bool> {
-    let has: Vec<Cidr> = assigned
-        .iter()
-        .filter(|a| a.index == index)
-        .map(|a| a.cidr)
-        .collect();
-    match has.first() {
-        None => Ok(false),
-        Some(_) if has.contains(&want) => Ok(true),
-        Some(other) => Err(Error::new(
-            format!("--net bridge:{want}"),
-            format!("the bridge {BRIDGE_NAME} exists and has {other}"),
-        )
-        .hint(format!(
-            "use --net bridge:{other} (its subnet), or stop its containers and run 'nsbox gc' \
-             to remove it"
-        ))),
-    }
-}
-
-/// `"eth0"`, or the index when the name cannot be had (only for a message).
-fn link_name(nl: &mut Netlink, index: i32) -> String {
-    match link::all(nl) {
-        Ok(links) => match links.into_iter().find(|l| l.index == index) {
-            Some(l) => format!("{:?}", l.name),
-            None => format!("interface {index}"),
-        },
-        Err(_) => format!("interface {index}"),
-    }
-}
-
 /// The container's network, ready to connect once its namespace exists.
 pub struct Plan {
     nl: Netlink,
@@ -138,6 +48,8 @@ pub struct Plan {
     gateway: Ipv4Addr,
     /// veth: the host end's address.
     host_address: Option<Cidr>,
+    /// veth: the host end's index, once it has its address.
+    host_index: Option<i32>,
     /// bridge: the bridge's index (the host end becomes its port).
     bridge: Option<i32>,
     /// The lease to return (bridge mode).
@@ -165,6 +77,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
             address: container,
             gateway: host.addr,
             host_address: Some(host),
+            host_index: None,
             bridge: None,
             leased: false,
         },
@@ -180,6 +93,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
                 address,
                 gateway: gateway.addr,
                 host_address: None,
+                host_index: None,
                 bridge: Some(index),
                 leased: true,
             }
@@ -213,7 +127,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
 /// gets here. Returns the bridge's index.
 fn ensure_bridge(nl: &mut Netlink, gateway: Cidr) -> Result<i32> {
     if let Some(b) = link::find(nl, BRIDGE_NAME)? {
-        if !check_bridge_address(b.index, gateway, &addr::all(nl)?)? {
+        if !check::bridge_address(b.index, gateway, &addr::all(nl)?)? {
             addr::add(nl, b.index, BRIDGE_NAME, gateway)?;
         }
         return Ok(b.index);
@@ -249,6 +163,7 @@ impl Plan {
         if let Some(host_address) = self.host_address {
             let index = self.index(&host)?;
             addr::add(&mut self.nl, index, &host, host_address)?;
+            self.host_index = Some(index);
         }
         let home = open_netns("/proc/self/ns/net")?;
         let mut inside = Netlink::open_in(&netns, &home, "container")?;
@@ -273,12 +188,20 @@ impl Plan {
         }
     }
 
-    /// Returns the lease. The pair is not deleted here: the container's network namespace
+    /// Takes the host end's address back and returns the lease: the next container can have
+    /// them at once. The pair itself is not deleted here: the container's network namespace
     /// dies with its last process, and the kernel deletes both ends with it (RTM_DELLINK would
-    /// do the same but waits for RCU callbacks, 20-30 ms on a small VM, where the namespace's
-    /// cleanup runs batched in a kernel worker). Returns whether all went; failures are
-    /// reported.
+    /// too, but waits for RCU callbacks: 20-30 ms on a small VM, where the namespace's cleanup
+    /// runs batched in a kernel worker). Returns whether all went; failures are reported.
     pub fn teardown(&mut self, root: &Path, id: &str) -> bool {
+        let mut ok = true;
+        if let (Some(index), Some(cidr)) = (self.host_index.take(), self.host_address) {
+            trace::step(|| format!("tear down: take {cidr} off {:?}", self.host_ifname));
+            if let Err(e) = addr::delete(&mut self.nl, index, &self.host_ifname, cidr) {
+                crate::report_warning(&e);
+                ok = false;
+            }
+        }
         trace::note(|| {
             format!(
                 "tear down: the kernel deletes {:?} and its peer with the container's network \
@@ -286,20 +209,17 @@ impl Plan {
                 self.host_ifname
             )
         });
-        if !self.leased {
-            return true;
-        }
-        trace::step(|| format!("tear down: return the lease of {}", self.address.addr));
-        match ipam::Leases::lock(root).and_then(|mut l| l.release_unless(|i| i != id)) {
-            Ok(_) => {
-                self.leased = false;
-                true
-            }
-            Err(e) => {
-                crate::report_warning(&e);
-                false
+        if self.leased {
+            trace::step(|| format!("tear down: return the lease of {}", self.address.addr));
+            match ipam::Leases::lock(root).and_then(|mut l| l.release_unless(|i| i != id)) {
+                Ok(_) => self.leased = false,
+                Err(e) => {
+                    crate::report_warning(&e);
+                    ok = false;
+                }
             }
         }
+        ok
     }
 }
 

@@ -62,7 +62,7 @@ impl Netlink {
     /// Sends `req` and waits for its ACK.
     pub fn ack(&mut self, req: Request) -> Result<()> {
         let what = req.what.clone();
-        self.exchange(req, |_| Ok(()))
+        self.exchange(req, &mut |_| Ok(()))
             .map(drop)
             .map_err(|e| e.into_error(&what))
     }
@@ -72,7 +72,7 @@ impl Netlink {
         req.flags |= NlmF::DUMP;
         let what = req.what.clone();
         let mut all = Vec::new();
-        self.exchange(req, |payload| {
+        self.exchange(req, &mut |payload| {
             all.push(payload);
             Ok(())
         })
@@ -84,7 +84,7 @@ impl Netlink {
     pub fn get(&mut self, req: Request) -> Result<Option<Buffer>> {
         let what = req.what.clone();
         let mut found = None;
-        match self.exchange(req, |payload| {
+        match self.exchange(req, &mut |payload| {
             found = Some(payload);
             Ok(())
         }) {
@@ -98,7 +98,7 @@ impl Netlink {
     fn exchange(
         &mut self,
         req: Request,
-        mut on_data: impl FnMut(Buffer) -> std::result::Result<(), Failure>,
+        on_data: &mut dyn FnMut(Buffer) -> std::result::Result<(), Failure>,
     ) -> std::result::Result<usize, Failure> {
         let t0 = trace::clock();
         self.seq = self.seq.wrapping_add(1);
@@ -110,7 +110,7 @@ impl Netlink {
             .nl_payload(NlPayload::Payload(Buffer::from(req.payload.into_bytes())))
             .build()
             .map_err(|e| Failure::Local(format!("build the message: {e}")))?;
-        let result = self.send_and_collect(&msg, seq, &mut on_data);
+        let result = self.send_and_collect(&msg, seq, on_data);
         if trace::enabled() {
             let answer = match &result {
                 Ok(0) => "ACK".to_string(),
@@ -126,7 +126,7 @@ impl Netlink {
         &mut self,
         msg: &Nlmsghdr<Rtm, Buffer>,
         seq: u32,
-        on_data: &mut impl FnMut(Buffer) -> std::result::Result<(), Failure>,
+        on_data: &mut dyn FnMut(Buffer) -> std::result::Result<(), Failure>,
     ) -> std::result::Result<usize, Failure> {
         self.sock.send(msg).map_err(Failure::from_socket)?;
         let mut answers = 0;
@@ -180,9 +180,11 @@ impl Failure {
         match &e {
             SocketError::Io(io) => match io.raw_os_error() {
                 Some(n) => Failure::Kernel(Errno::new(n), None),
-                None => Failure::Local(e.to_string()),
+                None => Failure::Local("an I/O error without an errno".into()),
             },
-            _ => Failure::Local(format!("a malformed netlink message: {e}")),
+            // neli could not encode or decode a message (its own words would cost the binary
+            // kilobytes of formatting code for an answer the kernel never gives).
+            _ => Failure::Local("a netlink message nsbox could not encode or decode".into()),
         }
     }
 

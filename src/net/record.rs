@@ -81,16 +81,7 @@ const PORTS_GONE_WITHIN: Duration = Duration::from_secs(2);
 /// Whether the bridge has no port. Ports of containers that have ended (an nsbox name, no
 /// state directory) are being deleted by the kernel with their namespace: waited for.
 fn unused(nl: &mut Netlink, bridge: i32, root: &Path) -> Result<bool> {
-    let live: Vec<String> = match crate::commands::container::open_dir(root) {
-        Ok(dir) => fs::list_dir(&dir)
-            .map_err(|e| Error::sys(format!("list state root {root:?}"), e))?
-            .into_iter()
-            .filter_map(|(name, _)| String::from_utf8(name).ok())
-            .map(|id| mode::host_ifname(&id))
-            .collect(),
-        Err(Errno::ENOENT) => Vec::new(),
-        Err(e) => return Err(Error::sys(format!("open state root {root:?}"), e)),
-    };
+    let live = live_host_ifnames(root)?;
     let deadline = Instant::now() + PORTS_GONE_WITHIN;
     loop {
         let ports: Vec<link::Link> = link::all(nl)?
@@ -105,6 +96,22 @@ fn unused(nl: &mut Netlink, bridge: i32, root: &Path) -> Result<bool> {
             return Ok(false);
         }
         process::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The host-end names of the containers that have a state directory under `root` (running,
+/// or being made, or ended and kept): an nsbox interface not among them belongs to a
+/// container that has ended (or to another state root).
+pub fn live_host_ifnames(root: &Path) -> Result<Vec<String>> {
+    match crate::commands::container::open_dir(root) {
+        Ok(dir) => Ok(fs::list_dir(&dir)
+            .map_err(|e| Error::sys(format!("list state root {root:?}"), e))?
+            .into_iter()
+            .filter_map(|(name, _)| String::from_utf8(name).ok())
+            .map(|id| mode::host_ifname(&id))
+            .collect()),
+        Err(Errno::ENOENT) => Ok(Vec::new()),
+        Err(e) => Err(Error::sys(format!("open state root {root:?}"), e)),
     }
 }
 
