@@ -81,7 +81,7 @@ pub fn setup(
         tmpfs("/run", "mode=755", create)?;
     }
     if let Some(dir) = network_files {
-        bind_network_files(dir, spec.read_only)?;
+        bind_network_files(dir)?;
     }
     user_mounts(spec, volume_kinds, create)?;
     if spec.read_only && !host {
@@ -211,10 +211,10 @@ fn bind_volume(
     mount::move_mount(&tree, &dest).ctx(|| format!("attach the volume {source:?} on {target}"))
 }
 
-/// The container's /etc/hosts and /etc/hostname, bound over the image's (before the user's
-/// volumes, which may replace them). An image without them keeps none: nsbox does not add
-/// files to it.
-fn bind_network_files(dir: &Path, read_only: bool) -> Result<()> {
+/// The container's /etc/hosts and /etc/hostname, bound read-only over the image's (before the
+/// user's volumes, which may replace them): the files are the host's, in the state directory.
+/// An image without them keeps none: nsbox does not add files to it.
+fn bind_network_files(dir: &Path) -> Result<()> {
     for (name, target) in crate::net::hosts::FILES {
         match mountpoint::open(target, Kind::File, Symlinks::Beneath, Create::No) {
             Ok(fd) => drop(fd),
@@ -224,7 +224,7 @@ fn bind_network_files(dir: &Path, read_only: bool) -> Result<()> {
             }
             Err(e) => return Err(e),
         }
-        bind_volume(&dir.join(name), target, Kind::File, read_only, Create::No)?;
+        bind_volume(&dir.join(name), target, Kind::File, true, Create::No)?;
     }
     Ok(())
 }

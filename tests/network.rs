@@ -15,8 +15,18 @@ struct NetNs {
 
 impl NetNs {
     fn new() -> NetNs {
+        // setpriv: the holder dies with this test's thread, even if the test process is killed.
         let holder = Command::new("unshare")
-            .args(["--net", "--", "sleep", "600"])
+            .args([
+                "--net",
+                "--",
+                "setpriv",
+                "--pdeathsig",
+                "KILL",
+                "--",
+                "sleep",
+                "600",
+            ])
             .stdin(Stdio::null())
             .spawn()
             .expect("unshare(1) from util-linux");
@@ -96,6 +106,35 @@ impl Drop for NetNs {
     }
 }
 
+/// A test's fixture and network namespace together: containers a failed test left are removed
+/// from inside the namespace (where their interfaces are) before the namespace goes.
+struct Net {
+    f: Fixture,
+    ns: NetNs,
+}
+
+impl Net {
+    fn new() -> Net {
+        Net {
+            f: Fixture::new(),
+            ns: NetNs::new(),
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if let Ok(entries) = std::fs::read_dir(&self.f.state_root) {
+            for e in entries.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                if !id.starts_with('.') {
+                    let _ = self.ns.nsbox(&self.f, &["rm", "-f", &id]);
+                }
+            }
+        }
+    }
+}
+
 fn rootfs_arg() -> String {
     rootfs().display().to_string()
 }
@@ -105,12 +144,12 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
     if !can_run() {
         return;
     }
-    let f = Fixture::new();
-    let ns = NetNs::new();
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
     let hosts_on_disk = std::fs::read(rootfs().join("etc/hosts")).unwrap();
     // What the container sees: eth0 with its address, the default route, ping to the host.
     let out = ns.nsbox(
-        &f,
+        f,
         &[
             "run",
             "--name",
@@ -141,7 +180,7 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
 
     // The host side: its end has 10.0.0.1/24; it pings the container; TCP both ways.
     ns.detach(
-        &f,
+        f,
         "srv",
         &[
             "--net",
@@ -160,7 +199,7 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
     assert_eq!(host_end.len(), 1, "one host end: {host_end:?}");
     let addr = ns.sh(&format!("ip -4 -o addr show {}", host_end[0])).ok();
     assert!(addr.contains("inet 10.0.0.1/24"), "{addr}");
-    let ps = ns.nsbox(&f, &["ps"]).ok();
+    let ps = ns.nsbox(f, &["ps"]).ok();
     assert!(ps.contains("10.0.0.2"), "ps shows the address: {ps}");
     ns.sh("busybox ping -c1 -W2 10.0.0.2").ok();
     wait_until("the container listens", 5, || {
@@ -169,7 +208,7 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
             == 0
     });
     wait_until("the container got the line", 5, || {
-        ns.nsbox(&f, &["logs", "srv"])
+        ns.nsbox(f, &["logs", "srv"])
             .ok()
             .contains("hello-from-host")
     });
@@ -185,7 +224,7 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
         .unwrap();
     wait_until("the host's side got the line", 5, || {
         let sent = ns.nsbox(
-            &f,
+            f,
             &[
                 "exec",
                 "srv",
@@ -203,7 +242,7 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
     let _ = listener.kill();
     let _ = listener.wait();
 
-    ns.nsbox(&f, &["rm", "-f", "srv"]).ok();
+    ns.nsbox(f, &["rm", "-f", "srv"]).ok();
     ns.wait_links(&["lo"]);
     assert_eq!(
         ns.sh("ip -4 -o addr show").ok().lines().count(),
@@ -218,13 +257,13 @@ fn back_to_back_runs_reuse_the_subnet_and_the_name() {
     if !can_run() {
         return;
     }
-    let f = Fixture::new();
-    let ns = NetNs::new();
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
     // The previous pair may still be on its way out (the kernel deletes it with its namespace
     // a little later): its address is taken back at teardown, and its name is waited for.
     for _ in 0..5 {
         let out = ns.nsbox(
-            &f,
+            f,
             &[
                 "run",
                 "--rootfs",
@@ -237,7 +276,7 @@ fn back_to_back_runs_reuse_the_subnet_and_the_name() {
         );
         assert_eq!(out.code(), 0, "{}", out.stderr());
         let out = ns.nsbox(
-            &f,
+            f,
             &[
                 "run",
                 "--name",
@@ -264,8 +303,8 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
     if !can_run() {
         return;
     }
-    let f = Fixture::new();
-    let ns = NetNs::new();
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
     const N: usize = 20;
     let starting: Vec<Child> = (0..N)
         .map(|i| {
@@ -288,7 +327,7 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
     let leases = std::fs::read_to_string(f.state_root.join(".leases")).unwrap();
     let mut addrs: Vec<String> = leases
         .lines()
-        .map(|l| l.split(' ').next().unwrap().to_string())
+        .map(|l| l.split('/').next().unwrap().to_string())
         .collect();
     addrs.sort();
     addrs.dedup();
@@ -298,18 +337,18 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
             .lines()
             .find(|l| l.ends_with(&format!(" b{i}")))
             .unwrap()
-            .split(' ')
+            .split('/')
             .next()
             .unwrap()
             .to_string()
     };
-    let ps = ns.nsbox(&f, &["ps"]).ok();
+    let ps = ns.nsbox(f, &["ps"]).ok();
     for i in 0..N {
         assert!(ps.contains(&addr_of(i)), "ps shows b{i}'s address: {ps}");
         // Each pings the next one and the bridge.
         let next = addr_of((i + 1) % N);
         let line = format!("ping -c1 -W2 {next} && ping -c1 -W2 10.88.0.1");
-        ns.nsbox(&f, &["exec", &format!("b{i}"), "sh", "-c", &line])
+        ns.nsbox(f, &["exec", &format!("b{i}"), "sh", "-c", &line])
             .ok();
     }
     // The host pings one of them.
@@ -317,16 +356,247 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
     let names: Vec<String> = (0..N).map(|i| format!("b{i}")).collect();
     let mut rm = vec!["rm", "-f"];
     rm.extend(names.iter().map(String::as_str));
-    ns.nsbox(&f, &rm).ok();
+    ns.nsbox(f, &rm).ok();
     assert!(
         !f.state_root.join(".leases").exists(),
         "every lease returned"
     );
-    // The bridge stays until gc finds no container on it.
-    assert!(ns.links().contains(&"nsbox0".to_string()));
-    let gc = ns.nsbox(&f, &["gc"]).ok();
+    // The bridge stays until gc finds no container on it (the pairs the kernel is deleting
+    // are waited for: gc would delete them itself, and say so).
+    ns.wait_links(&["lo", "nsbox0"]);
+    let gc = ns.nsbox(f, &["gc"]).ok();
     assert_eq!(gc, "bridge nsbox0\n");
     ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn concurrent_veth_runs_on_one_subnet_get_it_once() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
+    let starting: Vec<Child> = (0..4)
+        .map(|i| {
+            ns.command(nsbox_bin())
+                .args(["run", "--root"])
+                .arg(&f.state_root)
+                .args(["-d", "--name", &format!("v{i}"), "--rootfs", &rootfs_arg()])
+                .args(["--net", "veth", "--", "sleep", "60"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Out> = starting
+        .into_iter()
+        .map(|c| Out(c.wait_with_output().unwrap()))
+        .collect();
+    let started = outs.iter().filter(|o| o.code() == 0).count();
+    assert_eq!(started, 1, "exactly one gets 10.0.0.0/24");
+    for o in outs.iter().filter(|o| o.code() != 0) {
+        assert_eq!(o.code(), 125);
+        let err = o.stderr();
+        assert!(
+            err.contains("the subnet 10.0.0.0/24 is in use on the host")
+                || err.contains("overlaps 10.0.0.0/24, leased to the container"),
+            "{err}"
+        );
+    }
+    let addrs = ns.sh("ip -4 -o addr show").ok();
+    assert_eq!(addrs.matches("10.0.0.1/24").count(), 1, "{addrs}");
+    let running = ns.nsbox(f, &["ps", "-q"]).ok();
+    ns.nsbox(f, &["rm", "-f", running.trim()]).ok();
+    ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn a_namespace_kept_alive_keeps_no_address_and_gc_deletes_its_pair() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
+    // a runs in the foreground: its nsbox removes its state when it ends.
+    let mut a = ns
+        .command(nsbox_bin())
+        .args(["run", "--root"])
+        .arg(&f.state_root)
+        .args([
+            "--name",
+            "a",
+            "--rootfs",
+            &rootfs_arg(),
+            "--net",
+            "bridge",
+            "--",
+            "sleep",
+            "60",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("a runs", 10, || {
+        ns.nsbox(f, &["ps"]).ok().contains("10.88.0.2")
+    });
+    let a_end: Vec<String> = ns
+        .links()
+        .into_iter()
+        .filter(|l| l.starts_with("nsb") && l != "nsbox0")
+        .collect();
+    assert_eq!(a_end.len(), 1);
+    // Something outside keeps a's network namespace alive after a has ended.
+    let pid = ns.nsbox(f, &["ps", "--json"]).ok();
+    let pid: String = pid
+        .split("\"pid\":")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let mut keeper = Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .args(["--", "sleep", "60"])
+        .spawn()
+        .unwrap();
+    wait_until("the keeper is in a's namespace", 5, || {
+        std::fs::read_link(format!("/proc/{}/ns/net", keeper.id()))
+            .ok()
+            .zip(std::fs::read_link(format!("/proc/{pid}/ns/net")).ok())
+            .is_some_and(|(k, p)| k == p)
+    });
+    ns.nsbox(f, &["kill", "a"]).ok();
+    assert_eq!(a.wait().unwrap().code(), Some(143));
+    assert!(
+        !f.state_root.join("a").exists(),
+        "a's nsbox removed its state"
+    );
+    // a's pair lives on, but off the bridge: b gets a's address and the bridge sees b alone.
+    assert!(ns.links().contains(&a_end[0]), "the pair lives on");
+    let master = ns.sh(&format!("ip -o link show {}", a_end[0])).ok();
+    assert!(!master.contains("master nsbox0"), "{master}");
+    let b = ns.nsbox(
+        f,
+        &[
+            "run",
+            "--name",
+            "b",
+            "--rootfs",
+            &rootfs_arg(),
+            "--net",
+            "bridge",
+            "--",
+            "sh",
+            "-c",
+            "ip -4 -o addr show eth0; ping -c1 -W2 10.88.0.1 >/dev/null && echo ping-ok",
+        ],
+    );
+    let text = b.ok();
+    assert!(text.contains("inet 10.88.0.2/16"), "{text}");
+    assert!(text.contains("ping-ok"), "{text}");
+    // gc deletes the pair of the container that is gone, then the bridge.
+    let gc = ns.nsbox(f, &["gc"]).ok();
+    assert!(gc.contains(&format!("link {} of a\n", a_end[0])), "{gc}");
+    assert!(gc.ends_with("bridge nsbox0\n"), "{gc}");
+    let _ = keeper.kill();
+    let _ = keeper.wait();
+    ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn gc_running_all_along_never_breaks_a_run() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = ns.nsbox(f, &["gc"]);
+            }
+        });
+        for i in 0..15 {
+            let out = ns.nsbox(
+                f,
+                &[
+                    "run",
+                    "--rootfs",
+                    &rootfs_arg(),
+                    "--net",
+                    "bridge",
+                    "--",
+                    "ping",
+                    "-c1",
+                    "-W2",
+                    "10.88.0.1",
+                ],
+            );
+            if out.code() != 0 {
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                panic!("run {i} failed while gc ran: {}", out.stderr());
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    // The last gc may have removed the bridge already; one more does once the pairs are gone.
+    wait_until("gc removed the bridge", 10, || {
+        ns.nsbox(f, &["gc"]).ok();
+        ns.links() == ["lo"]
+    });
+    f.assert_clean();
+}
+
+#[test]
+fn a_bridge_nsbox_did_not_make_or_of_another_root_is_left_alone() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
+    let r = rootfs_arg();
+    let refused = |f: &Fixture, want: &str| {
+        let out = ns.nsbox(f, &["run", "--rootfs", &r, "--net", "bridge", "true"]);
+        assert_eq!(out.code(), 125, "{}", out.stderr());
+        assert!(
+            out.stderr().contains(want),
+            "{:?} lacks {want:?}",
+            out.stderr()
+        );
+    };
+    // Not nsbox's: a bridge without nsbox's alias, and a veth named nsbox0.
+    ns.sh("ip link add nsbox0 type bridge").ok();
+    refused(
+        f,
+        "nsbox0 exists and is not nsbox's bridge (kind bridge, alias \"\")",
+    );
+    ns.sh("ip link del nsbox0 && ip link add nsbox0 type veth peer name nsboxpeer")
+        .ok();
+    refused(f, "nsbox0 exists and is not nsbox's bridge (kind veth");
+    let addrs = ns.sh("ip -4 -o addr show").ok();
+    assert!(
+        !addrs.contains("10.88."),
+        "nothing was added to it: {addrs}"
+    );
+    ns.sh("ip link del nsbox0").ok();
+    // Another state root's bridge.
+    ns.detach(f, "mine", &["--net", "bridge", "--", "sleep", "60"]);
+    let other = Fixture::new();
+    refused(&other, "the bridge nsbox0 belongs to another state root");
+    // gc of the other root leaves the bridge, and the container on it, alone.
+    assert_eq!(ns.nsbox(&other, &["gc"]).ok(), "");
+    assert!(ns.nsbox(f, &["ps"]).ok().contains("10.88.0.2"));
+    ns.nsbox(f, &["rm", "-f", "mine"]).ok();
+    ns.wait_links(&["lo", "nsbox0"]);
+    assert_eq!(ns.nsbox(f, &["gc"]).ok(), "bridge nsbox0\n");
+    ns.wait_links(&["lo"]);
+    other.assert_clean();
     f.assert_clean();
 }
 
@@ -335,30 +605,34 @@ fn a_failed_start_and_a_killed_supervisor_leave_no_lease_link_or_state() {
     if !can_run() {
         return;
     }
-    let f = Fixture::new();
-    let ns = NetNs::new();
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
     let r = rootfs_arg();
     // The command is missing: the pair was made, the lease taken; both go.
     let out = ns.nsbox(
-        &f,
+        f,
         &["run", "--rootfs", &r, "--net", "bridge", "--", "/nope"],
     );
     assert_eq!(out.code(), 127, "{}", out.stderr());
     // The child fails before the command (no such workdir), after the parent's network setup.
     let out = ns.nsbox(
-        &f,
+        f,
         &[
             "run", "--rootfs", &r, "--net", "veth", "-w", "/nope", "true",
         ],
     );
-    assert_ne!(out.code(), 0);
+    assert_eq!(out.code(), 125);
+    assert!(
+        out.stderr()
+            .contains("chdir to the working directory \"/nope\"")
+    );
     assert!(!f.state_root.join(".leases").exists());
     ns.wait_links(&["lo", "nsbox0"]);
 
     // A supervisor killed with SIGKILL: its container dies; gc returns the lease and, once no
     // container is on it, removes the bridge.
-    ns.detach(&f, "k", &["--net", "bridge", "--", "sleep", "60"]);
-    let ps = ns.nsbox(&f, &["ps", "--json"]).ok();
+    ns.detach(f, "k", &["--net", "bridge", "--", "sleep", "60"]);
+    let ps = ns.nsbox(f, &["ps", "--json"]).ok();
     let record = std::fs::read_to_string(f.state_root.join("k/record")).unwrap();
     let supervisor = record
         .lines()
@@ -369,9 +643,9 @@ fn a_failed_start_and_a_killed_supervisor_leave_no_lease_link_or_state() {
     assert!(ps.contains("10.88.0.2"), "{ps}");
     common::signal(supervisor.parse().unwrap(), "KILL");
     wait_until("ps says dead", 10, || {
-        ns.nsbox(&f, &["ps", "-a"]).ok().contains("dead")
+        ns.nsbox(f, &["ps", "-a"]).ok().contains("dead")
     });
-    let gc = ns.nsbox(&f, &["gc"]).ok();
+    let gc = ns.nsbox(f, &["gc"]).ok();
     assert_eq!(gc, "k\nbridge nsbox0\n");
     assert!(!f.state_root.join(".leases").exists());
     ns.wait_links(&["lo"]);
@@ -383,10 +657,10 @@ fn trace_shows_every_netlink_request_and_its_answer() {
     if !can_run() {
         return;
     }
-    let f = Fixture::new();
-    let ns = NetNs::new();
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
     let out = ns.nsbox(
-        &f,
+        f,
         &[
             "run",
             "--trace",
@@ -420,11 +694,11 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     if !can_run() {
         return;
     }
-    let f = Fixture::new();
-    let ns = NetNs::new();
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
     let r = rootfs_arg();
     let refused = |net: &str, want: &str| {
-        let out = ns.nsbox(&f, &["run", "--rootfs", &r, "--net", net, "true"]);
+        let out = ns.nsbox(f, &["run", "--rootfs", &r, "--net", net, "true"]);
         assert_eq!(out.code(), 125, "--net {net}: {}", out.stderr());
         let err = out.stderr();
         assert_eq!(err.lines().count(), 1, "one line: {err}");
@@ -452,7 +726,7 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     refused("mesh", "expected none, host, veth");
 
     // An address in use on the host: a second point-to-point container on the same subnet.
-    ns.detach(&f, "first", &["--net", "veth", "--", "sleep", "60"]);
+    ns.detach(f, "first", &["--net", "veth", "--", "sleep", "60"]);
     refused(
         "veth",
         "--net veth:10.0.0.1/24,10.0.0.2/24: the subnet 10.0.0.0/24 is in use on the host: \"nsb",
@@ -460,7 +734,7 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     refused("bridge:10.0.0.9/16", "is in use on the host");
     // The bridge's subnet is exhausted (a /30 has the bridge and one container).
     ns.detach(
-        &f,
+        f,
         "only",
         &["--net", "bridge:10.77.0.1/30", "--", "sleep", "60"],
     );
@@ -473,13 +747,13 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
         "bridge:10.99.0.1/16",
         "the bridge nsbox0 exists and has 10.77.0.1/30",
     );
-    ns.nsbox(&f, &["rm", "-f", "first", "only"]).ok();
+    ns.nsbox(f, &["rm", "-f", "first", "only"]).ok();
     ns.wait_links(&["lo", "nsbox0"]);
 
     // The host end's name is taken (by an interface nsbox did not make): the name nsbox gives
     // the id "named" is read from a traced run first.
     let traced = ns.nsbox(
-        &f,
+        f,
         &[
             "run", "--rootfs", &r, "--net", "veth", "--name", "named", "--trace", "true",
         ],
@@ -494,7 +768,7 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     ns.wait_links(&["lo", "nsbox0"]);
     ns.sh(&format!("ip link add {name} type bridge")).ok();
     let out = ns.nsbox(
-        &f,
+        f,
         &[
             "run", "--rootfs", &r, "--net", "veth", "--name", "named", "true",
         ],
@@ -508,7 +782,7 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
         out.stderr()
     );
     ns.sh(&format!("ip link del {name}")).ok();
-    assert_eq!(ns.nsbox(&f, &["gc"]).ok(), "bridge nsbox0\n");
+    assert_eq!(ns.nsbox(f, &["gc"]).ok(), "bridge nsbox0\n");
     ns.wait_links(&["lo"]);
 
     // Without root.

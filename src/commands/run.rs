@@ -161,7 +161,7 @@ fn run_with_state(
     // Nothing stays on the host, whatever happened above.
     let mut all_gone = true;
     if let Some(plan) = network.as_mut() {
-        all_gone &= plan.teardown(&spec.state_root, &spec.id);
+        all_gone &= plan.teardown();
     }
     if let Some(cgroups) = cgroups.as_mut() {
         trace::step(|| "tear down: remove the cgroups".into());

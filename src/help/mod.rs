@@ -63,9 +63,9 @@ Options:
                             reach each other and the host. 'nsbox gc' removes the bridge once
                             no container is on it
                             veth and bridge: IPv4; built with netlink messages (see --trace);
-                            /etc/hosts and /etc/hostname show the name and address (bound over
-                            the image's files, if it has them); the pair goes with the
-                            container's network namespace when it ends
+                            /etc/hosts and /etc/hostname show the name and address (bound
+                            read-only over the image's files, if it has them); the pair goes
+                            with the container's network namespace when it ends
       --chroot              enter the rootfs with chroot(2) instead of pivot_root(2).
                             pivot_root moves the whole mount tree and detaches the old root, so
                             no host path is left to reach; chroot only changes what '/' means

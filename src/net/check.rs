@@ -1,15 +1,15 @@
-//! The checks before anything exists: the host end's name is free, and the subnet overlaps
-//! none of the host's addresses (but the bridge's own, which must be the one asked for).
+//! The checks before anything exists: the host end's name is free, the subnet overlaps none of
+//! the host's addresses (but the bridge's own), and an existing nsbox0 is nsbox's bridge for
+//! this state root, with the address asked for.
 
+use super::addr;
 use super::cidr::Cidr;
+use super::link::{self, Link};
 use super::mode::{self, BRIDGE_NAME};
 use super::netlink::Netlink;
-use super::{addr, link};
 use crate::error::{Error, Result};
 use crate::spec::{Net, Spec};
-use crate::sys::process;
 use crate::trace;
-use std::time::{Duration, Instant};
 
 /// What the checks leave for `prepare`: the host's socket and the host end's name.
 pub struct Checked {
@@ -17,106 +17,78 @@ pub struct Checked {
     pub(super) host_ifname: String,
 }
 
-/// How long an nsbox interface in the way is given to go: the kernel deletes the pair of a
-/// container that has just ended with its namespace, in a worker, some milliseconds later.
-const DYING_WITHIN: Duration = Duration::from_secs(1);
-
-/// Checks the request against the host. An interface of nsbox's in the way may be the pair of
-/// a container that has just ended: it is waited for (up to DYING_WITHIN) before giving up.
+/// Checks the request against the host. A host end of the same container id and state root
+/// whose container is gone (its namespace kept alive by something) is deleted, as `gc` would.
 pub fn check(spec: &Spec) -> Result<Checked> {
     trace::step(|| "network: check the names and addresses against the host's".into());
     let mut nl = Netlink::open("host")?;
     let host_ifname = mode::host_ifname(&spec.id);
-    let deadline = Instant::now() + DYING_WITHIN;
-    let mut waited = false;
-    let mut live = None;
-    loop {
-        let Some((owner, err)) = conflict(&mut nl, spec, &host_ifname)? else {
-            return Ok(Checked { nl, host_ifname });
-        };
-        // An nsbox interface that no container of this state root has: the pair of one that
-        // has just ended. An owner gone between the two dumps is no conflict any more either.
-        let dying = match owner.as_deref() {
-            None => true,
-            Some(o) if o.starts_with("nsb") => {
-                let live = match &live {
-                    Some(l) => l,
-                    None => live.insert(super::record::live_host_ifnames(&spec.state_root)?),
-                };
-                !live.iter().any(|l| l == o)
-            }
-            Some(_) => false,
-        };
-        if !dying || Instant::now() > deadline {
-            return Err(err);
-        }
-        if !waited {
-            trace::note(|| {
+    if let Some(old) = link::find(&mut nl, &host_ifname)? {
+        let ours =
+            old.alias == mode::link_alias(&spec.state_root, &spec.id) && !spec.state_dir().exists();
+        if !ours {
+            return Err(Error::new(
+                format!("--net {}", mode::describe(spec.net)),
                 format!(
-                    "{} is in the way; the kernel deletes the pair of a container that just \
-                     ended a little later: waiting for it",
-                    owner.as_deref().unwrap_or("an interface")
-                )
-            });
-            waited = true;
+                    "the interface {host_ifname:?} (the host end nsbox names for {:?}) already \
+                     exists",
+                    spec.id
+                ),
+            )
+            .hint(format!(
+                "another container with this id has it (see 'nsbox ps -a'), or it is not \
+                 nsbox's: 'ip link del {host_ifname}' if nothing needs it"
+            )));
         }
-        process::sleep(Duration::from_millis(5));
-    }
-}
-
-/// The first thing in the way: the interface that has it (None: gone meanwhile), and the
-/// error that names it.
-fn conflict(
-    nl: &mut Netlink,
-    spec: &Spec,
-    host_ifname: &str,
-) -> Result<Option<(Option<String>, Error)>> {
-    let net = format!("--net {}", mode::describe(spec.net));
-    if link::find(nl, host_ifname)?.is_some() {
-        let err = Error::new(
-            net,
+        trace::note(|| {
             format!(
-                "the interface {host_ifname:?} (the host end nsbox names for {:?}) already exists",
+                "{host_ifname:?} is left from an ended container {:?}",
                 spec.id
-            ),
-        )
-        .hint(format!(
-            "another container with this id has it, or a crash left it: 'nsbox gc' removes those \
-             of dead containers, 'ip link del {host_ifname}' any other"
-        ));
-        return Ok(Some((Some(host_ifname.to_string()), err)));
+            )
+        });
+        link::delete(&mut nl, &host_ifname)?;
     }
-    let (subnet, bridge) = match spec.net {
-        Net::Veth { host, .. } => (host, None),
-        Net::Bridge { gateway } => (gateway, link::find(nl, BRIDGE_NAME)?),
+    let subnet = match spec.net {
+        Net::Veth { host, .. } => host,
+        Net::Bridge { gateway } => {
+            // A bridge without its alias may be one another nsbox is making right now, under
+            // the leases lock: `prepare` looks again under that lock.
+            if let Some(b) = link::find(&mut nl, BRIDGE_NAME)?
+                && (b.kind.as_deref() != Some("bridge") || !b.alias.is_empty())
+            {
+                bridge_is_ours(&b, &mode::bridge_alias(&spec.state_root), gateway)?;
+                bridge_address(b.index, gateway, &addr::all(&mut nl)?)?;
+            }
+            gateway
+        }
         Net::None | Net::Host => unreachable!("check is for veth and bridge"),
     };
+    subnet_free(&mut nl, spec, subnet)?;
+    Ok(Checked { nl, host_ifname })
+}
+
+/// No address of the host overlaps `subnet` (the bridge's own excepted).
+pub(super) fn subnet_free(nl: &mut Netlink, spec: &Spec, subnet: Cidr) -> Result<()> {
+    let bridge = match spec.net {
+        Net::Bridge { .. } => link::find(nl, BRIDGE_NAME)?.map(|b| b.index),
+        _ => None,
+    };
     let assigned = addr::all(nl)?;
-    if let Some(b) = &bridge
-        && let Err(err) = bridge_address(b.index, subnet, &assigned)
-    {
-        return Ok(Some((Some(BRIDGE_NAME.to_string()), err)));
-    }
-    let bridge_index = bridge.as_ref().map(|b| b.index);
     let Some(clash) = assigned
         .iter()
-        .find(|a| Some(a.index) != bridge_index && a.cidr.overlaps(subnet))
+        .find(|a| Some(a.index) != bridge && a.cidr.overlaps(subnet))
     else {
-        return Ok(None);
+        return Ok(());
     };
-    let owner = link::all(nl)?
-        .into_iter()
-        .find(|l| l.index == clash.index)
-        .map(|l| l.name);
-    let err = Error::new(
-        net,
+    let owner = match link::all(nl)?.into_iter().find(|l| l.index == clash.index) {
+        Some(l) => format!("{:?}", l.name),
+        None => format!("interface {}", clash.index),
+    };
+    Err(Error::new(
+        format!("--net {}", mode::describe(spec.net)),
         format!(
-            "the subnet {} is in use on the host: {} has {}",
+            "the subnet {} is in use on the host: {owner} has {}",
             subnet.subnet(),
-            match &owner {
-                Some(name) => format!("{name:?}"),
-                None => format!("interface {}", clash.index),
-            },
             clash.cidr
         ),
     )
@@ -126,12 +98,39 @@ fn conflict(
              containers cannot share one point-to-point subnet), or use --net bridge"
         }
         _ => "give the bridge another subnet, e.g. --net bridge:10.89.0.1/16",
-    });
-    Ok(Some((owner, err)))
+    }))
+}
+
+/// An existing nsbox0 must be a bridge that nsbox made for this state root (its alias says so):
+/// nsbox never changes an interface it did not make, and leases are kept per state root.
+pub(super) fn bridge_is_ours(b: &Link, alias: &str, gateway: Cidr) -> Result<()> {
+    if b.kind.as_deref() == Some("bridge") && b.alias == alias {
+        return Ok(());
+    }
+    let (why, hint) = if b.kind.as_deref() != Some("bridge") || !b.alias.starts_with("nsbox ") {
+        (
+            format!(
+                "{BRIDGE_NAME} exists and is not nsbox's bridge (kind {}, alias {:?})",
+                b.kind.as_deref().unwrap_or("unknown"),
+                b.alias
+            ),
+            format!("nsbox uses only a bridge it made: rename or remove that {BRIDGE_NAME}"),
+        )
+    } else {
+        (
+            format!(
+                "the bridge {BRIDGE_NAME} belongs to another state root ({:?})",
+                b.alias.trim_start_matches("nsbox ")
+            ),
+            "its addresses are leased there: use that --root, or a network namespace of its own"
+                .to_string(),
+        )
+    };
+    Err(Error::new(format!("--net bridge:{gateway}"), why).hint(hint))
 }
 
 /// The bridge exists: it must have the address asked for. Returns whether it has one at all
-/// (none: another nsbox is making it, or one was killed half way; the leases lock decides).
+/// (none: an nsbox was killed while making it; `prepare` adds it, under the leases lock).
 pub(super) fn bridge_address(index: i32, want: Cidr, assigned: &[addr::Assigned]) -> Result<bool> {
     let has: Vec<Cidr> = assigned
         .iter()

@@ -24,14 +24,26 @@ impl Cidr {
         let addr: Ipv4Addr = addr
             .parse()
             .map_err(|_| format!("{addr:?} is not an IPv4 address (A.B.C.D)"))?;
+        let digits = !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit());
         let prefix = match prefix.parse::<u8>() {
-            Ok(n) if (1..=MAX_PREFIX).contains(&n) => n,
+            Ok(n) if digits && (1..=MAX_PREFIX).contains(&n) => n,
             _ => {
                 return Err(format!(
                     "the prefix length {prefix:?} is not a number from 1 to {MAX_PREFIX}"
                 ));
             }
         };
+        let first = addr.octets()[0];
+        let not_unicast = match first {
+            0 => Some("in 0.0.0.0/8, 'this network'"),
+            127 => Some("a loopback address"),
+            224..=239 => Some("a multicast address"),
+            240..=255 => Some("in 240.0.0.0/4, reserved"),
+            _ => None,
+        };
+        if let Some(what) = not_unicast {
+            return Err(format!("{addr} is {what}, not an address for an interface"));
+        }
         let cidr = Cidr { addr, prefix };
         let a = u32::from(addr);
         if a == cidr.network() || a == cidr.broadcast() {
@@ -141,6 +153,12 @@ mod tests {
              (hosts: 10.0.0.1 to 10.0.0.254)"
         );
         assert!(err("10.0.0.255/24").contains("broadcast address"));
+        assert!(err("10.0.0.1/+24").contains("from 1 to 30"));
+        assert!(err("10.0.0.1/24,10.0.0.3/24").contains("from 1 to 30"));
+        assert!(err("224.0.0.1/24").contains("a multicast address"));
+        assert!(err("0.0.0.1/8").contains("'this network'"));
+        assert!(err("127.0.0.2/8").contains("loopback"));
+        assert!(err("250.0.0.1/8").contains("reserved"));
     }
 
     #[test]

@@ -113,6 +113,34 @@ pub fn set_up(nl: &mut Netlink, index: i32, name: &str) -> Result<()> {
     })
 }
 
+/// Sets the alias (IFLA_IFALIAS) of the link `index` (`name`).
+pub fn set_alias(nl: &mut Netlink, index: i32, name: &str, alias: &str) -> Result<()> {
+    let mut m = Message::ifinfo(index, 0, 0);
+    m.str(libc::IFLA_IFALIAS, alias);
+    nl.ack(Request {
+        kind: Rtm::Newlink,
+        flags: NlmF::empty(),
+        payload: m,
+        what: format!("RTM_NEWLINK {name:?} alias {alias:?}"),
+    })
+}
+
+/// Takes the link `index` (`name`) off its bridge.
+pub fn set_nomaster(nl: &mut Netlink, index: i32, name: &str) -> Result<()> {
+    let mut m = Message::ifinfo(index, 0, 0);
+    m.u32(libc::IFLA_MASTER, 0);
+    let r = nl.ack(Request {
+        kind: Rtm::Newlink,
+        flags: NlmF::empty(),
+        payload: m,
+        what: format!("RTM_NEWLINK {name:?} nomaster"),
+    });
+    match r {
+        Err(e) if e.errno == Some(Errno::ENODEV) => Ok(()),
+        other => other,
+    }
+}
+
 /// Deletes the link `name`; false when there was none (a veth pair also goes when the
 /// namespace of its other end is destroyed).
 pub fn delete(nl: &mut Netlink, name: &str) -> Result<bool> {
@@ -138,6 +166,8 @@ pub struct Link {
     pub master: Option<i32>,
     /// IFLA_INFO_KIND: "veth", "bridge", ...
     pub kind: Option<String>,
+    /// IFLA_IFALIAS, empty when none.
+    pub alias: String,
 }
 
 /// The link `name`, if there is one.
@@ -168,10 +198,12 @@ fn parse(bytes: &[u8]) -> Link {
         name: String::new(),
         master: None,
         kind: None,
+        alias: String::new(),
     };
     for (kind, value) in attrs(bytes, IFINFOMSG) {
         match kind {
             libc::IFLA_IFNAME => link.name = message::text(value),
+            libc::IFLA_IFALIAS => link.alias = message::text(value),
             libc::IFLA_MASTER => link.master = u32_at(value, 0).map(|i| i as i32),
             libc::IFLA_LINKINFO => {
                 link.kind = attrs(value, 0)
@@ -192,6 +224,7 @@ mod tests {
     fn a_link_answer_is_read_back() {
         let mut m = Message::ifinfo(5, UP, 0);
         m.str(libc::IFLA_IFNAME, "nsbox0")
+            .str(libc::IFLA_IFALIAS, "nsbox /run/nsbox")
             .u32(libc::IFLA_MASTER, 3)
             .nest(libc::IFLA_LINKINFO, |i| {
                 i.str(libc::IFLA_INFO_KIND, "bridge");
@@ -204,6 +237,7 @@ mod tests {
                 name: "nsbox0".into(),
                 master: Some(3),
                 kind: Some("bridge".into()),
+                alias: "nsbox /run/nsbox".into(),
             }
         );
     }

@@ -75,11 +75,12 @@ impl Message {
         self.attr(kind, &value.to_ne_bytes())
     }
 
-    /// A nested attribute: `fill` writes what it holds (a header struct, attributes).
+    /// A nested attribute (NLA_F_NESTED): `fill` writes what it holds (a header struct,
+    /// attributes).
     pub fn nest(&mut self, kind: u16, fill: impl FnOnce(&mut Message)) -> &mut Self {
         let mut inner = Message::default();
         fill(&mut inner);
-        self.attr(kind, &inner.bytes)
+        self.attr(kind | libc::NLA_F_NESTED as u16, &inner.bytes)
     }
 
     /// Raw bytes (a header struct inside a nested attribute).

@@ -3,15 +3,16 @@
 //!
 //!   parent, before anything exists: the host end's name must be free, the subnet must not
 //!     overlap the host's addresses (RTM_GETLINK, RTM_GETADDR)            `check`
-//!   parent, with the state directory: record the host end -> [bridge: under the leases lock,
-//!     the bridge (made on first use) and a leased address] -> /etc/hosts and /etc/hostname
-//!     files for the child to bind                                        `prepare`
+//!   parent, with the state directory: record the host end -> under the leases lock: [veth:
+//!     the subnet, checked again] [bridge: the bridge (made on first use), an address] ->
+//!     /etc/hosts and /etc/hostname files for the child to bind           `prepare`
 //!   parent, after clone, while the child mounts: RTM_NEWLINK veth, its peer eth0 made directly
-//!     in the child's namespace -> [veth: the host end's address] -> a socket in the child's
-//!     namespace: eth0's address, eth0 up, the default route              `Plan::connect`
-//!   teardown: return the lease; the kernel deletes the pair with the namespace `Plan::teardown`
-//!   `rm` and `gc`: RTM_DELLINK what the record names (gone already, unless something kept the
-//!     namespace alive), the lease, and for `gc` the unused bridge            `record.rs`
+//!     in the child's namespace -> the host end's alias [veth: its address] -> a socket in the
+//!     child's namespace: eth0's address, eth0 up, the default route      `Plan::connect`
+//!   teardown: the host end loses its address (veth) or leaves the bridge, the lease returns;
+//!     the kernel deletes the pair with the container's namespace       `Plan::teardown`
+//!   `rm` and `gc`: RTM_DELLINK what the record names (if it is still there and is nsbox's), the
+//!     lease; `gc` also what ended containers left and the unused bridge     `record.rs`
 
 pub mod addr;
 mod check;
@@ -37,32 +38,34 @@ use mode::{BRIDGE_NAME, CONTAINER_IFNAME};
 use netlink::Netlink;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The container's network, ready to connect once its namespace exists.
 pub struct Plan {
     nl: Netlink,
     host_ifname: String,
+    /// The host end's alias: this container of this state root.
+    alias: String,
     /// The container's eth0 address.
     pub address: Cidr,
     gateway: Ipv4Addr,
     /// veth: the host end's address.
     host_address: Option<Cidr>,
-    /// veth: the host end's index, once it has its address.
+    /// The host end's index, once it exists.
     host_index: Option<i32>,
     /// bridge: the bridge's index (the host end becomes its port).
     bridge: Option<i32>,
-    /// The lease to return (bridge mode).
+    /// The state root, whose lease file holds this container's lease until teardown.
+    root: PathBuf,
+    id: String,
     leased: bool,
 }
 
-/// Records the host end in the state, takes the bridge and a lease (bridge mode), and writes
-/// the container's /etc/hosts and /etc/hostname in the state directory.
+/// Records the host end in the state; under the leases lock, leases the veth's subnet (checked
+/// again: another nsbox may have taken it since `check`) or makes the bridge and leases an
+/// address on it; writes the container's /etc/hosts and /etc/hostname in the state directory.
 pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan> {
-    let Checked {
-        mut nl,
-        host_ifname,
-    } = checked;
+    let Checked { nl, host_ifname } = checked;
     // Recorded before it exists: teardown and `nsbox gc` find it even after a SIGKILL.
     trace::step(|| format!("network: record the host end {host_ifname:?} in the state"));
     state.add_file(
@@ -70,36 +73,44 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
         format!("link {host_ifname}\n").as_bytes(),
         0o600,
     )?;
-    let mut plan = match spec.net {
-        Net::Veth { host, container } => Plan {
-            nl,
-            host_ifname,
-            address: container,
-            gateway: host.addr,
-            host_address: Some(host),
-            host_index: None,
-            bridge: None,
-            leased: false,
+    let mut plan = Plan {
+        nl,
+        alias: mode::link_alias(&spec.state_root, &spec.id),
+        host_ifname,
+        address: Cidr {
+            addr: Ipv4Addr::UNSPECIFIED,
+            prefix: 0,
         },
+        gateway: Ipv4Addr::UNSPECIFIED,
+        host_address: None,
+        host_index: None,
+        bridge: None,
+        root: spec.state_root.clone(),
+        id: spec.id.clone(),
+        leased: false,
+    };
+    trace::step(|| "network: lock the leases (the state root)".into());
+    let mut leases = ipam::Leases::lock(&spec.state_root)?;
+    match spec.net {
+        Net::Veth { host, container } => {
+            check::subnet_free(&mut plan.nl, spec, host)?;
+            leases.take_subnet(
+                host,
+                &spec.id,
+                &format!("--net {}", mode::describe(spec.net)),
+            )?;
+            (plan.address, plan.gateway, plan.host_address) = (container, host.addr, Some(host));
+        }
         Net::Bridge { gateway } => {
-            trace::step(|| "network: lock the leases (the state root)".into());
-            let mut leases = ipam::Leases::lock(&spec.state_root)?;
-            let index = ensure_bridge(&mut nl, gateway)?;
-            let address = leases.take(gateway, &spec.id)?;
-            trace::step(|| format!("network: leased {address} to {}", spec.id));
-            Plan {
-                nl,
-                host_ifname,
-                address,
-                gateway: gateway.addr,
-                host_address: None,
-                host_index: None,
-                bridge: Some(index),
-                leased: true,
-            }
+            plan.bridge = Some(ensure_bridge(&mut plan.nl, gateway, &spec.state_root)?);
+            plan.address = leases.take(gateway, &spec.id)?;
+            plan.gateway = gateway.addr;
+            trace::step(|| format!("network: leased {} to {}", plan.address, spec.id));
         }
         Net::None | Net::Host => unreachable!("prepare is for veth and bridge"),
-    };
+    }
+    plan.leased = true;
+    drop(leases);
     trace::step(|| "network: write /etc/hosts and /etc/hostname in the state".into());
     let [(hosts_name, _), (hostname_name, _)] = hosts::FILES;
     let written = state
@@ -116,7 +127,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
             )
         });
     if let Err(e) = written {
-        plan.teardown(&spec.state_root, &spec.id);
+        plan.teardown();
         return Err(e);
     }
     Ok(plan)
@@ -124,9 +135,11 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
 
 /// The bridge with its address: made now on first use, or found (and given its address if
 /// an nsbox was killed between the two). The caller holds the leases lock: one nsbox at a time
-/// gets here. Returns the bridge's index.
-fn ensure_bridge(nl: &mut Netlink, gateway: Cidr) -> Result<i32> {
+/// gets here, and `gc` cannot remove the bridge meanwhile. Returns the bridge's index.
+fn ensure_bridge(nl: &mut Netlink, gateway: Cidr, root: &Path) -> Result<i32> {
+    let alias = mode::bridge_alias(root);
     if let Some(b) = link::find(nl, BRIDGE_NAME)? {
+        check::bridge_is_ours(&b, &alias, gateway)?;
         if !check::bridge_address(b.index, gateway, &addr::all(nl)?)? {
             addr::add(nl, b.index, BRIDGE_NAME, gateway)?;
         }
@@ -143,6 +156,7 @@ fn ensure_bridge(nl: &mut Netlink, gateway: Cidr) -> Result<i32> {
             "gone right after it was made",
         )
     })?;
+    link::set_alias(nl, bridge.index, BRIDGE_NAME, &alias)?;
     addr::add(nl, bridge.index, BRIDGE_NAME, gateway)?;
     Ok(bridge.index)
 }
@@ -160,10 +174,19 @@ impl Plan {
             CONTAINER_IFNAME,
             netns.as_raw_fd(),
         )?;
+        let index = match link::find(&mut self.nl, &host)? {
+            Some(l) => l.index,
+            None => {
+                return Err(Error::new(
+                    format!("{host:?}"),
+                    "not there after RTM_NEWLINK made it",
+                ));
+            }
+        };
+        self.host_index = Some(index);
+        link::set_alias(&mut self.nl, index, &host, &self.alias)?;
         if let Some(host_address) = self.host_address {
-            let index = self.index(&host)?;
             addr::add(&mut self.nl, index, &host, host_address)?;
-            self.host_index = Some(index);
         }
         let home = open_netns("/proc/self/ns/net")?;
         let mut inside = Netlink::open_in(&netns, &home, "container")?;
@@ -178,26 +201,28 @@ impl Plan {
         addr::add_default_route(&mut inside, self.gateway, eth0.index, CONTAINER_IFNAME)
     }
 
-    fn index(&mut self, name: &str) -> Result<i32> {
-        match link::find(&mut self.nl, name)? {
-            Some(l) => Ok(l.index),
-            None => Err(Error::new(
-                format!("{name:?}"),
-                "not there after RTM_NEWLINK made it",
-            )),
-        }
-    }
-
-    /// Takes the host end's address back and returns the lease: the next container can have
-    /// them at once. The pair itself is not deleted here: the container's network namespace
-    /// dies with its last process, and the kernel deletes both ends with it (RTM_DELLINK would
-    /// too, but waits for RCU callbacks: 20-30 ms on a small VM, where the namespace's cleanup
-    /// runs batched in a kernel worker). Returns whether all went; failures are reported.
-    pub fn teardown(&mut self, root: &Path, id: &str) -> bool {
+    /// Cuts the host end off (its address taken back, or off the bridge) and returns the lease:
+    /// the next container can have them at once, even if this one's namespace lives on (a
+    /// socket left in it keeps it alive; gc deletes the pair then). The pair itself is not
+    /// deleted here: the container's network namespace dies with its last process, and the
+    /// kernel deletes both ends with it (RTM_DELLINK would too, but waits for RCU callbacks:
+    /// 20-30 ms on a small VM, where the namespace's cleanup runs batched in a kernel worker).
+    /// Returns whether all went; failures are reported.
+    pub fn teardown(&mut self) -> bool {
         let mut ok = true;
-        if let (Some(index), Some(cidr)) = (self.host_index.take(), self.host_address) {
-            trace::step(|| format!("tear down: take {cidr} off {:?}", self.host_ifname));
-            if let Err(e) = addr::delete(&mut self.nl, index, &self.host_ifname, cidr) {
+        if let Some(index) = self.host_index.take() {
+            let name = &self.host_ifname;
+            let cut = match self.host_address {
+                Some(cidr) => {
+                    trace::step(|| format!("tear down: take {cidr} off {name:?}"));
+                    addr::delete(&mut self.nl, index, name, cidr)
+                }
+                None => {
+                    trace::step(|| format!("tear down: take {name:?} off the bridge"));
+                    link::set_nomaster(&mut self.nl, index, name)
+                }
+            };
+            if let Err(e) = cut {
                 crate::report_warning(&e);
                 ok = false;
             }
@@ -210,8 +235,9 @@ impl Plan {
             )
         });
         if self.leased {
-            trace::step(|| format!("tear down: return the lease of {}", self.address.addr));
-            match ipam::Leases::lock(root).and_then(|mut l| l.release_unless(|i| i != id)) {
+            trace::step(|| format!("tear down: return the lease of {}", self.id));
+            let id = &self.id;
+            match ipam::Leases::lock(&self.root).and_then(|mut l| l.release_unless(|i| i != id)) {
                 Ok(_) => self.leased = false,
                 Err(e) => {
                     crate::report_warning(&e);

@@ -27,12 +27,15 @@ pub fn parse(s: &str) -> Result<Net> {
         ("veth", arg) => {
             let (host, container) = match arg {
                 None => VETH_DEFAULT,
-                Some(a) => a.split_once(',').ok_or_else(|| {
-                    bad(
+                Some(a) => a
+                    .split_once(',')
+                    .filter(|(_, c)| !c.contains(','))
+                    .ok_or_else(|| {
+                        bad(
                         "expected veth:HOST_CIDR,CONTAINER_CIDR, e.g. veth:10.0.0.1/24,10.0.0.2/24"
                             .into(),
                     )
-                })?,
+                    })?,
             };
             let host = Cidr::parse(host).map_err(|w| bad(format!("host address: {w}")))?;
             let container =
@@ -87,6 +90,27 @@ pub fn host_ifname(id: &str) -> String {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     format!("nsb{hash:08x}")
+}
+
+/// The longest interface alias the kernel keeps (IFALIASZ - 1).
+const ALIAS_MAX: usize = 255;
+
+/// The alias (IFLA_IFALIAS) nsbox gives a container's host end: which container of which state
+/// root it is, so `rm` and `gc` touch only their own, and a leftover is known as such.
+pub fn link_alias(root: &std::path::Path, id: &str) -> String {
+    truncate(format!("nsbox {id} {}", root.display()))
+}
+
+/// The bridge's alias: the state root whose leases it carries.
+pub fn bridge_alias(root: &std::path::Path) -> String {
+    truncate(format!("nsbox {}", root.display()))
+}
+
+fn truncate(mut s: String) -> String {
+    while s.len() > ALIAS_MAX {
+        s.pop();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -145,6 +169,9 @@ mod tests {
         assert!(msg("wifi").contains("expected none, host, veth"));
         assert!(msg("none:1").contains("expected none, host, veth"));
         assert!(msg("veth:10.0.0.1/24").contains("expected veth:HOST_CIDR,CONTAINER_CIDR"));
+        assert!(
+            msg("veth:10.0.0.1/24,10.0.0.2/24,10.0.0.3/24").contains("expected veth:HOST_CIDR")
+        );
         assert!(msg("veth:10.0.0.1,10.0.0.2/24").contains("host address: expected an IPv4"));
         assert!(
             msg("veth:10.0.0.1/24,10.0.0.0/24")
@@ -159,6 +186,15 @@ mod tests {
         assert!(msg("veth:10.0.0.1/24,10.0.0.2/16").contains("not in one subnet"));
         assert!(msg("veth:10.0.0.1/24,10.0.0.1/24").contains("would both be 10.0.0.1"));
         assert!(msg("bridge:10.88.0.1/40").contains("bridge address: the prefix length"));
+    }
+
+    #[test]
+    fn aliases_name_the_container_and_the_root() {
+        let root = std::path::Path::new("/run/nsbox");
+        assert_eq!(link_alias(root, "web"), "nsbox web /run/nsbox");
+        assert_eq!(bridge_alias(root), "nsbox /run/nsbox");
+        let deep = std::path::PathBuf::from(format!("/{}", "é".repeat(200)));
+        assert!(link_alias(&deep, "web").len() <= 255);
     }
 
     #[test]

@@ -67,17 +67,28 @@ impl Netlink {
             .map_err(|e| e.into_error(&what))
     }
 
-    /// Sends a dump request (`NLM_F_DUMP`) and returns the payload of every answer.
+    /// Sends a dump request (`NLM_F_DUMP`) and returns the payload of every answer. A dump the
+    /// kernel marks interrupted (the table changed under it: NLM_F_DUMP_INTR) is asked again.
     pub fn dump(&mut self, mut req: Request) -> Result<Vec<Buffer>> {
         req.flags |= NlmF::DUMP;
         let what = req.what.clone();
-        let mut all = Vec::new();
-        self.exchange(req, &mut |payload| {
-            all.push(payload);
-            Ok(())
-        })
-        .map_err(|e| e.into_error(&what))?;
-        Ok(all)
+        let mut tries = 0;
+        loop {
+            let mut all = Vec::new();
+            let again = Request {
+                payload: req.payload.clone(),
+                what: req.what.clone(),
+                ..req
+            };
+            match self.exchange(again, &mut |payload| {
+                all.push(payload);
+                Ok(())
+            }) {
+                Ok(_) => return Ok(all),
+                Err(Failure::Interrupted) if tries < 3 => tries += 1,
+                Err(e) => return Err(e.into_error(&what)),
+            }
+        }
     }
 
     /// Sends a get request for one object; `None` when the kernel says there is none (ENODEV).
@@ -113,7 +124,7 @@ impl Netlink {
         let result = self.send_and_collect(&msg, seq, on_data);
         if trace::enabled() {
             let answer = match &result {
-                Ok(0) => "ACK".to_string(),
+                Ok(0) if !req.flags.contains(NlmF::DUMP) => "ACK".to_string(),
                 Ok(n) => format!("{n} answer(s), then done"),
                 Err(f) => f.text(),
             };
@@ -130,6 +141,7 @@ impl Netlink {
     ) -> std::result::Result<usize, Failure> {
         self.sock.send(msg).map_err(Failure::from_socket)?;
         let mut answers = 0;
+        let mut interrupted = false;
         loop {
             let (msgs, _) = self
                 .sock
@@ -139,6 +151,9 @@ impl Netlink {
                 let m = m.map_err(Failure::from_socket)?;
                 if *m.nl_seq() != seq {
                     continue; // an answer to an earlier request that gave up
+                }
+                if m.nl_flags().contains(NlmF::DUMP_INTR) {
+                    interrupted = true;
                 }
                 match m.nl_payload() {
                     NlPayload::Ack(_) => return Ok(answers),
@@ -151,6 +166,9 @@ impl Netlink {
                     }
                     NlPayload::DumpExtAck(e) if *e.error() < 0 => {
                         return Err(Failure::Kernel(Errno::new(-e.error()), None));
+                    }
+                    NlPayload::Empty | NlPayload::DumpExtAck(_) if interrupted => {
+                        return Err(Failure::Interrupted);
                     }
                     NlPayload::Empty | NlPayload::DumpExtAck(_) => return Ok(answers),
                     NlPayload::Payload(p) => {
@@ -172,6 +190,8 @@ fn ack_text(bytes: &[u8]) -> String {
 /// Why a request failed: the kernel's errno (and its words), or a local failure.
 enum Failure {
     Kernel(Errno, Option<String>),
+    /// A dump the kernel marked inconsistent (NLM_F_DUMP_INTR): asked again.
+    Interrupted,
     Local(String),
 }
 
@@ -192,6 +212,7 @@ impl Failure {
         match self {
             Failure::Kernel(e, None) => crate::error::errno_text(*e),
             Failure::Kernel(e, Some(t)) => format!("{} \"{t}\"", crate::error::errno_text(*e)),
+            Failure::Interrupted => "interrupted (NLM_F_DUMP_INTR)".into(),
             Failure::Local(t) => t.clone(),
         }
     }
@@ -203,6 +224,10 @@ impl Failure {
                 err.why = text.map(|t| format!("the kernel says \"{t}\""));
                 err
             }
+            Failure::Interrupted => Error::new(
+                what,
+                "the kernel interrupted the dump 3 times (the table kept changing)",
+            ),
             Failure::Local(t) => Error::new(what, t),
         }
     }

@@ -1,118 +1,93 @@
 //! What `rm` and `gc` undo of a container's network: the host end named in its `network`
-//! record, its lease; and, for `gc`, the leases nobody owns and the bridge nobody uses.
+//! record, its lease; and, for `gc`, the leases and host ends of containers that are gone, and
+//! the bridge once no container is on it. Only interfaces that carry this state root's alias
+//! are ever deleted.
 
-use super::ipam::{LEASES_FILE, Leases};
+use super::ipam::Leases;
 use super::mode::{self, BRIDGE_NAME};
 use super::{link, netlink::Netlink};
 use crate::error::{Error, Result};
 use crate::state::NETWORK_FILE;
-use crate::sys::{cpath as c, fs, process};
+use crate::sys::{cpath as c, fs};
 use std::path::Path;
-use std::time::{Duration, Instant};
 use syscalls::Errno;
 
-/// Deletes the host end recorded in `dir/network` and returns the container's lease. Only what
-/// nsbox makes for `id` is touched: a record naming any other interface is refused.
+/// Deletes the host end recorded in `dir/network` (when it is still there: a namespace kept
+/// alive keeps the pair) and returns the container's lease. A record naming another interface
+/// than nsbox's for `id` is refused.
 pub fn remove_recorded(root: &Path, dir: &Path, id: &str) -> Result<()> {
     let path = dir.join(NETWORK_FILE);
     let text = match fs::read_file(&c(&path)?) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(Errno::ENOENT) => String::new(),
+        Err(Errno::ENOENT) => return Ok(()),
         Err(e) => return Err(Error::sys(format!("read {path:?}"), e)),
     };
     let ours = mode::host_ifname(id);
-    let mut links = Vec::new();
     for line in text.lines() {
-        match line.strip_prefix("link ") {
-            Some(name) if name == ours => links.push(name),
-            _ => {
-                return Err(Error::new(
-                    format!("{path:?}"),
-                    format!("records {line:?}, which is not an interface nsbox makes for {id:?}"),
-                )
-                .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
-            }
+        if line.strip_prefix("link ") != Some(ours.as_str()) {
+            return Err(Error::new(
+                format!("{path:?}"),
+                format!("records {line:?}, which is not an interface nsbox makes for {id:?}"),
+            )
+            .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
         }
     }
-    if !links.is_empty() {
-        let mut nl = Netlink::open("host")?;
-        for name in links {
-            link::delete(&mut nl, name)?;
-        }
+    let mut nl = Netlink::open("host")?;
+    if let Some(l) = link::find(&mut nl, &ours)?
+        && is_host_end_of(&l, root, id)
+    {
+        link::delete(&mut nl, &ours)?;
     }
-    if exists(&root.join(LEASES_FILE))? {
-        Leases::lock(root)?.release_unless(|owner| owner != id)?;
-    }
+    Leases::lock(root)?.release_unless(|owner| owner != id)?;
     Ok(())
 }
 
-/// `gc`: returns the leases whose container is gone (no state directory), then removes the
+/// Whether `l` is the host end nsbox made for the container `id` of the state root `root`.
+fn is_host_end_of(l: &link::Link, root: &Path, id: &str) -> bool {
+    l.kind.as_deref() == Some("veth") && l.alias == mode::link_alias(root, id)
+}
+
+/// `gc`, under the leases lock throughout (a run takes its lease and the bridge under it):
+/// returns the leases whose container is gone (no state directory), deletes the host ends of
+/// this root's containers that are gone (their namespace kept alive by something), then the
 /// bridge when no lease is left and no interface is its port. Returns what it removed, one
-/// line each (`lease 10.88.0.5 of web`, `bridge nsbox0`).
+/// line each (`lease 10.88.0.5/16 of web`, `link nsb0a1b2c3 of web`, `bridge nsbox0`).
 pub fn sweep(root: &Path) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
-    let mut any_lease = false;
-    if exists(&root.join(LEASES_FILE))? {
-        let mut leases = Leases::lock(root)?;
-        for (addr, id) in leases.release_unless(|id| exists(&root.join(id)).unwrap_or(true))? {
-            removed.push(format!("lease {addr} of {id}"));
-        }
-        any_lease = !leases.is_empty();
+    if !exists(root)? {
+        return Ok(Vec::new());
     }
-    if any_lease {
-        return Ok(removed);
+    let mut removed = Vec::new();
+    let mut leases = Leases::lock(root)?;
+    let gone = |id: &str| !exists(&root.join(id)).unwrap_or(false);
+    for (cidr, id) in leases.release_unless(|id| !gone(id))? {
+        removed.push(format!("lease {cidr} of {id}"));
     }
     let mut nl = Netlink::open("host")?;
-    let Some(bridge) = link::find(&mut nl, BRIDGE_NAME)? else {
+    for l in link::all(&mut nl)? {
+        let Some(id) = l.alias.split(' ').nth(1) else {
+            continue;
+        };
+        if l.name.starts_with("nsb") && is_host_end_of(&l, root, id) && gone(id) {
+            link::delete(&mut nl, &l.name)?;
+            removed.push(format!("link {} of {id}", l.name));
+        }
+    }
+    if !leases.is_empty() {
+        return Ok(removed);
+    }
+    let links = link::all(&mut nl)?;
+    let Some(bridge) = links.iter().find(|l| l.name == BRIDGE_NAME) else {
         return Ok(removed);
     };
-    if bridge.kind.as_deref() != Some("bridge") {
-        return Ok(removed); // not nsbox's: some other interface has the name
-    }
-    if unused(&mut nl, bridge.index, root)? && link::delete(&mut nl, BRIDGE_NAME)? {
+    let ours = bridge.kind.as_deref() == Some("bridge") && bridge.alias == mode::bridge_alias(root);
+    let ports = links
+        .iter()
+        .filter(|l| l.master == Some(bridge.index))
+        .count();
+    if ours && ports == 0 && link::delete(&mut nl, BRIDGE_NAME)? {
         removed.push(format!("bridge {BRIDGE_NAME}"));
     }
     Ok(removed)
-}
-
-/// How long `gc` waits for the kernel to delete the ports of containers that just ended.
-const PORTS_GONE_WITHIN: Duration = Duration::from_secs(2);
-
-/// Whether the bridge has no port. Ports of containers that have ended (an nsbox name, no
-/// state directory) are being deleted by the kernel with their namespace: waited for.
-fn unused(nl: &mut Netlink, bridge: i32, root: &Path) -> Result<bool> {
-    let live = live_host_ifnames(root)?;
-    let deadline = Instant::now() + PORTS_GONE_WITHIN;
-    loop {
-        let ports: Vec<link::Link> = link::all(nl)?
-            .into_iter()
-            .filter(|l| l.master == Some(bridge))
-            .collect();
-        if ports.is_empty() {
-            return Ok(true);
-        }
-        let ending = |l: &link::Link| l.name.starts_with("nsb") && !live.contains(&l.name);
-        if !ports.iter().all(ending) || Instant::now() > deadline {
-            return Ok(false);
-        }
-        process::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The host-end names of the containers that have a state directory under `root` (running,
-/// or being made, or ended and kept): an nsbox interface not among them belongs to a
-/// container that has ended (or to another state root).
-pub fn live_host_ifnames(root: &Path) -> Result<Vec<String>> {
-    match crate::commands::container::open_dir(root) {
-        Ok(dir) => Ok(fs::list_dir(&dir)
-            .map_err(|e| Error::sys(format!("list state root {root:?}"), e))?
-            .into_iter()
-            .filter_map(|(name, _)| String::from_utf8(name).ok())
-            .map(|id| mode::host_ifname(&id))
-            .collect()),
-        Err(Errno::ENOENT) => Ok(Vec::new()),
-        Err(e) => Err(Error::sys(format!("open state root {root:?}"), e)),
-    }
 }
 
 fn exists(path: &Path) -> Result<bool> {
