@@ -677,7 +677,7 @@ fn trace_shows_every_netlink_request_and_its_answer() {
         "netlink(host): RTM_GETLINK \"nsb",
         "netlink(host): RTM_GETADDR (dump, IPv4) -> ",
         "netlink(host): RTM_NEWLINK veth \"nsb",
-        "with peer \"eth0\" in the container's network namespace -> ACK",
+        "with peer \"eth0\" in the container's network namespace -> ",
         "netlink(host): RTM_NEWADDR 192.168.50.1/30 on \"nsb",
         "netlink(container): RTM_NEWADDR 192.168.50.2/30 on \"eth0\" -> ACK",
         "netlink(container): RTM_NEWLINK \"eth0\" up -> ACK",

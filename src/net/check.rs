@@ -1,6 +1,6 @@
-//! The checks before anything exists: the host end's name is free, the subnet overlaps none of
-//! the host's addresses (but the bridge's own), and an existing nsbox0 is nsbox's bridge for
-//! this state root, with the address asked for.
+//! The checks: the host end's name is free (before anything exists); under the leases lock,
+//! the subnet overlaps none of the host's addresses (but the bridge's own), and an existing
+//! nsbox0 is nsbox's bridge for this state root, with the address asked for.
 
 use super::addr;
 use super::cidr::Cidr;
@@ -48,36 +48,15 @@ pub fn check(spec: &Spec) -> Result<Checked> {
         });
         link::delete(&mut nl, &host_ifname)?;
     }
-    let subnet = match spec.net {
-        Net::Veth { host, .. } => host,
-        Net::Bridge { gateway } => {
-            // A bridge without its alias may be one another nsbox is making right now, under
-            // the leases lock: `prepare` looks again under that lock.
-            if let Some(b) = link::find(&mut nl, BRIDGE_NAME)?
-                && (b.kind.as_deref() != Some("bridge") || !b.alias.is_empty())
-            {
-                bridge_is_ours(&b, &mode::bridge_alias(&spec.state_root), gateway)?;
-                bridge_address(b.index, gateway, &addr::all(&mut nl)?)?;
-            }
-            gateway
-        }
-        Net::None | Net::Host => unreachable!("check is for veth and bridge"),
-    };
-    subnet_free(&mut nl, spec, subnet)?;
+    // The subnet (and the bridge) are checked in `prepare`, under the leases lock: checked
+    // here too, two runs started together could both pass.
     Ok(Checked { nl, host_ifname })
 }
 
-/// No address of the host overlaps `subnet` (the bridge's own excepted).
+/// No address of the host overlaps `subnet`.
 pub(super) fn subnet_free(nl: &mut Netlink, spec: &Spec, subnet: Cidr) -> Result<()> {
-    let bridge = match spec.net {
-        Net::Bridge { .. } => link::find(nl, BRIDGE_NAME)?.map(|b| b.index),
-        _ => None,
-    };
     let assigned = addr::all(nl)?;
-    let Some(clash) = assigned
-        .iter()
-        .find(|a| Some(a.index) != bridge && a.cidr.overlaps(subnet))
-    else {
+    let Some(clash) = assigned.iter().find(|a| a.cidr.overlaps(subnet)) else {
         return Ok(());
     };
     let owner = match link::all(nl)?.into_iter().find(|l| l.index == clash.index) {

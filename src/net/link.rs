@@ -25,14 +25,15 @@ fn named(name: &str, flags: u32) -> Message {
 /// The container's pair: `host` (up, on the bridge `master` if given) in nsbox's namespace,
 /// and its peer `peer` made directly in the namespace `netns_fd` refers to. The peer cannot
 /// be brought up in the same request (veth refuses to open an end before both exist:
-/// ENOTCONN); `set_up` does it from inside.
+/// ENOTCONN); `set_up` does it from inside. Returns the host end's index when the kernel
+/// echoes the new link (NLM_F_ECHO; Linux 6.3 and later).
 pub fn create_veth(
     nl: &mut Netlink,
     host: &str,
     master: Option<i32>,
     peer: &str,
     netns_fd: i32,
-) -> Result<()> {
+) -> Result<Option<i32>> {
     let mut m = named(host, UP);
     m.nest(libc::IFLA_LINKINFO, |info| {
         info.str(libc::IFLA_INFO_KIND, "veth")
@@ -51,34 +52,40 @@ pub fn create_veth(
         Some(i) => format!(", port of the bridge (index {i})"),
         None => String::new(),
     };
-    nl.ack(Request {
-        kind: Rtm::Newlink,
-        flags: NlmF::CREATE | NlmF::EXCL,
-        payload: m,
-        what: format!(
-            "RTM_NEWLINK veth {host:?} (up{bridge}) with peer {peer:?} in the container's network \
-             namespace"
-        ),
-    })
-    .map_err(|e| {
-        Error {
-            what: format!("RTM_NEWLINK veth {host:?}"),
-            ..e
-        }
-        .hint_on(
-            Errno::EEXIST,
-            "an interface of that name exists: another container with this id, or one left \
+    let answers = nl
+        .request(Request {
+            kind: Rtm::Newlink,
+            flags: NlmF::CREATE | NlmF::EXCL | NlmF::ECHO,
+            payload: m,
+            what: format!(
+                "RTM_NEWLINK veth {host:?} (up{bridge}) with peer {peer:?} in the container's \
+                 network namespace"
+            ),
+        })
+        .map_err(|e| {
+            Error {
+                what: format!("RTM_NEWLINK veth {host:?}"),
+                ..e
+            }
+            .hint_on(
+                Errno::EEXIST,
+                "an interface of that name exists: another container with this id, or one left \
              behind ('nsbox gc' removes those of dead containers)",
-        )
-        .hint_on(
-            Errno::EOPNOTSUPP,
-            "this kernel has no veth driver (CONFIG_VETH; try modprobe veth)",
-        )
-        .hint_on(
-            Errno::EPERM,
-            "creating interfaces needs CAP_NET_ADMIN (root)",
-        )
-    })
+            )
+            .hint_on(
+                Errno::EOPNOTSUPP,
+                "this kernel has no veth driver (CONFIG_VETH; try modprobe veth)",
+            )
+            .hint_on(
+                Errno::EPERM,
+                "creating interfaces needs CAP_NET_ADMIN (root)",
+            )
+        })?;
+    Ok(answers
+        .iter()
+        .map(|b| parse(b.as_ref()))
+        .find(|l| l.name == host)
+        .map(|l| l.index))
 }
 
 /// The bridge `name`, up, with the fixed MAC `mac` (without one, a bridge takes the lowest MAC

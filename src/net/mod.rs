@@ -38,7 +38,7 @@ use mode::{BRIDGE_NAME, CONTAINER_IFNAME};
 use netlink::Netlink;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The container's network, ready to connect once its namespace exists.
 pub struct Plan {
@@ -102,7 +102,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
             (plan.address, plan.gateway, plan.host_address) = (container, host.addr, Some(host));
         }
         Net::Bridge { gateway } => {
-            plan.bridge = Some(ensure_bridge(&mut plan.nl, gateway, &spec.state_root)?);
+            plan.bridge = Some(ensure_bridge(&mut plan.nl, spec, gateway)?);
             plan.address = leases.take(gateway, &spec.id)?;
             plan.gateway = gateway.addr;
             trace::step(|| format!("network: leased {} to {}", plan.address, spec.id));
@@ -136,8 +136,8 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
 /// The bridge with its address: made now on first use, or found (and given its address if
 /// an nsbox was killed between the two). The caller holds the leases lock: one nsbox at a time
 /// gets here, and `gc` cannot remove the bridge meanwhile. Returns the bridge's index.
-fn ensure_bridge(nl: &mut Netlink, gateway: Cidr, root: &Path) -> Result<i32> {
-    let alias = mode::bridge_alias(root);
+fn ensure_bridge(nl: &mut Netlink, spec: &Spec, gateway: Cidr) -> Result<i32> {
+    let alias = mode::bridge_alias(&spec.state_root);
     if let Some(b) = link::find(nl, BRIDGE_NAME)? {
         check::bridge_is_ours(&b, &alias, gateway)?;
         if !check::bridge_address(b.index, gateway, &addr::all(nl)?)? {
@@ -145,6 +145,8 @@ fn ensure_bridge(nl: &mut Netlink, gateway: Cidr, root: &Path) -> Result<i32> {
         }
         return Ok(b.index);
     }
+    // A new bridge's subnet must be free on the host.
+    check::subnet_free(nl, spec, gateway)?;
     trace::step(|| format!("network: create the bridge {BRIDGE_NAME} ({gateway})"));
     let mut mac = [0u8; 6];
     sys::getrandom(&mut mac).ctx(|| "getrandom for the bridge's MAC address".into())?;
@@ -167,21 +169,25 @@ impl Plan {
         let (host, address) = (self.host_ifname.clone(), self.address);
         trace::step(|| format!("network: veth {host:?} <-> {CONTAINER_IFNAME} ({address})"));
         let netns = open_netns(&format!("/proc/{pid}/ns/net"))?;
-        link::create_veth(
+        let echoed = link::create_veth(
             &mut self.nl,
             &host,
             self.bridge,
             CONTAINER_IFNAME,
             netns.as_raw_fd(),
         )?;
-        let index = match link::find(&mut self.nl, &host)? {
-            Some(l) => l.index,
-            None => {
-                return Err(Error::new(
-                    format!("{host:?}"),
-                    "not there after RTM_NEWLINK made it",
-                ));
-            }
+        // Kernels before 6.3 do not echo a new link: its index is asked for.
+        let index = match echoed {
+            Some(index) => index,
+            None => match link::find(&mut self.nl, &host)? {
+                Some(l) => l.index,
+                None => {
+                    return Err(Error::new(
+                        format!("{host:?}"),
+                        "not there after RTM_NEWLINK made it",
+                    ));
+                }
+            },
         };
         self.host_index = Some(index);
         link::set_alias(&mut self.nl, index, &host, &self.alias)?;

@@ -61,10 +61,20 @@ impl Netlink {
 
     /// Sends `req` and waits for its ACK.
     pub fn ack(&mut self, req: Request) -> Result<()> {
+        self.request(req).map(drop)
+    }
+
+    /// Sends `req` and returns what the kernel sent before its ACK (with NLM_F_ECHO: the
+    /// object made).
+    pub fn request(&mut self, req: Request) -> Result<Vec<Buffer>> {
         let what = req.what.clone();
-        self.exchange(req, &mut |_| Ok(()))
-            .map(drop)
-            .map_err(|e| e.into_error(&what))
+        let mut all = Vec::new();
+        self.exchange(req, &mut |payload| {
+            all.push(payload);
+            Ok(())
+        })
+        .map_err(|e| e.into_error(&what))?;
+        Ok(all)
     }
 
     /// Sends a dump request (`NLM_F_DUMP`) and returns the payload of every answer. A dump the
@@ -125,6 +135,7 @@ impl Netlink {
         if trace::enabled() {
             let answer = match &result {
                 Ok(0) if !req.flags.contains(NlmF::DUMP) => "ACK".to_string(),
+                Ok(n) if !req.flags.contains(NlmF::DUMP) => format!("{n} answer(s), then ACK"),
                 Ok(n) => format!("{n} answer(s), then done"),
                 Err(f) => f.text(),
             };
