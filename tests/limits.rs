@@ -28,9 +28,11 @@ fn a_fork_bomb_stays_inside_pids_limit() {
             "{{ read {var} < /sys/fs/cgroup/pids/{f} || read {var} < /sys/fs/cgroup/{f}; }} 2>/dev/null"
         )
     };
+    // The bomb runs in a subshell: a shell that cannot fork (its own `sleep`, once the bomb
+    // has taken every pid) exits with 2, and the one that reads the counts must not be it.
     let script = format!(
         "b() {{ if [ $1 -gt 0 ]; then b $(($1-1)) & b $(($1-1)) & fi; sleep 2; }}; \
-         b 8 2>/dev/null; {}; {}; echo current=$c events=\"$e\"",
+         (b 8) 2>/dev/null; {}; {}; echo current=$c events=\"$e\"",
         read("c", "pids.current"),
         read("e", "pids.events")
     );

@@ -325,22 +325,19 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
         out.ok();
     }
     let leases = std::fs::read_to_string(f.state_root.join(".leases")).unwrap();
-    let mut addrs: Vec<String> = leases
-        .lines()
-        .map(|l| l.split('/').next().unwrap().to_string())
-        .collect();
+    // `bridge ADDRESS/PREFIX ID` lines.
+    let addr_in = |line: &str| line.split([' ', '/']).nth(1).unwrap().to_string();
+    let mut addrs: Vec<String> = leases.lines().map(addr_in).collect();
     addrs.sort();
     addrs.dedup();
     assert_eq!(addrs.len(), N, "{N} distinct leases: {leases}");
     let addr_of = |i: usize| {
-        leases
-            .lines()
-            .find(|l| l.ends_with(&format!(" b{i}")))
-            .unwrap()
-            .split('/')
-            .next()
-            .unwrap()
-            .to_string()
+        addr_in(
+            leases
+                .lines()
+                .find(|l| l.ends_with(&format!(" b{i}")))
+                .unwrap(),
+        )
     };
     let ps = ns.nsbox(f, &["ps"]).ok();
     for i in 0..N {
@@ -409,6 +406,138 @@ fn concurrent_veth_runs_on_one_subnet_get_it_once() {
     assert_eq!(addrs.matches("10.0.0.1/24").count(), 1, "{addrs}");
     let running = ns.nsbox(f, &["ps", "-q"]).ok();
     ns.nsbox(f, &["rm", "-f", running.trim()]).ok();
+    ns.wait_links(&["lo"]);
+    f.assert_clean();
+}
+
+#[test]
+fn runs_that_race_for_one_subnet_never_both_get_it() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
+    let other = Fixture::new();
+    let start = |f: &Fixture, name: &str, mode: &str| {
+        ns.command(nsbox_bin())
+            .args(["run", "--root"])
+            .arg(&f.state_root)
+            .args([
+                "-d",
+                "--name",
+                name,
+                "--rootfs",
+                &rootfs_arg(),
+                "--net",
+                mode,
+            ])
+            .args(["--", "sleep", "60"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..8 {
+        // A veth pair and a new bridge on overlapping subnets, in one state root; and the same
+        // veth subnet from two state roots.
+        let racers = [
+            start(f, &format!("v{round}"), "veth:10.88.0.1/24,10.88.0.2/24"),
+            start(f, &format!("b{round}"), "bridge"),
+            start(
+                &other,
+                &format!("o{round}"),
+                "veth:10.88.0.1/24,10.88.0.2/24",
+            ),
+        ];
+        let codes: Vec<i32> = racers
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap().status.code().unwrap_or(-1))
+            .collect();
+        assert!(
+            codes.iter().filter(|c| **c == 0).count() <= 1,
+            "round {round}: two containers got 10.88.0.0: {codes:?}"
+        );
+        assert!(codes.iter().all(|c| *c == 0 || *c == 125), "{codes:?}");
+        for (root, id) in [
+            (f, format!("v{round}")),
+            (f, format!("b{round}")),
+            (&other, format!("o{round}")),
+        ] {
+            if root.state_root.join(&id).exists() {
+                ns.nsbox(root, &["rm", "-f", &id]).ok();
+            }
+        }
+        wait_until("the pairs are gone", 10, || {
+            ns.links().iter().all(|l| l == "lo" || l == "nsbox0")
+        });
+        ns.nsbox(f, &["gc"]).ok();
+    }
+    ns.wait_links(&["lo"]);
+    other.assert_clean();
+    f.assert_clean();
+}
+
+#[test]
+fn a_root_spelled_two_ways_a_long_root_and_a_half_made_bridge_work() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new();
+    let (f, ns) = (&net.f, &net.ns);
+    let r = rootfs_arg();
+    // One root, spelled with and without a trailing slash.
+    let slash = format!("{}/", f.state_root.display());
+    let run_slash = Out(ns
+        .command(nsbox_bin())
+        .args(["run", "--root", &slash, "-d", "--name", "s", "--rootfs", &r])
+        .args(["--net", "bridge", "--", "sleep", "60"])
+        .output()
+        .unwrap());
+    assert_eq!(run_slash.ok(), "s\n");
+    ns.nsbox(f, &["run", "--rootfs", &r, "--net", "bridge", "true"])
+        .ok();
+    ns.nsbox(f, &["rm", "-f", "s"]).ok();
+    ns.wait_links(&["lo", "nsbox0"]);
+    assert_eq!(ns.nsbox(f, &["gc"]).ok(), "bridge nsbox0\n");
+    // A state root of 250 bytes: its aliases are cut, the roots still told apart.
+    let long = f
+        .scratch
+        .join("r".repeat(250 - f.scratch.as_os_str().len() - 1));
+    let out = Out(ns
+        .command(nsbox_bin())
+        .arg("run")
+        .arg("--root")
+        .arg(&long)
+        .args([
+            "--rootfs",
+            &r,
+            "--net",
+            "bridge",
+            "--",
+            "ping",
+            "-c1",
+            "-W2",
+            "10.88.0.1",
+        ])
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    ns.wait_links(&["lo", "nsbox0"]);
+    let gc = Out(ns
+        .command(nsbox_bin())
+        .arg("gc")
+        .arg("--root")
+        .arg(&long)
+        .output()
+        .unwrap());
+    assert_eq!(gc.ok(), "bridge nsbox0\n");
+    // A bridge nsbox made but could not name (killed in between): its MAC says it is nsbox's.
+    ns.sh("ip link add nsbox0 address 02:6e:73:00:00:01 type bridge")
+        .ok();
+    ns.nsbox(f, &["run", "--rootfs", &r, "--net", "bridge", "true"])
+        .ok();
+    ns.wait_links(&["lo", "nsbox0"]);
+    assert_eq!(ns.nsbox(f, &["gc"]).ok(), "bridge nsbox0\n");
     ns.wait_links(&["lo"]);
     f.assert_clean();
 }

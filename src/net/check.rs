@@ -24,8 +24,8 @@ pub fn check(spec: &Spec) -> Result<Checked> {
     let mut nl = Netlink::open("host")?;
     let host_ifname = mode::host_ifname(&spec.id);
     if let Some(old) = link::find(&mut nl, &host_ifname)? {
-        let ours =
-            old.alias == mode::link_alias(&spec.state_root, &spec.id) && !spec.state_dir().exists();
+        let key = mode::RootKey::of(&spec.state_root);
+        let ours = key.owns_link(&old.alias, &spec.id) && !exists(&spec.state_dir())?;
         if !ours {
             return Err(Error::new(
                 format!("--net {}", mode::describe(spec.net)),
@@ -46,7 +46,7 @@ pub fn check(spec: &Spec) -> Result<Checked> {
                 spec.id
             )
         });
-        link::delete(&mut nl, &host_ifname)?;
+        link::delete(&mut nl, old.index, &host_ifname)?;
     }
     // The subnet (and the bridge) are checked in `prepare`, under the leases lock: checked
     // here too, two runs started together could both pass.
@@ -82,8 +82,8 @@ pub(super) fn subnet_free(nl: &mut Netlink, spec: &Spec, subnet: Cidr) -> Result
 
 /// An existing nsbox0 must be a bridge that nsbox made for this state root (its alias says so):
 /// nsbox never changes an interface it did not make, and leases are kept per state root.
-pub(super) fn bridge_is_ours(b: &Link, alias: &str, gateway: Cidr) -> Result<()> {
-    if b.kind.as_deref() == Some("bridge") && b.alias == alias {
+pub(super) fn bridge_is_ours(b: &Link, key: &mode::RootKey, gateway: Cidr) -> Result<()> {
+    if b.kind.as_deref() == Some("bridge") && key.owns_bridge(&b.alias) {
         return Ok(());
     }
     let (why, hint) = if b.kind.as_deref() != Some("bridge") || !b.alias.starts_with("nsbox ") {
@@ -98,14 +98,46 @@ pub(super) fn bridge_is_ours(b: &Link, alias: &str, gateway: Cidr) -> Result<()>
     } else {
         (
             format!(
-                "the bridge {BRIDGE_NAME} belongs to another state root ({:?})",
-                b.alias.trim_start_matches("nsbox ")
+                "the bridge {BRIDGE_NAME} belongs to another state root ({})",
+                b.alias.splitn(3, ' ').nth(2).unwrap_or("?")
             ),
             "its addresses are leased there: use that --root, or a network namespace of its own"
                 .to_string(),
         )
     };
     Err(Error::new(format!("--net bridge:{gateway}"), why).hint(hint))
+}
+
+/// Whether `path` exists; an error other than ENOENT counts as "it does" (nothing is deleted
+/// or released on a doubt).
+pub(super) fn exists(path: &std::path::Path) -> Result<bool> {
+    match crate::sys::fs::file_type(&crate::sys::cpath(path)?) {
+        Ok(_) => Ok(true),
+        Err(syscalls::Errno::ENOENT) => Ok(false),
+        Err(_) => Ok(true),
+    }
+}
+
+/// After nsbox put `cidr` on the interface `mine`, no other interface may have an overlapping
+/// address: two nsbox (two state roots, or a veth and a new bridge) could have checked at the
+/// same moment; of two, at least one sees the other here.
+pub(super) fn alone_on_subnet(nl: &mut Netlink, mine: i32, cidr: Cidr, what: &str) -> Result<()> {
+    match addr::all(nl)?
+        .into_iter()
+        .find(|a| a.index != mine && a.cidr.overlaps(cidr))
+    {
+        None => Ok(()),
+        Some(other) => Err(Error::new(
+            what,
+            format!(
+                "another interface (index {}) got {} at the same moment: the subnet {} is taken",
+                other.index,
+                other.cidr,
+                cidr.subnet()
+            ),
+        )
+        .hint("try again, or give this container another subnet")),
+    }
 }
 
 /// The bridge exists: it must have the address asked for. Returns whether it has one at all

@@ -1,5 +1,6 @@
-//! Address leases: `ROOT/.leases`, one `ADDRESS/PREFIX ID` line per container: its address on
-//! the bridge, or, for a veth pair, the host end's address (which claims the whole subnet).
+//! Address leases: `ROOT/.leases`, one line per container: `bridge ADDRESS/PREFIX ID`, its
+//! address on the bridge, or `veth ADDRESS/PREFIX ID`, a veth pair's host end, which claims the
+//! whole subnet.
 //!
 //! The file changes only under an exclusive flock of the state root directory, and is replaced
 //! whole (write + rename), so containers started at the same moment get distinct addresses and
@@ -18,11 +19,20 @@ use syscalls::Errno;
 pub const LEASES_FILE: &str = ".leases";
 const TMP_FILE: &str = ".leases.tmp";
 
+/// One lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// An address on the bridge (else a veth pair's subnet).
+    pub bridge: bool,
+    pub cidr: Cidr,
+    pub id: String,
+}
+
 /// The leases, read under the lock; the lock goes when this is dropped.
 pub struct Leases {
     root: PathBuf,
     _lock: OwnedFd,
-    entries: Vec<(Cidr, String)>,
+    entries: Vec<Lease>,
 }
 
 impl Leases {
@@ -49,9 +59,27 @@ impl Leases {
         })
     }
 
+    /// The veth pair whose subnet overlaps `subnet`, if one does.
+    pub fn veth_overlapping(&self, subnet: Cidr) -> Option<&Lease> {
+        self.entries
+            .iter()
+            .find(|l| !l.bridge && l.cidr.overlaps(subnet))
+    }
+
     /// Leases the lowest free host address of the bridge's `subnet` (never the bridge's own)
     /// to `id`.
     pub fn take(&mut self, subnet: Cidr, id: &str) -> Result<Cidr> {
+        if let Some(l) = self.veth_overlapping(subnet) {
+            return Err(Error::new(
+                format!("--net bridge:{subnet}"),
+                format!(
+                    "the subnet overlaps {}, leased to the veth pair of the container {:?}",
+                    l.cidr.subnet(),
+                    l.id
+                ),
+            )
+            .hint("give the bridge another subnet, e.g. --net bridge:10.89.0.1/16"));
+        }
         let addr = lowest_free(subnet, &self.entries).ok_or_else(|| {
             Error::new(
                 format!("lease an address in {}", subnet.subnet()),
@@ -62,33 +90,42 @@ impl Leases {
             )
             .hint("'nsbox gc' returns the leases of dead containers; or give the bridge a larger subnet")
         })?;
-        let lease = subnet.with_addr(addr);
-        self.entries.push((lease, id.to_string()));
+        let cidr = subnet.with_addr(addr);
+        self.entries.push(Lease {
+            bridge: true,
+            cidr,
+            id: id.to_string(),
+        });
         self.save()?;
-        Ok(lease)
+        Ok(cidr)
     }
 
     /// Leases the whole subnet of a veth pair's host end `host` to `id`; refused when a lease
     /// overlaps it (`what`: the subject of that error).
     pub fn take_subnet(&mut self, host: Cidr, id: &str, what: &str) -> Result<()> {
-        if let Some((other, owner)) = self.entries.iter().find(|(c, _)| c.overlaps(host)) {
+        if let Some(other) = self.entries.iter().find(|l| l.cidr.overlaps(host)) {
             return Err(Error::new(
                 what,
                 format!(
-                    "the subnet {} overlaps {}, leased to the container {owner:?}",
+                    "the subnet {} overlaps {}, leased to the container {:?}",
                     host.subnet(),
-                    other.subnet()
+                    other.cidr.subnet(),
+                    other.id
                 ),
             )
             .hint("give the pair other addresses, e.g. --net veth:10.0.1.1/24,10.0.1.2/24, or use --net bridge"));
         }
-        self.entries.push((host, id.to_string()));
+        self.entries.push(Lease {
+            bridge: false,
+            cidr: host,
+            id: id.to_string(),
+        });
         self.save()
     }
 
     /// Returns every lease `keep` refuses; saves when one went.
-    pub fn release_unless(&mut self, keep: impl Fn(&str) -> bool) -> Result<Vec<(Cidr, String)>> {
-        let (kept, gone): (Vec<_>, Vec<_>) = self.entries.drain(..).partition(|(_, id)| keep(id));
+    pub fn release_unless(&mut self, keep: impl Fn(&str) -> bool) -> Result<Vec<Lease>> {
+        let (kept, gone): (Vec<_>, Vec<_>) = self.entries.drain(..).partition(|l| keep(&l.id));
         self.entries = kept;
         if !gone.is_empty() {
             self.save()?;
@@ -115,20 +152,29 @@ impl Leases {
     }
 }
 
-fn parse(text: &[u8]) -> std::result::Result<Vec<(Cidr, String)>, String> {
+fn parse(text: &[u8]) -> std::result::Result<Vec<Lease>, String> {
     let text = std::str::from_utf8(text).map_err(|_| "not text: not a lease file nsbox writes")?;
     let mut entries = Vec::new();
     for (n, line) in text.lines().enumerate() {
-        let lease = line.split_once(' ').and_then(|(addr, id)| {
-            let addr = Cidr::parse(addr).ok()?;
-            crate::spec::check_name("id", id).ok()?;
-            Some((addr, id.to_string()))
-        });
+        let mut words = line.split(' ');
+        let lease = match (words.next(), words.next(), words.next(), words.next()) {
+            (Some(kind @ ("bridge" | "veth")), Some(cidr), Some(id), None) => {
+                match (Cidr::parse(cidr), crate::spec::check_name("id", id)) {
+                    (Ok(cidr), Ok(())) => Some(Lease {
+                        bridge: kind == "bridge",
+                        cidr,
+                        id: id.to_string(),
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         match lease {
             Some(l) => entries.push(l),
             None => {
                 return Err(format!(
-                    "line {}: {line:?} is not an `ADDRESS/PREFIX ID` lease",
+                    "line {}: {line:?} is not a `bridge|veth ADDRESS/PREFIX ID` lease",
                     n + 1
                 ));
             }
@@ -137,17 +183,18 @@ fn parse(text: &[u8]) -> std::result::Result<Vec<(Cidr, String)>, String> {
     Ok(entries)
 }
 
-fn encode(entries: &[(Cidr, String)]) -> Vec<u8> {
+fn encode(entries: &[Lease]) -> Vec<u8> {
     let mut out = String::new();
-    for (addr, id) in entries {
-        out.push_str(&format!("{addr} {id}\n"));
+    for l in entries {
+        let kind = if l.bridge { "bridge" } else { "veth" };
+        out.push_str(&format!("{kind} {} {}\n", l.cidr, l.id));
     }
     out.into_bytes()
 }
 
 /// The lowest host address of `subnet` that is neither its own (the bridge's) nor leased.
-fn lowest_free(subnet: Cidr, leased: &[(Cidr, String)]) -> Option<Ipv4Addr> {
-    let mut taken: Vec<Ipv4Addr> = leased.iter().map(|(c, _)| c.addr).collect();
+fn lowest_free(subnet: Cidr, leased: &[Lease]) -> Option<Ipv4Addr> {
+    let mut taken: Vec<Ipv4Addr> = leased.iter().map(|l| l.cidr.addr).collect();
     taken.sort_unstable();
     subnet
         .hosts()
@@ -162,21 +209,46 @@ mod tests {
         Cidr::parse(s).unwrap()
     }
 
+    fn lease(bridge: bool, cidr: &str, id: &str) -> Lease {
+        Lease {
+            bridge,
+            cidr: c(cidr),
+            id: id.to_string(),
+        }
+    }
+
     #[test]
     fn leases_round_trip_and_refuse_foreign_text() {
         let entries = vec![
-            (c("10.88.0.2/16"), "web".to_string()),
-            (c("10.0.0.1/24"), "0a1b2c3d4e5f".to_string()),
+            lease(true, "10.88.0.2/16", "web"),
+            lease(false, "10.0.0.1/24", "0a1b2c3d4e5f"),
         ];
         let text = encode(&entries);
-        assert_eq!(text, b"10.88.0.2/16 web\n10.0.0.1/24 0a1b2c3d4e5f\n");
+        assert_eq!(
+            text,
+            b"bridge 10.88.0.2/16 web\nveth 10.0.0.1/24 0a1b2c3d4e5f\n"
+        );
         assert_eq!(parse(&text).unwrap(), entries);
         assert_eq!(parse(b"").unwrap(), vec![]);
-        assert!(parse(b"10.88.0.2/16\n").unwrap_err().contains("line 1"));
-        assert!(parse(b"10.88.0.2 web\n").unwrap_err().contains("line 1"));
-        let two = parse(b"10.88.0.2/16 web\nhello world\n").unwrap_err();
+        assert!(
+            parse(b"bridge 10.88.0.2/16\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(parse(b"10.88.0.2/16 web\n").unwrap_err().contains("line 1"));
+        assert!(
+            parse(b"wifi 10.88.0.2/16 web\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        assert!(
+            parse(b"veth 10.0.0.1/24 web x\n")
+                .unwrap_err()
+                .contains("line 1")
+        );
+        let two = parse(b"bridge 10.88.0.2/16 web\nhello world\n").unwrap_err();
         assert!(two.contains("line 2"), "{two}");
-        assert!(parse(b"10.88.0.2/16 ../etc\n").is_err());
+        assert!(parse(b"bridge 10.88.0.2/16 ../etc\n").is_err());
         assert!(parse(&[0xff, 0xfe]).is_err());
     }
 
@@ -185,14 +257,14 @@ mod tests {
         let subnet = c("10.88.0.1/16");
         assert_eq!(lowest_free(subnet, &[]), Some(Ipv4Addr::new(10, 88, 0, 2)));
         let leased = vec![
-            (c("10.88.0.2/16"), "a".to_string()),
-            (c("10.88.0.4/16"), "b".to_string()),
+            lease(true, "10.88.0.2/16", "a"),
+            lease(true, "10.88.0.4/16", "b"),
         ];
         let third = lowest_free(subnet, &leased);
         assert_eq!(third, Some(Ipv4Addr::new(10, 88, 0, 3)));
         // A /30 has two hosts: the bridge's and one container's.
         let small = c("10.77.0.1/30");
-        let one = vec![(c("10.77.0.2/30"), "a".to_string())];
+        let one = vec![lease(true, "10.77.0.2/30", "a")];
         assert_eq!(lowest_free(small, &[]), Some(Ipv4Addr::new(10, 77, 0, 2)));
         assert_eq!(lowest_free(small, &one), None);
         // The bridge need not be the first host.

@@ -148,14 +148,15 @@ pub fn set_nomaster(nl: &mut Netlink, index: i32, name: &str) -> Result<()> {
     }
 }
 
-/// Deletes the link `name`; false when there was none (a veth pair also goes when the
-/// namespace of its other end is destroyed).
-pub fn delete(nl: &mut Netlink, name: &str) -> Result<bool> {
+/// Deletes the link `index` (`name`, for the messages): by index, so a link of the same name
+/// made meanwhile is never the one deleted. False when there was none (a veth pair also goes
+/// when the namespace of its other end is destroyed).
+pub fn delete(nl: &mut Netlink, index: i32, name: &str) -> Result<bool> {
     let r = nl.ack(Request {
         kind: Rtm::Dellink,
         flags: NlmF::empty(),
-        payload: named(name, 0),
-        what: format!("RTM_DELLINK {name:?}"),
+        payload: Message::ifinfo(index, 0, 0),
+        what: format!("RTM_DELLINK {name:?} (index {index})"),
     });
     match r {
         Ok(()) => Ok(true),
@@ -175,6 +176,8 @@ pub struct Link {
     pub kind: Option<String>,
     /// IFLA_IFALIAS, empty when none.
     pub alias: String,
+    /// IFLA_ADDRESS: the MAC address.
+    pub mac: Vec<u8>,
 }
 
 /// The link `name`, if there is one.
@@ -206,11 +209,13 @@ fn parse(bytes: &[u8]) -> Link {
         master: None,
         kind: None,
         alias: String::new(),
+        mac: Vec::new(),
     };
     for (kind, value) in attrs(bytes, IFINFOMSG) {
         match kind {
             libc::IFLA_IFNAME => link.name = message::text(value),
             libc::IFLA_IFALIAS => link.alias = message::text(value),
+            libc::IFLA_ADDRESS => link.mac = value.to_vec(),
             libc::IFLA_MASTER => link.master = u32_at(value, 0).map(|i| i as i32),
             libc::IFLA_LINKINFO => {
                 link.kind = attrs(value, 0)
@@ -245,6 +250,7 @@ mod tests {
                 master: Some(3),
                 kind: Some("bridge".into()),
                 alias: "nsbox /run/nsbox".into(),
+                mac: Vec::new(),
             }
         );
     }

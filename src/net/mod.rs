@@ -75,7 +75,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
     )?;
     let mut plan = Plan {
         nl,
-        alias: mode::link_alias(&spec.state_root, &spec.id),
+        alias: mode::RootKey::of(&spec.state_root).link_alias(&spec.id),
         host_ifname,
         address: Cidr {
             addr: Ipv4Addr::UNSPECIFIED,
@@ -102,7 +102,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
             (plan.address, plan.gateway, plan.host_address) = (container, host.addr, Some(host));
         }
         Net::Bridge { gateway } => {
-            plan.bridge = Some(ensure_bridge(&mut plan.nl, spec, gateway)?);
+            plan.bridge = Some(ensure_bridge(&mut plan.nl, spec, gateway, &leases)?);
             plan.address = leases.take(gateway, &spec.id)?;
             plan.gateway = gateway.addr;
             trace::step(|| format!("network: leased {} to {}", plan.address, spec.id));
@@ -133,34 +133,82 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
     Ok(plan)
 }
 
-/// The bridge with its address: made now on first use, or found (and given its address if
-/// an nsbox was killed between the two). The caller holds the leases lock: one nsbox at a time
-/// gets here, and `gc` cannot remove the bridge meanwhile. Returns the bridge's index.
-fn ensure_bridge(nl: &mut Netlink, spec: &Spec, gateway: Cidr) -> Result<i32> {
-    let alias = mode::bridge_alias(&spec.state_root);
+/// The bridge with its address: made now on first use, or found (and, if an nsbox was killed
+/// between the requests that make it, given its alias and address). The caller holds the
+/// leases lock: one nsbox of this root at a time gets here, and `gc` cannot remove the bridge
+/// meanwhile. Returns the bridge's index.
+fn ensure_bridge(
+    nl: &mut Netlink,
+    spec: &Spec,
+    gateway: Cidr,
+    leases: &ipam::Leases,
+) -> Result<i32> {
+    let key = mode::RootKey::of(&spec.state_root);
+    let what = format!("--net bridge:{gateway}");
     if let Some(b) = link::find(nl, BRIDGE_NAME)? {
-        check::bridge_is_ours(&b, &alias, gateway)?;
+        let half_made = b.kind.as_deref() == Some("bridge")
+            && b.alias.is_empty()
+            && b.mac.starts_with(&mode::BRIDGE_MAC_PREFIX);
+        if half_made {
+            link::set_alias(nl, b.index, BRIDGE_NAME, &key.bridge_alias())?;
+        } else {
+            check::bridge_is_ours(&b, &key, gateway)?;
+        }
         if !check::bridge_address(b.index, gateway, &addr::all(nl)?)? {
-            addr::add(nl, b.index, BRIDGE_NAME, gateway)?;
+            give_address(nl, b.index, gateway, leases, &what)?;
         }
         return Ok(b.index);
     }
-    // A new bridge's subnet must be free on the host.
+    // A new bridge's subnet must be free on the host and in the leases (a veth pair leased a
+    // moment ago has no address on the host yet).
     check::subnet_free(nl, spec, gateway)?;
     trace::step(|| format!("network: create the bridge {BRIDGE_NAME} ({gateway})"));
     let mut mac = [0u8; 6];
-    sys::getrandom(&mut mac).ctx(|| "getrandom for the bridge's MAC address".into())?;
-    mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+    sys::getrandom(&mut mac[3..]).ctx(|| "getrandom for the bridge's MAC address".into())?;
+    mac[..3].copy_from_slice(&mode::BRIDGE_MAC_PREFIX);
     link::create_bridge(nl, BRIDGE_NAME, mac)?;
-    let bridge = link::find(nl, BRIDGE_NAME)?.ok_or_else(|| {
-        Error::new(
+    let Some(bridge) = link::find(nl, BRIDGE_NAME)? else {
+        return Err(Error::new(
             format!("bridge {BRIDGE_NAME:?}"),
             "gone right after it was made",
-        )
-    })?;
-    link::set_alias(nl, bridge.index, BRIDGE_NAME, &alias)?;
-    addr::add(nl, bridge.index, BRIDGE_NAME, gateway)?;
+        ));
+    };
+    // Whatever fails now takes the new bridge back (no port is on it yet).
+    let made = link::set_alias(nl, bridge.index, BRIDGE_NAME, &key.bridge_alias())
+        .and_then(|()| give_address(nl, bridge.index, gateway, leases, &what));
+    if let Err(e) = made {
+        let _ = link::delete(nl, bridge.index, BRIDGE_NAME);
+        return Err(e);
+    }
     Ok(bridge.index)
+}
+
+/// Puts `gateway` on the bridge, unless a veth pair of this root has leased an overlapping
+/// subnet; then checks no other interface got one meanwhile (another root).
+fn give_address(
+    nl: &mut Netlink,
+    index: i32,
+    gateway: Cidr,
+    leases: &ipam::Leases,
+    what: &str,
+) -> Result<()> {
+    if let Some(l) = leases.veth_overlapping(gateway) {
+        return Err(Error::new(
+            what,
+            format!(
+                "the subnet overlaps {}, leased to the veth pair of the container {:?}",
+                l.cidr.subnet(),
+                l.id
+            ),
+        )
+        .hint("give the bridge another subnet, e.g. --net bridge:10.89.0.1/16"));
+    }
+    addr::add(nl, index, BRIDGE_NAME, gateway)?;
+    let alone = check::alone_on_subnet(nl, index, gateway, what);
+    if alone.is_err() {
+        let _ = addr::delete(nl, index, BRIDGE_NAME, gateway);
+    }
+    alone
 }
 
 impl Plan {
@@ -193,6 +241,9 @@ impl Plan {
         link::set_alias(&mut self.nl, index, &host, &self.alias)?;
         if let Some(host_address) = self.host_address {
             addr::add(&mut self.nl, index, &host, host_address)?;
+            // Another state root may have checked the same subnet at the same moment.
+            let what = format!("--net veth:{host_address},{address}");
+            check::alone_on_subnet(&mut self.nl, index, host_address, &what)?;
         }
         let home = open_netns("/proc/self/ns/net")?;
         let mut inside = Netlink::open_in(&netns, &home, "container")?;
@@ -215,7 +266,6 @@ impl Plan {
     /// 20-30 ms on a small VM, where the namespace's cleanup runs batched in a kernel worker).
     /// Returns whether all went; failures are reported.
     pub fn teardown(&mut self) -> bool {
-        let mut ok = true;
         if let Some(index) = self.host_index.take() {
             let name = &self.host_ifname;
             let cut = match self.host_address {
@@ -229,8 +279,10 @@ impl Plan {
                 }
             };
             if let Err(e) = cut {
+                // The address stays leased: the host end may still hold it. `gc` deletes the
+                // link (it is recorded) and then returns the lease.
                 crate::report_warning(&e);
-                ok = false;
+                return false;
             }
         }
         trace::note(|| {
@@ -247,11 +299,11 @@ impl Plan {
                 Ok(_) => self.leased = false,
                 Err(e) => {
                     crate::report_warning(&e);
-                    ok = false;
+                    return false;
                 }
             }
         }
-        ok
+        true
     }
 }
 

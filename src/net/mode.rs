@@ -92,26 +92,88 @@ pub fn host_ifname(id: &str) -> String {
     format!("nsb{hash:08x}")
 }
 
-/// The longest interface alias the kernel keeps (IFALIASZ - 1).
-const ALIAS_MAX: usize = 255;
+/// The longest interface alias the kernel takes: IFALIASZ (256) with its NUL, which nsbox
+/// sends.
+const ALIAS_MAX: usize = 254;
 
-/// The alias (IFLA_IFALIAS) nsbox gives a container's host end: which container of which state
-/// root it is, so `rm` and `gc` touch only their own, and a leftover is known as such.
-pub fn link_alias(root: &std::path::Path, id: &str) -> String {
-    truncate(format!("nsbox {id} {}", root.display()))
+/// Which state root an interface belongs to, for its alias (IFLA_IFALIAS): a hash of the
+/// root's canonical path, so one root spelled two ways (`/x/`, `/x`, a symlink) is one and a
+/// long path is compared whole, and the path itself for people to read (cut to fit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootKey {
+    hash: u64,
+    shown: String,
 }
 
-/// The bridge's alias: the state root whose leases it carries.
-pub fn bridge_alias(root: &std::path::Path) -> String {
-    truncate(format!("nsbox {}", root.display()))
+impl RootKey {
+    /// The key of `root` (canonicalized when it exists, which it does once nsbox has made it).
+    pub fn of(root: &std::path::Path) -> RootKey {
+        use std::os::unix::ffi::OsStrExt;
+        let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        // FNV-1a, 64 bits.
+        let hash = canonical
+            .as_os_str()
+            .as_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        RootKey {
+            hash,
+            shown: canonical.display().to_string(),
+        }
+    }
+
+    /// A container's host end: `nsbox ID HASH ROOT`.
+    pub fn link_alias(&self, id: &str) -> String {
+        fit(format!("{} {}", self.link_prefix(id), self.shown))
+    }
+
+    /// The bridge: `nsbox HASH ROOT`.
+    pub fn bridge_alias(&self) -> String {
+        fit(format!("nsbox {:016x} {}", self.hash, self.shown))
+    }
+
+    fn link_prefix(&self, id: &str) -> String {
+        format!("nsbox {id} {:016x}", self.hash)
+    }
+
+    /// Whether `alias` is the host end of the container `id` of this root.
+    pub fn owns_link(&self, alias: &str, id: &str) -> bool {
+        starts_token(alias, &self.link_prefix(id))
+    }
+
+    /// Whether `alias` is this root's bridge.
+    pub fn owns_bridge(&self, alias: &str) -> bool {
+        starts_token(alias, &format!("nsbox {:016x}", self.hash))
+    }
 }
 
-fn truncate(mut s: String) -> String {
+/// The container id a host end's alias names (`nsbox ID HASH ROOT`).
+pub fn alias_id(alias: &str) -> Option<&str> {
+    let mut words = alias.split(' ');
+    match (words.next(), words.next(), words.next()) {
+        (Some("nsbox"), Some(id), Some(hash)) if hash.len() == 16 => Some(id),
+        _ => None,
+    }
+}
+
+/// `s` starts with the words of `prefix`, whole.
+fn starts_token(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+}
+
+fn fit(mut s: String) -> String {
     while s.len() > ALIAS_MAX {
         s.pop();
     }
     s
 }
+
+/// The first three bytes of the MAC nsbox gives its bridge (locally administered, "ns"): a
+/// bridge left without its alias (nsbox killed between the two requests) is still known.
+pub const BRIDGE_MAC_PREFIX: [u8; 3] = [0x02, 0x6e, 0x73];
 
 #[cfg(test)]
 mod tests {
@@ -189,12 +251,30 @@ mod tests {
     }
 
     #[test]
-    fn aliases_name_the_container_and_the_root() {
-        let root = std::path::Path::new("/run/nsbox");
-        assert_eq!(link_alias(root, "web"), "nsbox web /run/nsbox");
-        assert_eq!(bridge_alias(root), "nsbox /run/nsbox");
-        let deep = std::path::PathBuf::from(format!("/{}", "é".repeat(200)));
-        assert!(link_alias(&deep, "web").len() <= 255);
+    fn aliases_name_the_container_and_the_root_whole() {
+        let dir = std::env::temp_dir().join(format!("nsbox-alias-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = RootKey::of(&dir);
+        let alias = key.link_alias("web");
+        assert!(alias.starts_with("nsbox web "), "{alias}");
+        assert!(alias.ends_with(&dir.display().to_string()), "{alias}");
+        assert_eq!(alias_id(&alias), Some("web"));
+        assert!(key.owns_link(&alias, "web"));
+        assert!(!key.owns_link(&alias, "we"));
+        assert!(key.owns_bridge(&key.bridge_alias()));
+        assert_eq!(alias_id(&key.bridge_alias()), None);
+        // One root spelled two ways is one.
+        let slash = std::path::PathBuf::from(format!("{}/", dir.display()));
+        assert_eq!(RootKey::of(&slash), key);
+        assert_eq!(RootKey::of(&dir.join(".")), key);
+        // Two roots are two, even past what the alias can show.
+        let long_a = std::path::PathBuf::from(format!("/{}a", "x".repeat(300)));
+        let long_b = std::path::PathBuf::from(format!("/{}b", "x".repeat(300)));
+        let (a, b) = (RootKey::of(&long_a), RootKey::of(&long_b));
+        assert!(a.link_alias("web").len() <= 254);
+        assert!(!b.owns_link(&a.link_alias("web"), "web"));
+        assert!(!b.owns_bridge(&a.bridge_alias()));
+        let _ = std::fs::remove_dir(&dir);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! are ever deleted.
 
 use super::ipam::Leases;
-use super::mode::{self, BRIDGE_NAME};
+use super::mode::{self, BRIDGE_NAME, RootKey};
 use super::{link, netlink::Netlink};
 use crate::error::{Error, Result};
 use crate::state::NETWORK_FILE;
@@ -34,17 +34,17 @@ pub fn remove_recorded(root: &Path, dir: &Path, id: &str) -> Result<()> {
     }
     let mut nl = Netlink::open("host")?;
     if let Some(l) = link::find(&mut nl, &ours)?
-        && is_host_end_of(&l, root, id)
+        && is_host_end_of(&l, &RootKey::of(root), id)
     {
-        link::delete(&mut nl, &ours)?;
+        link::delete(&mut nl, l.index, &ours)?;
     }
     Leases::lock(root)?.release_unless(|owner| owner != id)?;
     Ok(())
 }
 
 /// Whether `l` is the host end nsbox made for the container `id` of the state root `root`.
-fn is_host_end_of(l: &link::Link, root: &Path, id: &str) -> bool {
-    l.kind.as_deref() == Some("veth") && l.alias == mode::link_alias(root, id)
+fn is_host_end_of(l: &link::Link, key: &RootKey, id: &str) -> bool {
+    l.kind.as_deref() == Some("veth") && key.owns_link(&l.alias, id)
 }
 
 /// `gc`, under the leases lock throughout (a run takes its lease and the bridge under it):
@@ -58,17 +58,18 @@ pub fn sweep(root: &Path) -> Result<Vec<String>> {
     }
     let mut removed = Vec::new();
     let mut leases = Leases::lock(root)?;
-    let gone = |id: &str| !exists(&root.join(id)).unwrap_or(false);
-    for (cidr, id) in leases.release_unless(|id| !gone(id))? {
-        removed.push(format!("lease {cidr} of {id}"));
+    // A state directory that cannot be looked at counts as there: nothing goes on a doubt.
+    let gone = |id: &str| !exists(&root.join(id)).unwrap_or(true);
+    for l in leases.release_unless(|id| !gone(id))? {
+        removed.push(format!("lease {} of {}", l.cidr, l.id));
     }
+    let key = RootKey::of(root);
     let mut nl = Netlink::open("host")?;
     for l in link::all(&mut nl)? {
-        let Some(id) = l.alias.split(' ').nth(1) else {
+        let Some(id) = mode::alias_id(&l.alias) else {
             continue;
         };
-        if l.name.starts_with("nsb") && is_host_end_of(&l, root, id) && gone(id) {
-            link::delete(&mut nl, &l.name)?;
+        if is_host_end_of(&l, &key, id) && gone(id) && link::delete(&mut nl, l.index, &l.name)? {
             removed.push(format!("link {} of {id}", l.name));
         }
     }
@@ -79,12 +80,12 @@ pub fn sweep(root: &Path) -> Result<Vec<String>> {
     let Some(bridge) = links.iter().find(|l| l.name == BRIDGE_NAME) else {
         return Ok(removed);
     };
-    let ours = bridge.kind.as_deref() == Some("bridge") && bridge.alias == mode::bridge_alias(root);
+    let ours = bridge.kind.as_deref() == Some("bridge") && key.owns_bridge(&bridge.alias);
     let ports = links
         .iter()
         .filter(|l| l.master == Some(bridge.index))
         .count();
-    if ours && ports == 0 && link::delete(&mut nl, BRIDGE_NAME)? {
+    if ours && ports == 0 && link::delete(&mut nl, bridge.index, BRIDGE_NAME)? {
         removed.push(format!("bridge {BRIDGE_NAME}"));
     }
     Ok(removed)
