@@ -114,11 +114,12 @@ struct Net {
 }
 
 impl Net {
-    fn new() -> Net {
-        Net {
+    /// None (the test is skipped, and says why) without root.
+    fn new() -> Option<Net> {
+        can_run().then(|| Net {
             f: Fixture::new(),
             ns: NetNs::new(),
-        }
+        })
     }
 }
 
@@ -141,10 +142,7 @@ fn rootfs_arg() -> String {
 
 #[test]
 fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let hosts_on_disk = std::fs::read(rootfs().join("etc/hosts")).unwrap();
     // What the container sees: eth0 with its address, the default route, ping to the host.
@@ -254,10 +252,7 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
 
 #[test]
 fn back_to_back_runs_reuse_the_subnet_and_the_name() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     // The previous pair may still be on its way out (the kernel deletes it with its namespace
     // a little later): its address is taken back at teardown, and its name is waited for.
@@ -300,10 +295,7 @@ fn back_to_back_runs_reuse_the_subnet_and_the_name() {
 
 #[test]
 fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_each_other() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     const N: usize = 20;
     let starting: Vec<Child> = (0..N)
@@ -369,10 +361,7 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
 
 #[test]
 fn concurrent_veth_runs_on_one_subnet_get_it_once() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let starting: Vec<Child> = (0..4)
         .map(|i| {
@@ -412,10 +401,7 @@ fn concurrent_veth_runs_on_one_subnet_get_it_once() {
 
 #[test]
 fn runs_that_race_for_one_subnet_never_both_get_it() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let other = Fixture::new();
     let start = |f: &Fixture, name: &str, mode: &str| {
@@ -479,10 +465,7 @@ fn runs_that_race_for_one_subnet_never_both_get_it() {
 
 #[test]
 fn a_root_spelled_two_ways_a_long_root_and_a_half_made_bridge_work() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let r = rootfs_arg();
     // One root, spelled with and without a trailing slash.
@@ -544,10 +527,7 @@ fn a_root_spelled_two_ways_a_long_root_and_a_half_made_bridge_work() {
 
 #[test]
 fn a_namespace_kept_alive_keeps_no_address_and_gc_deletes_its_pair() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     // a runs in the foreground: its nsbox removes its state when it ends.
     let mut a = ns
@@ -639,10 +619,7 @@ fn a_namespace_kept_alive_keeps_no_address_and_gc_deletes_its_pair() {
 
 #[test]
 fn gc_running_all_along_never_breaks_a_run() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -684,10 +661,7 @@ fn gc_running_all_along_never_breaks_a_run() {
 
 #[test]
 fn a_bridge_nsbox_did_not_make_or_of_another_root_is_left_alone() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let r = rootfs_arg();
     let refused = |f: &Fixture, want: &str| {
@@ -731,10 +705,7 @@ fn a_bridge_nsbox_did_not_make_or_of_another_root_is_left_alone() {
 
 #[test]
 fn a_failed_start_and_a_killed_supervisor_leave_no_lease_link_or_state() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let r = rootfs_arg();
     // The command is missing: the pair was made, the lease taken; both go.
@@ -783,10 +754,7 @@ fn a_failed_start_and_a_killed_supervisor_leave_no_lease_link_or_state() {
 
 #[test]
 fn trace_shows_every_netlink_request_and_its_answer() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let out = ns.nsbox(
         f,
@@ -820,10 +788,7 @@ fn trace_shows_every_netlink_request_and_its_answer() {
 
 #[test]
 fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
-    if !can_run() {
-        return;
-    }
-    let net = Net::new();
+    let Some(net) = Net::new() else { return };
     let (f, ns) = (&net.f, &net.ns);
     let r = rootfs_arg();
     let refused = |net: &str, want: &str| {
