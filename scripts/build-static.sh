@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
-budget=$((800 * 1024))
+# 850 KiB: DESIGN.md's 800 held until user namespaces (see docs/ARCHITECTURE.md, "Size").
+budget=$((850 * 1024))
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   rustup target add "$target"
 fi

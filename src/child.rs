@@ -2,7 +2,7 @@
 //! parent over the sync channel, and the parent prints one message.
 
 use crate::cgroup::child::{self as cgroup, Join};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::exec;
 use crate::mountpoint::Kind;
 use crate::rootfs;
@@ -31,7 +31,7 @@ pub struct Inputs<'a> {
 pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
     trace::set_role(Role::Child);
     let (spec, mask) = (inputs.spec, inputs.mask);
-    let err = match setup(inputs, born_inside).and_then(|()| match spec.tty {
+    let err = match setup(inputs, born_inside, &channel).and_then(|()| match spec.tty {
         true => crate::console::attach_in_container(&channel, true),
         false => Ok(()),
     }) {
@@ -50,8 +50,21 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
     channel.fail(&err)
 }
 
-fn setup(inputs: &Inputs<'_>, born_inside: bool) -> Result<()> {
+fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Result<()> {
     let spec = inputs.spec;
+    if let Some(ns) = &spec.userns {
+        // Until the parent has written the maps, this process is nobody in its namespace;
+        // then it becomes the namespace's root (files it makes must have a mapped owner).
+        trace::step(|| "wait for the parent to write the uid and gid maps".into());
+        channel.wait_for_parent();
+        let how = match ns.unprivileged {
+            true => process::Identity::GroupsDenied,
+            false => process::Identity::UserNs,
+        };
+        trace::step(|| "become root of the user namespace".into());
+        process::set_identity(0, 0, how)
+            .map_err(|(call, e)| Error::sys(format!("{call} to root of the user namespace"), e))?;
+    }
     // If nsbox dies, the container dies with it (PID 1 gone takes the whole pid namespace).
     process::set_parent_death_signal(libc::SIGKILL)
         .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;

@@ -17,6 +17,29 @@ pub const DEVICES: [(&CStr, u32, u32); 6] = [
     (c"tty", 5, 0),
 ];
 
+/// Binds the host's /dev/NAME (the root is still the host's) onto each file of `dev`.
+fn bind_host_devices(dev: &OwnedFd) -> Result<()> {
+    for (name, _, _) in DEVICES {
+        let shown = name.to_string_lossy();
+        crate::trace::step(|| {
+            format!("bind the host's /dev/{shown} (no mknod in a user namespace)")
+        });
+        let host = crate::sys::cstr(format!("/dev/{shown}")).ctx(|| "device path".into())?;
+        let tree = mount::open_tree_clone(mount::Target::Path(&host))
+            .ctx(|| format!("open the host's /dev/{shown} (open_tree)"))?;
+        let flags = libc::O_PATH | libc::O_CLOEXEC;
+        let spot = fs::openat2(
+            dev.as_raw_fd(),
+            name,
+            flags,
+            fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS,
+        )
+        .ctx(|| format!("open /dev/{shown}"))?;
+        mount::move_mount(&tree, &spot).ctx(|| format!("bind the host's /dev/{shown}"))?;
+    }
+    Ok(())
+}
+
 /// name -> target.
 pub const SYMLINKS: [(&CStr, &CStr); 5] = [
     (c"fd", c"/proc/self/fd"),
@@ -30,7 +53,10 @@ pub const SYMLINKS: [(&CStr, &CStr); 5] = [
 /// rootfs's /dev, then mounts devpts and /dev/shm on directories opened beneath it. No path in
 /// the rootfs is looked up again after it was resolved. Needs umask 0 for the modes to hold.
 /// Returns the new /dev (its root), for masks to bind its `null`.
-pub fn setup(create: Create) -> Result<OwnedFd> {
+///
+/// `bind`: in a user namespace mknod is refused (a device node there would be the host's
+/// privilege), so each device is the host's node, bind-mounted onto an empty file.
+pub fn setup(create: Create, bind: bool) -> Result<OwnedFd> {
     let target = mountpoint::open("/dev", Kind::Dir, Symlinks::Refuse, create)?;
     let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"65536k")];
     let dev = mount::new_tmpfs(
@@ -39,8 +65,15 @@ pub fn setup(create: Create) -> Result<OwnedFd> {
     )
     .ctx(|| "create the tmpfs for /dev (fsopen, fsconfig, fsmount)".into())?;
     for (name, major, minor) in DEVICES {
-        fs::mknod_char(&dev, name, 0o666, major, minor)
-            .ctx(|| format!("mknod /dev/{}", name.to_string_lossy()))?;
+        if bind {
+            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC;
+            let file = fs::openat(dev.as_raw_fd(), name, flags, 0o666)
+                .ctx(|| format!("create the mount point /dev/{}", name.to_string_lossy()))?;
+            crate::sys::close(file);
+        } else {
+            fs::mknod_char(&dev, name, 0o666, major, minor)
+                .ctx(|| format!("mknod /dev/{}", name.to_string_lossy()))?;
+        }
     }
     for (name, link) in SYMLINKS {
         fs::symlinkat(link, &dev, name)
@@ -49,6 +82,9 @@ pub fn setup(create: Create) -> Result<OwnedFd> {
     fs::mkdirat(dev.as_raw_fd(), c"pts", 0o755).ctx(|| "mkdir /dev/pts".into())?;
     fs::mkdirat(dev.as_raw_fd(), c"shm", 0o1777).ctx(|| "mkdir /dev/shm".into())?;
     mount::move_mount(&dev, &target).ctx(|| "attach the new /dev".into())?;
+    if bind {
+        bind_host_devices(&dev)?;
+    }
 
     let beneath = |name: &CStr| {
         let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;

@@ -100,11 +100,20 @@ fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
             user.uid, user.gid
         )
     });
-    process::set_identity(user.uid, user.gid).map_err(|(call, e)| {
-        Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e)
+    let how = match &spec.userns {
+        None => process::Identity::HostRoot,
+        Some(ns) if ns.unprivileged => process::Identity::GroupsDenied,
+        Some(_) => process::Identity::UserNs,
+    };
+    process::set_identity(user.uid, user.gid, how).map_err(|(call, e)| {
+        Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e).hint_on(
+            Errno::EINVAL,
+            "in a user namespace, the user and group must be mapped (--uidmap, --gidmap)",
+        )
     })?;
-    // If the parent died in between, its end of the channel reads as end-of-stream.
-    if user.uid != 0 || user.gid != 0 {
+    // A change of credentials clears the parent-death signal: it is set again, and if the
+    // parent died in between, its end of the channel reads as end-of-stream.
+    if user.uid != 0 || user.gid != 0 || spec.userns.is_some() {
         process::set_parent_death_signal(libc::SIGKILL)
             .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
         if !channel.parent_alive() {

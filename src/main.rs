@@ -32,6 +32,7 @@ mod state;
 mod sys;
 mod trace;
 mod tty;
+mod userns;
 
 use error::{EXIT_NSBOX, Error};
 use std::ffi::OsString;
@@ -47,9 +48,18 @@ pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> l
 #[cfg_attr(test, allow(dead_code))]
 fn cli_main(args: Vec<OsString>) -> u8 {
     let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+    let (uid, gid) = (sys::geteuid(), sys::getegid());
+    let default_root = match (uid, std::env::var_os("XDG_RUNTIME_DIR")) {
+        (0, _) => spec::DEFAULT_STATE_ROOT.into(),
+        (_, Some(dir)) if !dir.is_empty() => std::path::PathBuf::from(dir).join("nsbox"),
+        (uid, _) => format!("/tmp/nsbox-{uid}").into(),
+    };
     let ctx = cli::Context {
         cwd: &cwd,
         state_root_env: std::env::var_os("NSBOX_ROOT"),
+        default_root,
+        uid,
+        gid,
     };
     let result = cli::parse(args, &ctx, new_id).and_then(|command| match command {
         cli::Command::Run(spec, opts) => commands::run::run(&spec, opts),

@@ -68,9 +68,16 @@ pub fn setup(
     trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
     mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
     trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-    let dev = devices::setup(create)?;
+    let dev = devices::setup(create, spec.userns.is_some())?;
     trace::step(|| "mount /sys read-only".into());
-    mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
+    if spec.userns.is_some() && !spec.net.own_namespace() {
+        // sysfs shows the network namespace it is mounted in, and only that namespace's owner
+        // may mount it: in a user namespace sharing the host's network, the host's /sys is
+        // bound instead (read-only, as the mount would be).
+        bind_host_sys(create)?;
+    } else {
+        mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
+    }
     masks::apply(&dev)?;
     sys::close(dev);
     if let Some(view) = cgroups {
@@ -122,6 +129,17 @@ fn bind_root(spec: &Spec) -> Result<()> {
     mount::move_mount(&tree, &dir)
         .ctx(|| format!("bind the rootfs onto {target:?} (move_mount)"))?;
     fs::fchdir(&tree).ctx(|| format!("enter the rootfs {target:?}"))
+}
+
+/// The host's /sys, bound read-only (recursively) on the container's /sys.
+fn bind_host_sys(create: Create) -> Result<()> {
+    let tree = mount::open_tree_clone(mount::Target::Path(c"/sys"))
+        .ctx(|| "open the host's /sys (open_tree)".into())?;
+    let attrs = mount::MOUNT_ATTR_RDONLY | mount::MOUNT_ATTR_NOSUID | mount::MOUNT_ATTR_NODEV;
+    mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
+        .ctx(|| "make the host's /sys read-only (mount_setattr)".into())?;
+    let spot = mountpoint::open("/sys", Kind::Dir, Symlinks::Refuse, create)?;
+    mount::move_mount(&tree, &spot).ctx(|| "bind the host's /sys".into())
 }
 
 /// One user mount (-v or --tmpfs).

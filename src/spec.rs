@@ -99,6 +99,8 @@ pub struct Spec {
     pub init: bool,
     /// `-t`: the command gets a pseudo-terminal from the container's own devpts.
     pub tty: bool,
+    /// `--userns`: a user namespace of its own, with its uid and gid maps.
+    pub userns: Option<crate::userns::UserNs>,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
 }
@@ -112,6 +114,9 @@ impl Spec {
         // (a namespace made at clone would be rooted at nsbox's own cgroup).
         if self.limits.is_empty() {
             flags |= libc::CLONE_NEWCGROUP;
+        }
+        if self.userns.is_some() {
+            flags |= libc::CLONE_NEWUSER;
         }
         if self.net.own_namespace() {
             flags |= libc::CLONE_NEWNET;

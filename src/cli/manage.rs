@@ -66,7 +66,7 @@ fn common(
 
 fn root_of(root: Option<PathBuf>, ctx: &Context<'_>) -> Result<PathBuf> {
     let root = root.or_else(|| ctx.state_root_env.clone().map(PathBuf::from));
-    Ok(absolute(ctx.cwd, state_root_or_default(root)?))
+    Ok(absolute(ctx.cwd, state_root_or_default(root, ctx)?))
 }
 
 fn id_arg(v: OsString, cmd: &str) -> Result<String> {

@@ -53,6 +53,9 @@ pub const RUN_FLAGS: &[&str] = &[
     "--read-only",
     "--net",
     "--chroot",
+    "--userns",
+    "--uidmap",
+    "--gidmap",
     "--memory",
     "--pids-limit",
     "--cpus",
@@ -74,6 +77,12 @@ pub struct Context<'a> {
     pub cwd: &'a Path,
     /// The value of NSBOX_ROOT, if set.
     pub state_root_env: Option<OsString>,
+    /// The state root without --root or NSBOX_ROOT: /run/nsbox for root, else the caller's
+    /// $XDG_RUNTIME_DIR/nsbox (or /tmp/nsbox-UID).
+    pub default_root: PathBuf,
+    /// The caller's effective uid and gid (for --userns's default maps).
+    pub uid: u32,
+    pub gid: u32,
 }
 
 pub(crate) fn usage(message: impl Into<String>, command: &str) -> Error {
@@ -172,13 +181,13 @@ fn parse_gc(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
     }
     Ok(Command::Gc(absolute(
         ctx.cwd,
-        state_root_or_default(state_root)?,
+        state_root_or_default(state_root, ctx)?,
     )))
 }
 
-/// `--root`, else NSBOX_ROOT, else /run/nsbox; never empty.
-pub(crate) fn state_root_or_default(root: Option<PathBuf>) -> Result<PathBuf> {
-    let root = root.unwrap_or_else(|| spec::DEFAULT_STATE_ROOT.into());
+/// `--root`, else NSBOX_ROOT, else the default (`Context::default_root`); never empty.
+pub(crate) fn state_root_or_default(root: Option<PathBuf>, ctx: &Context<'_>) -> Result<PathBuf> {
+    let root = root.unwrap_or_else(|| ctx.default_root.clone());
     if root.as_os_str().is_empty() {
         return Err(Error::new(
             "--root \"\" (or NSBOX_ROOT)",
@@ -204,6 +213,7 @@ fn parse_run(
     let (mut cap_add, mut cap_drop) = (Vec::new(), Vec::new());
     let (mut seccomp, mut no_new_privs) = (true, true);
     let (mut init, mut tty) = (false, false);
+    let (mut userns, mut uid_maps, mut gid_maps) = (false, Vec::new(), Vec::new());
     let mut command: Vec<OsString> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
         let flag = arg_name(&arg);
@@ -223,6 +233,13 @@ fn parse_run(
             Long("read-only") => read_only = true,
             Long("net") => net = crate::net::mode::parse(&value(&mut p, &flag)?)?,
             Long("chroot") => chroot = true,
+            Long("userns") => userns = true,
+            Long("uidmap") => {
+                uid_maps.push(crate::userns::parse_map(&flag, &value(&mut p, &flag)?)?)
+            }
+            Long("gidmap") => {
+                gid_maps.push(crate::userns::parse_map(&flag, &value(&mut p, &flag)?)?)
+            }
             Short('m') | Long("memory") => {
                 limits.memory = Some(limits::parse_memory(&value(&mut p, &flag)?)?)
             }
@@ -270,7 +287,11 @@ fn parse_run(
         return Err(Error::new("COMMAND \"\"", "the command is empty")
             .hint("name the command to run after the options"));
     }
-    let state_root = state_root_or_default(state_root)?;
+    let state_root = state_root_or_default(state_root, ctx)?;
+    let userns = match userns || !uid_maps.is_empty() || !gid_maps.is_empty() {
+        true => Some(crate::userns::plan(uid_maps, gid_maps, ctx.uid, ctx.gid)?),
+        false => None,
+    };
     // chroot leaves the host's root in the mount namespace: with CAP_SYS_CHROOT, root in the
     // container could chroot into a subdirectory and climb out. It is kept only when asked for.
     let base = match chroot {
@@ -305,6 +326,7 @@ fn parse_run(
         security,
         init,
         tty,
+        userns,
         state_root: absolute(ctx.cwd, state_root),
     };
     Ok(Command::Run(Box::new(spec), opts))
@@ -421,6 +443,9 @@ mod tests {
         let ctx = Context {
             cwd: Path::new("/work"),
             state_root_env: None,
+            default_root: "/run/nsbox".into(),
+            uid: 0,
+            gid: 0,
         };
         let args = std::iter::once("run")
             .chain(args.iter().copied())
@@ -492,6 +517,9 @@ mod tests {
         let ctx = Context {
             cwd: Path::new("/work"),
             state_root_env: None,
+            default_root: "/run/nsbox".into(),
+            uid: 0,
+            gid: 0,
         };
         let gc = |args: &[&str]| {
             parse(args.iter().map(OsString::from).collect(), &ctx, || {
@@ -593,6 +621,9 @@ mod tests {
         let ctx = Context {
             cwd: Path::new("/"),
             state_root_env: Some("/tmp/st".into()),
+            default_root: "/run/nsbox".into(),
+            uid: 0,
+            gid: 0,
         };
         let p = |a: &[&str]| {
             parse(a.iter().map(OsString::from).collect(), &ctx, || {

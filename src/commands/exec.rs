@@ -53,7 +53,6 @@ pub fn exec(opts: &Exec) -> Result<u8> {
         trace::enable();
     }
     let mask = signals::block()?;
-    super::run::require_root()?;
     if opts.tty {
         crate::console::require_terminal("exec")?;
     }
@@ -62,6 +61,15 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     let found = container::find(&opts.root, &opts.id)?;
     found.require_running("exec into")?;
     let rec = &found.record;
+    // A container with a user namespace is joined through it (its owner needs no root on the
+    // host); any other needs root.
+    let user_ns = match rec.namespaces & libc::CLONE_NEWUSER != 0 {
+        true => Some(open_ns(rec.pid.pid, "user")?),
+        false => {
+            super::run::require_root()?;
+            None
+        }
+    };
     trace::step(|| format!("open the namespaces of PID 1 (host pid {})", rec.pid.pid));
     let pid_ns = open_ns(rec.pid.pid, "pid")?;
     let joins = Joins {
@@ -79,7 +87,22 @@ pub fn exec(opts: &Exec) -> Result<u8> {
             "the container ended meanwhile",
         ));
     }
-    let spec = spec_for(rec, opts, &found.dir);
+    let mut spec = spec_for(rec, opts, &found.dir);
+    if user_ns.is_some() {
+        // Its setgroups says whether an unprivileged caller made it (then setgroups is denied).
+        let setgroups = std::fs::read_to_string(format!("/proc/{}/setgroups", rec.pid.pid));
+        spec.userns = Some(crate::userns::UserNs {
+            uid_map: Vec::new(),
+            gid_map: Vec::new(),
+            unprivileged: setgroups.is_ok_and(|s| s.trim() == "deny"),
+        });
+    }
+    if let Some(fd) = user_ns {
+        // First: the other namespaces belong to it, and joining them needs its capabilities.
+        trace::step(|| "join the container's user namespace".into());
+        lifecycle::setns(&fd, libc::CLONE_NEWUSER).ctx(|| "setns(user)".into())?;
+        sys::close(fd);
+    }
     // nsbox enters the container's mount namespace and root itself, and only then the pid
     // namespace: the process it creates there never holds a host path, even for a moment.
     // nsbox stays outside the container's pid namespace, where nothing inside can see it.
@@ -176,6 +199,7 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
         security: rec.security,
         init: false,
         tty: opts.tty,
+        userns: None,
         state_root: dir
             .parent()
             .unwrap_or(Path::new(spec::DEFAULT_STATE_ROOT))

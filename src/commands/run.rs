@@ -27,6 +27,7 @@ use crate::spec::{Rootfs, Spec};
 use crate::state::State;
 use crate::sys::lifecycle;
 use crate::sys::{self, fs, process::Exit, signal::SigSet};
+use crate::userns;
 use crate::{signals, trace};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -42,8 +43,9 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
     // reader of --trace that goes away must not kill nsbox in the middle of its work.
     let mask = signals::block()?;
-    // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace.
-    require_root()?;
+    // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace, or a user
+    // namespace of the container's own (--userns), where some things cannot be done.
+    let maps = check_privileges(spec)?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
     if spec.tty && !opts.detach {
@@ -70,6 +72,7 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
         volume_kinds: &volume_kinds,
         planned,
         mask,
+        maps,
     };
     let result = run_with_state(spec, setup, notify.as_mut());
     match notify {
@@ -91,6 +94,8 @@ struct Setup<'a> {
     volume_kinds: &'a [Kind],
     planned: Option<Vec<cgroup::Planned>>,
     mask: SigSet,
+    /// --userns: how each map gets written.
+    maps: Option<(userns::Writer, userns::Writer)>,
 }
 
 /// Creates the state (and the cgroups, the network plan), runs the container, and tears
@@ -104,6 +109,7 @@ fn run_with_state(
         volume_kinds,
         planned,
         mask,
+        maps,
     } = setup;
     // The network's names and addresses are checked against the host's before anything is
     // made (here, not before the fork of `-d`: the supervisor closes every inherited fd).
@@ -156,6 +162,7 @@ fn run_with_state(
         mask,
         cgroups: cgroups.as_mut(),
         network: network.as_mut(),
+        maps,
     };
     let result = run_container(spec, parts, &mut state, notify.as_deref_mut());
     // Nothing stays on the host, whatever happened above.
@@ -202,6 +209,7 @@ struct Parts<'a> {
     mask: SigSet,
     cgroups: Option<&'a mut Cgroups>,
     network: Option<&'a mut net::Plan>,
+    maps: Option<(userns::Writer, userns::Writer)>,
 }
 
 fn run_container(
@@ -215,6 +223,7 @@ fn run_container(
         mask,
         mut cgroups,
         network,
+        maps,
     } = parts;
     trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
     if !spec.init {
@@ -240,9 +249,21 @@ fn run_container(
         .map(|fd| fd.as_raw_fd());
     let child = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
         child::main(&inputs, channel, born_inside)
+    })
+    .map_err(|e| match spec.userns {
+        Some(_) => userns_clone_error(e),
+        None => e,
     })?;
     if let Some(c) = cgroups.as_deref_mut() {
         c.child_started();
+    }
+    // The child waits for its uid and gid maps before anything else: until then it is nobody.
+    if let (Some(ns), Some(writers)) = (&spec.userns, &maps) {
+        trace::step(|| "write the user namespace's maps, then let the child go on".into());
+        if let Err(e) = userns::write_maps(ns, child.pid, writers).and_then(|()| child.release()) {
+            child.abort();
+            return Err(e);
+        }
     }
     // Whatever fails on our side from here must end the child too: never leave it unsupervised.
     let exit = match release_and_wait(spec, &child, state, network, notify) {
@@ -336,11 +357,56 @@ pub fn require_root() -> Result<()> {
             "run",
             "root is needed (CAP_SYS_ADMIN, for namespaces and mounts)",
         )
-        .hint(
-            "run it as root, e.g. with sudo; rootless containers (--userns) are not available yet",
-        ));
+        .hint("run it as root, e.g. with sudo, or add --userns (a rootless container)"));
     }
     Ok(())
+}
+
+/// Root, or --userns; what a user namespace cannot do is refused here, before anything
+/// exists, each with its reason. Returns how --userns's maps get written.
+fn check_privileges(spec: &Spec) -> Result<Option<(userns::Writer, userns::Writer)>> {
+    let Some(ns) = &spec.userns else {
+        require_root()?;
+        return Ok(None);
+    };
+    let refuse = |what: &str, why: &str, hint: &str| Err(Error::new(what, why).hint(hint));
+    if !spec.limits.is_empty() {
+        return refuse(
+            "--userns with limits",
+            "not available yet: the container's cgroups would need delegating to its user namespace",
+            "leave out --userns, or the limits",
+        );
+    }
+    if ns.unprivileged {
+        if spec.net.has_link() {
+            return refuse(
+                &format!("--net {}", net::mode::describe(spec.net)),
+                "making interfaces on the host needs root there (CAP_NET_ADMIN in the host's network namespace)",
+                "use --net none (lo only) or --net host without root; or run as root",
+            );
+        }
+        if spec.rootfs == Rootfs::Host {
+            return refuse(
+                "--userns without --rootfs",
+                "the host's / cannot be the container's root without root on the host",
+                "give a root filesystem you own, e.g. --rootfs ~/rootfs (scripts/mkrootfs.sh makes one)",
+            );
+        }
+    }
+    let (uid, gid) = (sys::geteuid(), sys::getegid());
+    userns::writers(ns, uid, gid).map(Some)
+}
+
+/// clone(CLONE_NEWUSER) refused: the setting that refused it, when one did.
+fn userns_clone_error(e: Error) -> Error {
+    match e.errno.and_then(userns::explain_clone_error) {
+        Some(why) => Error {
+            why: Some(why),
+            hint: Some("see 'nsbox help run' (--userns)".into()),
+            ..e
+        },
+        None => e,
+    }
 }
 
 fn file_type(flag: &str, path: &Path) -> Result<u32> {

@@ -42,8 +42,9 @@ nsbox exec - run another command inside a running container
 
 Usage: nsbox exec [OPTIONS] [--root DIR] ID COMMAND [ARG...]
 
-nsbox joins the container's ipc, uts, net and mount namespaces and the root of its PID 1
-(setns(2) on /proc/PID/ns/*, then chroot), then its pid namespace, and creates the process
+nsbox joins the container's user namespace (if it has one: then its owner needs no root),
+its ipc, uts, net and mount namespaces and the root of its PID 1 (setns(2) on
+/proc/PID/ns/*, then chroot), then its pid namespace, and creates the process
 there, which joins the container's cgroups (those of its limits; without limits it stays in
 the caller's cgroup) and cgroup namespace. The process gets the
 same environment, user, working directory, capabilities, no_new_privs and seccomp filter as

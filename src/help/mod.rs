@@ -73,6 +73,17 @@ Options:
                             process with CAP_SYS_CHROOT can climb back out, so with --chroot
                             the container does not get CAP_SYS_CHROOT (unless --cap-add
                             SYS_CHROOT, which lets root out). For learning only
+      --userns              a user namespace of its own, with the uid and gid maps below
+                            (default: root inside is the caller; for root, 0-65535 inside is
+                            100000-165535 on the host, so an escaped process is nobody there).
+                            Works without root: the caller becomes root inside, with --rootfs
+                            a directory it owns and --net none or host. Device nodes are the
+                            host's, bound (mknod is refused in a user namespace)
+      --uidmap C:H:N        map N uids from C inside to H on the host (repeatable; implies
+      --gidmap C:H:N        --userns). Without root: your own id, plus ranges of /etc/subuid
+                            and /etc/subgid through newuidmap and newgidmap (package uidmap)
+                            Not with --userns yet: limits; without root: veth, bridge, and the
+                            host's / as rootfs (each refused with its reason)
   -m, --memory SIZE         memory limit, swap included: bytes or k, m, g (powers of 1024);
                             at least 6m. A container the kernel kills for lack of memory ends
                             with 'container killed: out of memory' and exit code 137
@@ -136,6 +147,7 @@ Examples:
   nsbox run --rootfs ./rootfs --net veth -- ping -c1 10.0.0.1
   nsbox run -d --name db --rootfs ./rootfs --net bridge -- nc -lk -p 5000; nsbox ps
   nsbox run --rootfs ./rootfs --pids-limit 20 -m 64m --cpus 0.5 -- sh
+  nsbox run --userns --rootfs ~/rootfs -- id          as an ordinary user: root inside
 ";
 
 pub const GC: &str = "\

@@ -25,6 +25,26 @@ pub fn fork() -> Result<i32, Errno> {
     r.map(|p| p as i32)
 }
 
+/// Runs the program `args[0]` (an absolute path) with `args` and an empty environment, and
+/// returns its exit code (128+N for signal N): fork, execve, wait4. For the setuid helpers
+/// newuidmap and newgidmap; they write their own errors on stderr.
+pub fn run_helper(args: &[String]) -> Result<u8, Errno> {
+    let argv = args
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_bytes()).map_err(|_| Errno::EINVAL))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(path) = argv.first() else {
+        return Err(Errno::EINVAL);
+    };
+    match fork()? {
+        0 => {
+            let _ = super::process::execve(path, &argv, &[]);
+            super::process::exit_now(127)
+        }
+        pid => super::process::wait(pid).map(|exit| exit.code()),
+    }
+}
+
 /// setsid(2): a new session and process group, without a controlling terminal.
 pub fn setsid() -> Result<(), Errno> {
     traced(

@@ -254,6 +254,16 @@ pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// getegid(2).
+pub fn getegid() -> u32 {
+    // SAFETY: getegid takes no arguments and cannot fail.
+    traced(
+        || "getegid()".into(),
+        || unsafe { syscalls::syscall!(Sysno::getegid) },
+    )
+    .unwrap_or(u32::MAX as usize) as u32
+}
+
 /// geteuid(2).
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid takes no arguments and cannot fail.

@@ -65,6 +65,25 @@ pub fn wait_nohang(pid: i32) -> Result<Option<Exit>, Errno> {
     Ok(Some(decode_status(status)))
 }
 
+/// wait4(pid): waits until `pid` has ended.
+pub fn wait(pid: i32) -> Result<Exit, Errno> {
+    let mut status: libc::c_int = 0;
+    loop {
+        let r = traced(
+            || format!("wait4({pid}, <status>, 0, NULL)"),
+            // SAFETY: `status` is valid for writes; no rusage is asked for.
+            || unsafe {
+                syscalls::syscall!(Sysno::wait4, pid, &mut status as *mut libc::c_int, 0, 0)
+            },
+        );
+        match r {
+            Ok(_) => return Ok(decode_status(status)),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A wait status as an exit code or the signal that ended the process.
 pub fn decode_status(status: libc::c_int) -> Exit {
     if libc::WIFSIGNALED(status) {
@@ -96,14 +115,16 @@ pub fn sethostname(name: &str) -> Result<(), Errno> {
 
 /// setgroups(0, NULL), setresgid(gid x3), setresuid(uid x3): become `uid:gid` with no
 /// supplementary groups (for 0:0, only the groups change: the caller runs as root). Groups and gid first: after setresuid we may no longer change them.
-pub fn set_identity(uid: u32, gid: u32) -> Result<(), (&'static str, Errno)> {
-    traced(
-        || "setgroups(0, NULL)".into(),
-        // SAFETY: an empty list; no memory is read.
-        || unsafe { syscalls::syscall!(Sysno::setgroups, 0, 0) },
-    )
-    .map_err(|e| ("setgroups", e))?;
-    if uid == 0 && gid == 0 {
+pub fn set_identity(uid: u32, gid: u32, how: Identity) -> Result<(), (&'static str, Errno)> {
+    if how != Identity::GroupsDenied {
+        traced(
+            || "setgroups(0, NULL)".into(),
+            // SAFETY: an empty list; no memory is read.
+            || unsafe { syscalls::syscall!(Sysno::setgroups, 0, 0) },
+        )
+        .map_err(|e| ("setgroups", e))?;
+    }
+    if uid == 0 && gid == 0 && how == Identity::HostRoot {
         // Already root:root (nsbox requires it): nothing else changes.
         return Ok(());
     }
@@ -120,6 +141,18 @@ pub fn set_identity(uid: u32, gid: u32) -> Result<(), (&'static str, Errno)> {
     )
     .map_err(|e| ("setresuid", e))?;
     Ok(())
+}
+
+/// Where `set_identity` starts from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Identity {
+    /// The host's root (no user namespace).
+    HostRoot,
+    /// In a user namespace: the ids are set even to 0 (the process may still be the
+    /// caller's host uid, unmapped or mapped to another id).
+    UserNs,
+    /// In a user namespace whose setgroups is denied (an unprivileged caller): no setgroups.
+    GroupsDenied,
 }
 
 /// execve(2). Returns only on failure.
