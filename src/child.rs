@@ -52,15 +52,12 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
 
 fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Result<()> {
     let spec = inputs.spec;
-    if let Some(ns) = &spec.userns {
+    if spec.userns.is_some() {
         // Until the parent has written the maps, this process is nobody in its namespace;
         // then it becomes the namespace's root (files it makes must have a mapped owner).
         trace::step(|| "wait for the parent to write the uid and gid maps".into());
         channel.wait_for_parent();
-        let how = match ns.unprivileged {
-            true => process::Identity::GroupsDenied,
-            false => process::Identity::UserNs,
-        };
+        let how = crate::userns::identity();
         trace::step(|| "become root of the user namespace".into());
         process::set_identity(0, 0, how)
             .map_err(|(call, e)| Error::sys(format!("{call} to root of the user namespace"), e))?;

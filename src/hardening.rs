@@ -102,8 +102,7 @@ fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
     });
     let how = match &spec.userns {
         None => process::Identity::HostRoot,
-        Some(ns) if ns.unprivileged => process::Identity::GroupsDenied,
-        Some(_) => process::Identity::UserNs,
+        Some(_) => crate::userns::identity(),
     };
     process::set_identity(user.uid, user.gid, how).map_err(|(call, e)| {
         Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e).hint_on(

@@ -55,10 +55,41 @@ fn ensure_root(root: &Path) -> Result<()> {
     }
 }
 
+/// The state root must be the caller's own: a directory (not a symlink) it owns, that no one
+/// else may write. Otherwise another user could plant or move records nsbox would act on
+/// (a /tmp/nsbox-UID made first by someone else, say).
+pub fn check_root_owner(root: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(root)
+        .map_err(|e| Error::new(format!("state root {root:?}"), e.to_string()))?;
+    let me = sys::geteuid();
+    // Root's directories are trusted by everyone; another user's by no one but that user.
+    let owner_ok = meta.uid() == me || meta.uid() == 0;
+    let private = meta.file_type().is_dir() && owner_ok && meta.mode() & 0o022 == 0;
+    if private {
+        return Ok(());
+    }
+    Err(Error::new(
+        format!("state root {root:?}"),
+        format!(
+            "is not a private directory of uid {me} (owner {}, mode {:o}{})",
+            meta.uid(),
+            meta.mode() & 0o7777,
+            if meta.file_type().is_symlink() {
+                ", a symlink"
+            } else {
+                ""
+            }
+        ),
+    )
+    .hint("use a directory only you can write: --root DIR, or set XDG_RUNTIME_DIR"))
+}
+
 impl State {
     /// Creates `ROOT/ID` (and, for the host-rootfs mode, the empty mount point `ROOT/ID/rootfs`).
     pub fn create(spec: &Spec) -> Result<State> {
         ensure_root(&spec.state_root)?;
+        check_root_owner(&spec.state_root)?;
         let dir = spec.state_dir();
         let mut state = State::default();
         match mkdir(&dir, 0o700) {

@@ -137,6 +137,21 @@ pub fn plan(uid_map: Vec<IdMap>, gid_map: Vec<IdMap>, uid: u32, gid: u32) -> Res
     };
     check_map("--uidmap", &uid_map)?;
     check_map("--gidmap", &gid_map)?;
+    // The container's first process becomes root of the namespace: 0 must be mapped.
+    for (flag, map) in [("--uidmap", &uid_map), ("--gidmap", &gid_map)] {
+        if !map.iter().any(|m| m.inside == 0) {
+            return Err(Error::new(
+                format!(
+                    "{flag} {}",
+                    map.iter().map(text).collect::<Vec<_>>().join(" ")
+                ),
+                "no range maps id 0 inside: the container's first process is root there",
+            )
+            .hint(format!(
+                "add a range starting at 0, e.g. {flag} 0:OUTSIDE:COUNT"
+            )));
+        }
+    }
     if unprivileged {
         includes("--uidmap", &uid_map, uid, "uid")?;
         includes("--gidmap", &gid_map, gid, "gid")?;
@@ -349,6 +364,16 @@ fn write(path: &str, text: &str) -> Result<()> {
         .map_err(|e| Error::sys(format!("write {:?} to {path}", text.trim_end()), e))
 }
 
+/// How this process, in a user namespace, sets its ids: without setgroups(2) where the
+/// namespace denies it (its maps were written by an unprivileged caller itself).
+pub fn identity() -> crate::sys::process::Identity {
+    let denied = fs::read_file(c"/proc/self/setgroups").is_ok_and(|b| b.starts_with(b"deny"));
+    match denied {
+        true => crate::sys::process::Identity::GroupsDenied,
+        false => crate::sys::process::Identity::UserNs,
+    }
+}
+
 /// Why clone(CLONE_NEWUSER) failed, in the terms of the setting that made it fail.
 pub fn explain_clone_error(e: Errno) -> Option<String> {
     let read = |p: &str| {
@@ -444,6 +469,8 @@ mod tests {
             "--uidmap 0:100000:1: the map does not include you (uid 1000): the container's first \
              process is you — hint: add --uidmap 0:1000:1 (you are root inside)"
         );
+        let e = plan(vec![m(5, 1000, 1)], vec![], 1000, 1000).unwrap_err();
+        assert!(e.to_string().contains("no range maps id 0 inside"), "{e}");
         let root = plan(vec![], vec![], 0, 0).unwrap();
         assert_eq!(root.uid_map, vec![ROOT_DEFAULT]);
         assert_eq!(map_text(&root.gid_map), "0 100000 65536\n");

@@ -157,7 +157,32 @@ fn an_unprivileged_user_is_root_inside_and_nobody_more_outside() {
     );
     let inside = u.nsbox(&["exec", "bg", "sh", "-c", "id -u; cat /proc/self/uid_map"]);
     assert_eq!(words(&inside.ok()), format!("0 0 {} 1", u.uid));
+    // Root does not act on records another user could have forged.
+    let from_root = Out(Command::new(nsbox_bin())
+        .args(["exec", "--root"])
+        .arg(&u.root)
+        .args(["bg", "true"])
+        .output()
+        .unwrap());
+    assert_eq!(from_root.code(), 125);
+    assert!(
+        from_root
+            .stderr()
+            .contains("is not a private directory of uid 0 (owner"),
+        "{}",
+        from_root.stderr()
+    );
+    // With --net host, exec joins no network namespace (the container has none of its own).
     u.nsbox(&["rm", "-f", "bg"]).ok();
+    assert_eq!(
+        u.run(&[
+            "-d", "--name", "hostnet", "--net", "host", "--", "sleep", "60"
+        ])
+        .ok(),
+        "hostnet\n"
+    );
+    assert_eq!(u.nsbox(&["exec", "hostnet", "id", "-u"]).ok(), "0\n");
+    u.nsbox(&["rm", "-f", "hostnet"]).ok();
     u.assert_clean();
     f.assert_clean();
 }
@@ -296,6 +321,21 @@ fn what_a_user_namespace_cannot_do_is_refused_with_its_reason() {
         u.run(&["--uidmap", &own, "--uidmap", "0:100000:5", "true"]),
         "the ranges overlap inside",
     );
+    refused(
+        u.run(&["--uidmap", &format!("5:{}:1", u.uid), "true"]),
+        "no range maps id 0 inside",
+    );
+    // A state root someone else may write is not trusted.
+    let open = f.scratch.join("open-root");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = Out(Command::new(nsbox_bin())
+        .args(["run", "--root"])
+        .arg(&open)
+        .args(["--rootfs", rootfs().to_str().unwrap(), "true"])
+        .output()
+        .unwrap());
+    refused(out, "is not a private directory of uid 0");
     refused(
         u.run(&["--uidmap", "0:100000:1", "true"]),
         &format!("the map does not include you (uid {})", u.uid),

@@ -58,6 +58,8 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     }
     trace::step(|| "make nsbox undumpable: the container cannot open /proc/PID/exe of it".into());
     lifecycle::set_undumpable().ctx(|| "prctl(PR_SET_DUMPABLE, 0)".into())?;
+    // The records it acts on must be the caller's own to trust.
+    crate::state::check_root_owner(&opts.root)?;
     let found = container::find(&opts.root, &opts.id)?;
     found.require_running("exec into")?;
     let rec = &found.record;
@@ -75,8 +77,11 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     let joins = Joins {
         cgroup_procs: cgroup_procs(&found.dir)?,
         cgroup_ns: open_ns(rec.pid.pid, "cgroup")?,
+        // Only those the container made: one it shares with the host (--net host) is already
+        // ours, and after setns(user) it could not be entered again.
         namespaces: JOINED
             .iter()
+            .filter(|(_, flag)| rec.namespaces & flag != 0)
             .map(|(name, flag)| Ok((open_ns(rec.pid.pid, name)?, *flag)))
             .collect::<Result<_>>()?,
         root: open_proc(rec.pid.pid, "root", libc::O_PATH | libc::O_DIRECTORY)?,
@@ -96,8 +101,15 @@ pub fn exec(opts: &Exec) -> Result<u8> {
             gid_map: Vec::new(),
             unprivileged: setgroups.is_ok_and(|s| s.trim() == "deny"),
         });
+        // (The child reads its own /proc/self/setgroups to set its ids.)
     }
     if let Some(fd) = user_ns {
+        // The caller's supplementary groups must not come along into the namespace (where a
+        // denied setgroups could not drop them): root drops them here; another caller's are
+        // its own.
+        if sys::geteuid() == 0 {
+            process::drop_groups().ctx(|| "setgroups(0, NULL) before joining".into())?;
+        }
         // First: the other namespaces belong to it, and joining them needs its capabilities.
         trace::step(|| "join the container's user namespace".into());
         lifecycle::setns(&fd, libc::CLONE_NEWUSER).ctx(|| "setns(user)".into())?;

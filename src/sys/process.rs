@@ -117,12 +117,7 @@ pub fn sethostname(name: &str) -> Result<(), Errno> {
 /// supplementary groups (for 0:0, only the groups change: the caller runs as root). Groups and gid first: after setresuid we may no longer change them.
 pub fn set_identity(uid: u32, gid: u32, how: Identity) -> Result<(), (&'static str, Errno)> {
     if how != Identity::GroupsDenied {
-        traced(
-            || "setgroups(0, NULL)".into(),
-            // SAFETY: an empty list; no memory is read.
-            || unsafe { syscalls::syscall!(Sysno::setgroups, 0, 0) },
-        )
-        .map_err(|e| ("setgroups", e))?;
+        drop_groups().map_err(|e| ("setgroups", e))?;
     }
     if uid == 0 && gid == 0 && how == Identity::HostRoot {
         // Already root:root (nsbox requires it): nothing else changes.
@@ -141,6 +136,16 @@ pub fn set_identity(uid: u32, gid: u32, how: Identity) -> Result<(), (&'static s
     )
     .map_err(|e| ("setresuid", e))?;
     Ok(())
+}
+
+/// setgroups(0, NULL): no supplementary groups.
+pub fn drop_groups() -> Result<(), Errno> {
+    traced(
+        || "setgroups(0, NULL)".into(),
+        // SAFETY: an empty list; no memory is read.
+        || unsafe { syscalls::syscall!(Sysno::setgroups, 0, 0) },
+    )
+    .map(drop)
 }
 
 /// Where `set_identity` starts from.
