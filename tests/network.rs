@@ -559,14 +559,7 @@ fn a_namespace_kept_alive_keeps_no_address_and_gc_deletes_its_pair() {
         .collect();
     assert_eq!(a_end.len(), 1);
     // Something outside keeps a's network namespace alive after a has ended.
-    let pid = ns.nsbox(f, &["ps", "--json"]).ok();
-    let pid: String = pid
-        .split("\"pid\":")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
+    let pid = common::first_pid(&ns.nsbox(f, &["ps", "--json"]).ok());
     let mut keeper = Command::new("nsenter")
         .arg(format!("--net=/proc/{pid}/ns/net"))
         .args(["--", "sleep", "60"])

@@ -262,14 +262,7 @@ fn roots_containers_run_on_an_unprivileged_host_range() {
         all.extend_from_slice(&args);
         all.extend_from_slice(&["--", "sleep", "60"]);
         assert_eq!(f.run(&all).ok(), "ranged\n");
-        let json = f.manage(&["ps", "--json"]).ok();
-        let pid: String = json
-            .split("\"pid\":")
-            .nth(1)
-            .unwrap()
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
+        let pid = common::first_pid(&f.manage(&["ps", "--json"]).ok());
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
         assert_eq!(words(uid_line), format!("Uid: {base} {base} {base} {base}"));

@@ -439,14 +439,19 @@ fn parse_bool(flag: &str, s: &str) -> Result<bool> {
 mod tests {
     use super::*;
 
-    fn run(args: &[&str]) -> Result<(Spec, Options)> {
-        let ctx = Context {
-            cwd: Path::new("/work"),
-            state_root_env: None,
+    /// A root caller's context in `cwd`, with NSBOX_ROOT `env`.
+    fn test_ctx(cwd: &Path, env: Option<OsString>) -> Context<'_> {
+        Context {
+            cwd,
+            state_root_env: env,
             default_root: "/run/nsbox".into(),
             uid: 0,
             gid: 0,
-        };
+        }
+    }
+
+    fn run(args: &[&str]) -> Result<(Spec, Options)> {
+        let ctx = test_ctx(Path::new("/work"), None);
         let args = std::iter::once("run")
             .chain(args.iter().copied())
             .map(OsString::from)
@@ -514,13 +519,7 @@ mod tests {
         assert_eq!(s.clone_flags() & libc::CLONE_NEWCGROUP, 0);
         let (s, _) = run(&["true"]).unwrap();
         assert_ne!(s.clone_flags() & libc::CLONE_NEWCGROUP, 0);
-        let ctx = Context {
-            cwd: Path::new("/work"),
-            state_root_env: None,
-            default_root: "/run/nsbox".into(),
-            uid: 0,
-            gid: 0,
-        };
+        let ctx = test_ctx(Path::new("/work"), None);
         let gc = |args: &[&str]| {
             parse(args.iter().map(OsString::from).collect(), &ctx, || {
                 Ok("x".into())
@@ -618,13 +617,7 @@ mod tests {
 
     #[test]
     fn top_level() {
-        let ctx = Context {
-            cwd: Path::new("/"),
-            state_root_env: Some("/tmp/st".into()),
-            default_root: "/run/nsbox".into(),
-            uid: 0,
-            gid: 0,
-        };
+        let ctx = test_ctx(Path::new("/"), Some("/tmp/st".into()));
         let p = |a: &[&str]| {
             parse(a.iter().map(OsString::from).collect(), &ctx, || {
                 Ok("x".into())

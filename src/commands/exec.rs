@@ -94,14 +94,13 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     }
     let mut spec = spec_for(rec, opts, &found.dir);
     if user_ns.is_some() {
-        // Its setgroups says whether an unprivileged caller made it (then setgroups is denied).
-        let setgroups = std::fs::read_to_string(format!("/proc/{}/setgroups", rec.pid.pid));
+        // The command sets its ids as in a user namespace; whether setgroups is denied there
+        // it reads from its own /proc/self/setgroups (userns::identity).
         spec.userns = Some(crate::userns::UserNs {
             uid_map: Vec::new(),
             gid_map: Vec::new(),
-            unprivileged: setgroups.is_ok_and(|s| s.trim() == "deny"),
+            unprivileged: false,
         });
-        // (The child reads its own /proc/self/setgroups to set its ids.)
     }
     if let Some(fd) = user_ns {
         // The caller's supplementary groups must not come along into the namespace (where a

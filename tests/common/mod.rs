@@ -309,3 +309,13 @@ pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
 pub fn unique_id(tag: &str) -> String {
     format!("{tag}-{}", std::process::id())
 }
+
+/// The `"pid"` of the first container in `nsbox ps --json` output (PID 1's host pid).
+pub fn first_pid(json: &str) -> String {
+    json.split("\"pid\":")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no pid in {json:?}"))
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect()
+}
