@@ -40,6 +40,7 @@ pub fn fork_supervisor() -> Result<Side> {
         return Ok(Side::Front(reader));
     }
     sys::close(reader);
+    let _ = sys::process::set_name(c"nsbox:supervise");
     // Descriptors the caller leaked to us must not be held open for the container's life
     // (a shell's `$(nsbox run -d ...)` would wait for them).
     let keep = writer.as_raw_fd() as u32;

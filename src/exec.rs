@@ -67,6 +67,7 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
 
 /// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3).
 pub fn execvpe(spec: &Spec, cmd: &Command) -> Error {
+    trace::end_of_steps();
     let (argv, envp) = (&cmd.argv, &cmd.envp);
     let name = argv[0].as_bytes();
     let shown = String::from_utf8_lossy(name).into_owned();

@@ -59,6 +59,7 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
     // "started" only once ours is closed too. Nothing else nsbox had open stays with the init.
     channel.close();
     let _ = crate::sys::fd::close_range(3, u32::MAX);
+    trace::step(|| "wait for the command (PID 2), reaping orphans, forwarding signals".into());
     process::exit_now(reap_and_forward(pid))
 }
 

@@ -231,6 +231,7 @@ impl ChildChannel {
 
     /// Sends the error to the parent (which prints it) and exits with its code.
     pub fn fail(&self, err: &Error) -> ! {
+        trace::end_of_steps();
         let _ = sys::send(&self.sock, &encode(err));
         process::exit_now(err.code as i32)
     }

@@ -52,6 +52,12 @@ pub fn exec(opts: &Exec) -> Result<u8> {
     if opts.trace {
         trace::enable();
     }
+    let result = start(opts);
+    trace::timeline();
+    result
+}
+
+fn start(opts: &Exec) -> Result<u8> {
     let mask = signals::block()?;
     if opts.tty {
         crate::console::require_terminal("exec")?;

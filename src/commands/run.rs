@@ -39,6 +39,16 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     if opts.trace {
         trace::enable();
     }
+    // What `ps` and `strace -f` show for this process (the child is nsbox:child, --init's PID 1
+    // nsbox:init, a detached container's supervisor nsbox:supervise).
+    let _ = sys::process::set_name(c"nsbox:parent");
+    let result = start(spec, opts);
+    trace::timeline();
+    result
+}
+
+/// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
+fn start(spec: &Spec, opts: Options) -> Result<u8> {
     // From here on signals wait (blocked): none can kill nsbox between creating something on
     // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
     // reader of --trace that goes away must not kill nsbox in the middle of its work.
@@ -61,6 +71,7 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
         trace::step(|| "fork the supervisor of the detached container".into());
         match detach::fork_supervisor()? {
             detach::Side::Front(reader) => {
+                trace::hand_over_timeline();
                 // ^C may end the wait (the container, in its own session, goes on).
                 let _ = sys::signal::set_mask(mask);
                 return detach::wait_started(reader, &spec.id);

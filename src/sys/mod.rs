@@ -12,6 +12,7 @@ pub mod mount;
 pub mod process;
 pub mod pty;
 pub mod security;
+pub mod shared;
 pub mod signal;
 pub mod term;
 

@@ -4,7 +4,10 @@
 //! syscall, its decoded arguments, its result or errno name, and how long it took. Nothing here
 //! costs anything when tracing is off: callers pass closures that only run when it is on.
 
+mod timeline;
+
 use crate::error::errno_text;
+use crate::sys::shared::SharedLog;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +16,13 @@ use syscalls::Errno;
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static ROLE: AtomicU8 = AtomicU8::new(0);
 static START: OnceLock<Instant> = OnceLock::new();
+/// The steps of every process of the run, for the timeline (only with --trace).
+static STEPS: OnceLock<SharedLog> = OnceLock::new();
+/// Whether this process prints the timeline (the front of `run -d` leaves it to the supervisor).
+static PRINTS_TIMELINE: AtomicBool = AtomicBool::new(true);
+
+/// Room for the steps' records: a few thousand, far more than a run has.
+const STEPS_BYTES: usize = 64 * 1024;
 
 /// Which process writes a trace line; the child is a copy of the parent and sets its own role.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -25,6 +35,10 @@ pub enum Role {
 pub fn enable() {
     START.get_or_init(Instant::now);
     ENABLED.store(true, Ordering::Relaxed);
+    // Without the shared log there is no timeline, and nothing else changes.
+    if let Ok(log) = SharedLog::new(STEPS_BYTES) {
+        let _ = STEPS.set(log);
+    }
 }
 
 pub fn enabled() -> bool {
@@ -39,7 +53,20 @@ fn role_name() -> &'static str {
     if ROLE.load(Ordering::Relaxed) == Role::Parent as u8 {
         "parent"
     } else {
-        "child "
+        "child"
+    }
+}
+
+fn since_start() -> Duration {
+    START.get().map(|s| s.elapsed()).unwrap_or_default()
+}
+
+/// Adds a record to the timeline's log; an empty label ends this process's last step.
+fn record(label: &str) {
+    if let Some(log) = STEPS.get() {
+        let pid = crate::sys::lifecycle::getpid();
+        let line = timeline::record(pid, role_name(), since_start().as_micros(), label);
+        log.append(line.as_bytes());
     }
 }
 
@@ -53,11 +80,10 @@ pub fn clock() -> Option<Instant> {
 }
 
 fn emit(body: &str) {
-    let since = START.get().map(|s| s.elapsed()).unwrap_or_default();
     // Integer arithmetic: float formatting would add kilobytes to the binary for one column.
-    let us = since.as_micros();
+    let us = since_start().as_micros();
     let line = format!(
-        "nsbox[{} {:>5}.{:03}ms] {body}\n",
+        "nsbox[{:<6} {:>5}.{:03}ms] {body}\n",
         role_name(),
         us / 1000,
         us % 1000
@@ -68,7 +94,35 @@ fn emit(body: &str) {
 /// A step of the recipe: `step: mount /proc (nosuid,noexec,nodev)`.
 pub fn step(what: impl FnOnce() -> String) {
     if enabled() {
-        emit(&format!("step: {}", what()));
+        let what = what();
+        record(&what);
+        emit(&format!("step: {what}"));
+    }
+}
+
+/// This process's last step ends here (the child's execve, or its failure).
+pub fn end_of_steps() {
+    record("");
+}
+
+/// Leaves the timeline to another process (the supervisor of `run -d`) and ends this one's steps.
+pub fn hand_over_timeline() {
+    end_of_steps();
+    PRINTS_TIMELINE.store(false, Ordering::Relaxed);
+}
+
+/// At the end of a traced run: every step of every process, longest first, as a bar chart.
+pub fn timeline() {
+    if let (true, Some(log)) = (PRINTS_TIMELINE.load(Ordering::Relaxed), STEPS.get()) {
+        let log = String::from_utf8_lossy(&log.contents()).into_owned();
+        let end = since_start().as_micros();
+        let mut text = timeline::render(&log, end);
+        // The heading carries the usual prefix; the bars are easier to read without one.
+        if let Some(first_line) = text.find('\n') {
+            let heading: String = text.drain(..=first_line).collect();
+            emit(heading.trim_end());
+        }
+        crate::sys::write_stderr_untraced(text.as_bytes());
     }
 }
 
