@@ -13,6 +13,7 @@ mod commands;
 mod console;
 mod detach;
 mod devices;
+mod doctor;
 mod error;
 mod exec;
 mod flags;
@@ -69,6 +70,7 @@ fn cli_main(args: Vec<OsString>) -> u8 {
         cli::Command::Exec(opts) => commands::exec::exec(&opts),
         cli::Command::Kill(root, id, sig) => commands::kill::kill(&root, &id, sig),
         cli::Command::Rm(root, ids, force) => commands::rm::rm(&root, &ids, force),
+        cli::Command::Doctor(opts) => Ok(doctor::doctor(&opts)),
         cli::Command::Version => {
             sys::write_stdout(commands::version::text().as_bytes());
             Ok(0)

@@ -30,18 +30,18 @@ pub struct Exec {
     pub trace: bool,
 }
 
-/// Every option of each management command (the help text must mention each; a test checks).
-#[cfg(test)]
-pub const FLAGS: &[(&str, &[&str])] = &[
-    ("ps", &["--all", "--quiet", "--json", "--root"]),
-    ("logs", &["--follow", "--root"]),
-    (
-        "exec",
-        &["--tty", "--env", "--workdir", "--user", "--trace", "--root"],
-    ),
-    ("kill", &["--signal", "--root"]),
-    ("rm", &["--force", "--root"]),
-];
+/// `nsbox doctor [--json] [--proc DIR] [--sysfs DIR]`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Doctor {
+    /// The state root nsbox would use (for its checks).
+    pub root: PathBuf,
+    pub json: bool,
+    /// Where /proc and /sys are read from (another root's copies, in tests).
+    pub proc_root: PathBuf,
+    pub sys_root: PathBuf,
+    /// The caller's effective uid: what it can do decides what counts as a problem.
+    pub uid: u32,
+}
 
 /// The options every management command shares: --root and --help. Returns `Some(help)` when
 /// the argument was --help, `None` when it was --root, and the argument back otherwise.
@@ -100,6 +100,31 @@ pub fn parse_ps(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
         all,
         quiet,
         json,
+    }))
+}
+
+pub fn parse_doctor(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
+    let (mut root, mut json) = (None, false);
+    let (mut proc_root, mut sys_root) = (PathBuf::from("/proc"), PathBuf::from("/sys"));
+    while let Some(arg) = p.next().map_err(|e| lex(e, "doctor"))? {
+        match arg {
+            Long("json") => json = true,
+            Long("proc") => proc_root = absolute(ctx.cwd, PathBuf::from(value_os(&mut p)?)),
+            Long("sysfs") => sys_root = absolute(ctx.cwd, PathBuf::from(value_os(&mut p)?)),
+            Value(v) => return Err(usage(format!("unexpected argument {v:?}"), "doctor")),
+            other => {
+                if let Some(help) = common(arg_name(&other), &mut p, &mut root, "doctor")? {
+                    return Ok(help);
+                }
+            }
+        }
+    }
+    Ok(Command::Doctor(Doctor {
+        root: root_of(root, ctx)?,
+        json,
+        proc_root,
+        sys_root,
+        uid: ctx.uid,
     }))
 }
 

@@ -2,9 +2,7 @@
 
 mod manage;
 
-#[cfg(test)]
-pub use manage::FLAGS as MANAGE_FLAGS;
-pub use manage::{Exec, Ps};
+pub use manage::{Doctor, Exec, Ps};
 
 use crate::caps::{self, Caps};
 use crate::cgroup::limits::{self, Limits};
@@ -27,6 +25,8 @@ pub enum Command {
     Kill(PathBuf, String, i32),
     /// State root, ids, force.
     Rm(PathBuf, Vec<String>, bool),
+    /// Check this host for what nsbox needs.
+    Doctor(Doctor),
     Version,
     Help(Option<String>),
 }
@@ -38,39 +38,6 @@ pub struct Options {
     /// `-d`: run in the background under a supervisor.
     pub detach: bool,
 }
-
-/// Every option `nsbox run` accepts (the help text must mention each; a test checks).
-#[cfg(test)]
-pub const RUN_FLAGS: &[&str] = &[
-    "--rootfs",
-    "--name",
-    "--hostname",
-    "--env",
-    "--workdir",
-    "--user",
-    "--volume",
-    "--tmpfs",
-    "--read-only",
-    "--net",
-    "--chroot",
-    "--userns",
-    "--uidmap",
-    "--gidmap",
-    "--memory",
-    "--pids-limit",
-    "--cpus",
-    "--cpuset",
-    "--cap-add",
-    "--cap-drop",
-    "--seccomp",
-    "--no-new-privs",
-    "--detach",
-    "--init",
-    "--tty",
-    "--trace",
-    "--root",
-    "--help",
-];
 
 /// What the process knows about its surroundings, injected so parsing stays pure.
 pub struct Context<'a> {
@@ -120,12 +87,13 @@ pub fn parse(
             Some("exec") => manage::parse_exec(p, ctx),
             Some("kill") => manage::parse_kill(p, ctx),
             Some("rm") => manage::parse_rm(p, ctx),
+            Some("doctor") => manage::parse_doctor(p, ctx),
             Some("help") => Ok(Command::Help(
                 p.raw_args().ok().and_then(|mut a| a.next()).map(lossy),
             )),
             _ => Err(Error::new(
                 format!("unknown command {:?}", lossy(cmd)),
-                "nsbox knows: run, ps, logs, exec, kill, rm, gc, version, help",
+                "nsbox knows: run, ps, logs, exec, kill, rm, gc, doctor, version, help",
             )
             .hint("see 'nsbox help'")),
         },

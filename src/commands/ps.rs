@@ -90,7 +90,7 @@ fn table(shown: &[Found], now_ms: u64) -> String {
 }
 
 /// A JSON string literal.
-fn js(s: &str) -> String {
+pub fn js(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

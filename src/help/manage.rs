@@ -15,6 +15,7 @@ Options:
   -q, --quiet               only the ids, one a line
       --json                a JSON array, one object per container (for scripts)
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
 
 Examples:
   nsbox ps -a
@@ -32,6 +33,7 @@ A container started with 'nsbox run -d' writes its stdout and stderr, in order, 
 Options:
   -f, --follow              keep printing what it writes until it ends
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
 
 Example:
   nsbox run -d --name web -r ./rootfs -- httpd -f -p 8080 && nsbox logs -f web
@@ -59,6 +61,7 @@ Options:
   -t, --tty                 a pseudo-terminal from the container's devpts (stdin must be one)
       --trace               print every step and syscall on stderr
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
 
 Examples:
   nsbox exec web ps
@@ -77,6 +80,11 @@ signal's default action would. Other signals (KILL, STOP, CONT, WINCH, ...) go t
 Options:
   -s, --signal SIGNAL       a name (TERM, SIGTERM, term) or a number (default: TERM)
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Examples:
+  nsbox kill web
+  nsbox kill -s HUP web                     e.g. to make a server reread its configuration
 ";
 
 pub const RM: &str = "\
@@ -92,4 +100,39 @@ is left alone (the error names it).
 Options:
   -f, --force               kill a running container first
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Examples:
+  nsbox rm web
+  nsbox rm -f $(nsbox ps -q)                every container, running ones too
+";
+
+pub const DOCTOR: &str = "\
+nsbox doctor - check that this host can run containers, and say how to fix what cannot
+
+Usage: nsbox doctor [--json] [--proc DIR] [--sysfs DIR] [--root DIR]
+
+One line per item, ok, warning or problem; each warning and problem comes with its fix. What
+counts depends on who asks: root needs no user namespace, an ordinary user (rootless, --userns)
+does. Items: kernel (5.12 or later), namespaces (/proc/self/ns), userns (user.max_user_namespaces,
+kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns), id-maps
+(newuidmap, newgidmap, /etc/subuid and /etc/subgid), cgroups (v1, v2 or hybrid, and which of
+pids, memory, cpu, cpuset nsbox can use), cgroup-delegation, state-root (the state directory),
+root-mount (pivot_root cannot leave an initramfs), seccomp, and three tried for real in a forked
+process with namespaces of its own, which take what it made with them: pivot-root (into a
+tmpfs), network (a veth pair and a bridge, root only) and clone3.
+
+Exit code: 0 when nsbox can run containers here (warnings only), 1 when a problem stops it.
+
+Options:
+      --json                one JSON object: uid, can_run, problems, warnings, checks (each
+                            with item, status, detail, fix)
+      --proc DIR            read DIR instead of /proc (e.g. a copy of another host's)
+      --sysfs DIR           read DIR instead of /sys (the cgroup files)
+      --root DIR            the state directory to check (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Examples:
+  nsbox doctor
+  nsbox doctor --json | grep -v '\"status\":\"ok\"'
 ";

@@ -2,7 +2,7 @@
 
 mod manage;
 
-use manage::{EXEC, KILL, LOGS, PS, RM};
+use manage::{DOCTOR, EXEC, KILL, LOGS, PS, RM};
 
 pub const GENERAL: &str = "\
 nsbox - run a command in a Linux container, one visible syscall at a time
@@ -15,6 +15,7 @@ Usage:
   nsbox kill [-s SIGNAL] ID                     send a signal to a container
   nsbox rm [-f] ID...                           remove ended containers
   nsbox gc [--root DIR]                         remove what crashed containers left behind
+  nsbox doctor [--json]                         check that this host can run containers
   nsbox version                                 show version, git revision and build target
   nsbox help [COMMAND]                          show help (also: -h, --help)
 
@@ -23,6 +24,7 @@ Examples:
   nsbox run --rootfs ./rootfs --hostname box -- sh
   nsbox run --rootfs ./rootfs --trace -- /bin/true
   nsbox run -d --name web --rootfs ./rootfs -- sleep 1000; nsbox exec web ps; nsbox rm -f web
+  nsbox doctor                                  what this host lacks, with the fixes
 
 Exit codes: the command's own; 128+N when it was killed by signal N; 125 when nsbox itself
 failed; 126 when the command cannot be executed; 127 when it was not found.
@@ -165,6 +167,10 @@ gone and removes the bridge nsbox0 when no container is on it ('lease ...', 'bri
 
 Options:
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Example:
+  nsbox gc && nsbox ps -a
 ";
 
 pub const VERSION: &str = "\
@@ -185,6 +191,7 @@ pub fn text(command: Option<&str>) -> Option<&'static str> {
         Some("exec") => Some(EXEC),
         Some("kill") => Some(KILL),
         Some("rm") => Some(RM),
+        Some("doctor") => Some(DOCTOR),
         Some("help") => Some(GENERAL),
         Some(_) => None,
     }
@@ -194,24 +201,65 @@ pub fn text(command: Option<&str>) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn run_help_mentions_every_flag() {
-        for flag in crate::cli::RUN_FLAGS {
-            assert!(RUN.contains(flag), "nsbox help run does not mention {flag}");
+    /// Each `fn parse_NAME` of the parser's source with its body, for every command.
+    fn parsers() -> Vec<(String, String)> {
+        let source = [
+            include_str!("../cli/mod.rs"),
+            include_str!("../cli/manage.rs"),
+        ]
+        .concat();
+        let mut found = Vec::new();
+        for chunk in source.split("fn parse_").skip(1) {
+            let (name, body) = chunk.split_once('(').unwrap();
+            let end = body.find("\n}\n").unwrap_or(body.len());
+            found.push((name.to_string(), body[..end].to_string()));
         }
+        found
+    }
+
+    /// The `Long("x")` and `Short('x')` patterns of a parser body, as `--x` and `-x,`.
+    fn flags(body: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (open, close, prefix, suffix) in
+            [("Long(\"", '"', "--", ""), ("Short('", '\'', "-", ",")]
+        {
+            for part in body.split(open).skip(1) {
+                let name = &part[..part.find(close).unwrap()];
+                out.push(format!("{prefix}{name}{suffix}"));
+            }
+        }
+        if body.contains("common(") {
+            out.extend(["--root".to_string(), "--help".to_string()]);
+        }
+        out
     }
 
     #[test]
-    fn management_help_mentions_every_flag() {
-        for (command, flags) in crate::cli::MANAGE_FLAGS {
-            let help = text(Some(command)).unwrap();
-            for flag in *flags {
+    fn help_mentions_every_flag_the_parser_accepts() {
+        let mut commands = 0;
+        for (name, body) in parsers() {
+            let Some(command) = text(Some(name.as_str())) else {
+                // Helpers (parse_env, parse_user, ...) parse values, not flags.
                 assert!(
-                    help.contains(flag),
-                    "nsbox help {command} does not mention {flag}"
+                    !body.contains("Long(\""),
+                    "parse_{name} reads flags but has no help"
+                );
+                continue;
+            };
+            commands += 1;
+            for flag in flags(&body) {
+                assert!(
+                    command.contains(&flag),
+                    "nsbox help {name} does not mention {flag}"
                 );
             }
-            assert!(GENERAL.contains(&format!("nsbox {command} ")));
+            assert!(
+                GENERAL.contains(&format!("nsbox {name} ")),
+                "nsbox help lists {name}"
+            );
         }
+        // run, gc, ps, logs, exec, kill, rm, doctor.
+        assert_eq!(commands, 8);
+        assert!(RUN.contains("--no-new-privs[=BOOL]") && RUN.contains("-r, --rootfs"));
     }
 }

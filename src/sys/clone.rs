@@ -178,3 +178,20 @@ unsafe fn raw_clone3(
     }
     ret
 }
+
+/// Whether this kernel (and any seccomp filter nsbox runs under) lets clone3 through: a call
+/// with no arguments is refused with EINVAL by a kernel that has it, ENOSYS (or a filter's
+/// answer) otherwise. Creates nothing.
+pub fn clone3_available() -> Result<(), Errno> {
+    let r = traced(
+        || "clone3(NULL, 0)".into(),
+        // SAFETY: with size 0 the kernel rejects the call before it reads any memory.
+        || unsafe { syscalls::syscall!(Sysno::clone3, 0, 0) },
+    );
+    match r {
+        Err(Errno::EINVAL) => Ok(()),
+        Err(e) => Err(e),
+        // Cannot happen (size 0 is never valid); not a process either way.
+        Ok(_) => Ok(()),
+    }
+}

@@ -368,3 +368,22 @@ pub fn rename(from: &CStr, to: &CStr) -> Result<(), Errno> {
     )
     .map(drop)
 }
+
+/// faccessat2(AT_FDCWD, path, W_OK, AT_EACCESS): whether this process may write `path`, with
+/// its effective ids and the mount's read-only flag counted (unlike a look at the mode bits).
+pub fn writable(path: &CStr) -> Result<(), Errno> {
+    traced(
+        || format!("faccessat2(AT_FDCWD, {}, W_OK, AT_EACCESS)", q(path)),
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::faccessat2,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::W_OK,
+                libc::AT_EACCESS
+            )
+        },
+    )
+    .map(drop)
+}

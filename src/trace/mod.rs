@@ -94,10 +94,15 @@ fn emit(body: &str) {
 /// A step of the recipe: `step: mount /proc (nosuid,noexec,nodev)`.
 pub fn step(what: impl FnOnce() -> String) {
     if enabled() {
-        let what = what();
-        record(&what);
-        emit(&format!("step: {what}"));
+        step_line(what());
     }
+}
+
+/// The part of `step` that does not depend on the closure: one copy, not one per call site.
+#[inline(never)]
+fn step_line(what: String) {
+    record(&what);
+    emit(&format!("step: {what}"));
 }
 
 /// This process's last step ends here (the child's execve, or its failure).
@@ -141,11 +146,16 @@ pub fn syscall(
 ) {
     let Some(t0) = started else { return };
     let took = t0.elapsed();
+    syscall_line(call(), result, took);
+}
+
+#[inline(never)]
+fn syscall_line(call: String, result: &Result<usize, Errno>, took: Duration) {
     let outcome = match result {
         Ok(v) => format!("= {v}"),
         Err(e) => format!("= -1 {}", errno_text(*e)),
     };
-    emit(&format!("{} {outcome} <{}us>", call(), micros(took)));
+    emit(&format!("{call} {outcome} <{}us>", micros(took)));
 }
 
 /// One netlink request and the kernel's answer, on the socket of `side` (host or container):

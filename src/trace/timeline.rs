@@ -61,8 +61,15 @@ pub fn render(log: &str, end_us: u128) -> String {
             .map_or(end_us, |next| next.at);
         steps.push((until.saturating_sub(r.at), r.role, r.label));
     }
-    // Longest first; equal ones in the order they happened.
-    steps.sort_by_key(|s| std::cmp::Reverse(s.0));
+    // Longest first; equal ones in the order they happened. An insertion sort: a run has a few
+    // dozen steps, and the standard library's sort costs 3 KiB of binary.
+    for i in 1..steps.len() {
+        let mut j = i;
+        while j > 0 && steps[j - 1].0 < steps[j].0 {
+            steps.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     let longest = steps.first().map_or(0, |s| s.0).max(1);
     let mut out = format!(
         "timeline: {} in all, {} steps, longest first; a step lasts until the next one of its \
