@@ -27,7 +27,20 @@ fn dirfd_name(fd: RawFd) -> String {
 }
 
 /// openat2(2): opens `path` below `dir` under the `resolve` rules (RESOLVE_BENEATH, ...).
+///
+/// The kernel answers EAGAIN when a `..` is resolved while any rename or mount happens anywhere
+/// on the host (it cannot then prove the walk stayed beneath `dir`); openat2(2) says to retry.
 pub fn openat2(dir: RawFd, path: &CStr, flags: i32, resolve: u64) -> Result<OwnedFd, Errno> {
+    let mut tries = 0;
+    loop {
+        match openat2_once(dir, path, flags, resolve) {
+            Err(Errno::EAGAIN) if tries < 100 => tries += 1,
+            other => return other,
+        }
+    }
+}
+
+fn openat2_once(dir: RawFd, path: &CStr, flags: i32, resolve: u64) -> Result<OwnedFd, Errno> {
     let how = OpenHow {
         flags: flags as u64,
         mode: 0,
