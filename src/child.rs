@@ -9,7 +9,7 @@ use crate::rootfs;
 use crate::spawn::ChildChannel;
 use crate::spec::Spec;
 use crate::sys::{self, fs, process, signal::SigSet};
-use crate::trace::{self, Role};
+use crate::trace;
 use std::convert::Infallible;
 use std::path::PathBuf;
 
@@ -29,7 +29,6 @@ pub struct Inputs<'a> {
 
 /// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
 pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
-    trace::set_role(Role::Child);
     let (spec, mask) = (inputs.spec, inputs.mask);
     let err = match setup(inputs, born_inside, &channel).and_then(|()| match spec.tty {
         true => crate::console::attach_in_container(&channel, true),

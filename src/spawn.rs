@@ -61,6 +61,8 @@ pub fn spawn(
     let born_inside = std::cell::Cell::new(cgroup.is_some());
     let mut body = Some(body);
     let mut entry = || -> i32 {
+        // First: every trace line from here on is the child's.
+        trace::set_role(trace::Role::Child);
         if let Some(fd) = parent_end.take() {
             sys::close(fd);
         }

@@ -23,7 +23,7 @@ use crate::spawn::{self, ChildChannel};
 use crate::spec::{Net, Rootfs, Spec};
 use crate::state;
 use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
-use crate::trace::{self, Role};
+use crate::trace;
 use crate::{signals, spec};
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
@@ -226,7 +226,6 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
 
 /// The child: into the container's cgroups and cgroup namespace, then the command.
 fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
-    trace::set_role(Role::Child);
     let joined = join_cgroups(joins).and_then(|()| match spec.tty {
         true => crate::console::attach_in_container(&channel, false),
         false => Ok(()),
