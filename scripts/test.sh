@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: installs what the tests need on a fresh Debian machine, then runs every check and test:
-# formatting, clippy, unit and integration tests (as root, against a real busybox rootfs), and
-# the static release build with its size budget.
+# formatting, clippy, unit and integration tests (as root, against a real busybox rootfs), the
+# man page and the walkthrough against what nsbox says and does, and the static release build
+# with its size budget.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,5 +38,12 @@ echo "== cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --locked
+echo "== docs made from nsbox itself: the man page and the walkthrough"
+scripts/gen-man.sh --check target/debug/nsbox
+if [ "$(id -u)" = 0 ]; then
+  scripts/gen-walkthrough.sh --check target/debug/nsbox
+else
+  echo "gen-walkthrough.sh --check: skipped: it runs containers, which needs root"
+fi
 echo "== static release build"
 scripts/build-static.sh
