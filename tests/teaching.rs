@@ -247,3 +247,60 @@ fn doctor_with_a_proc_without_user_namespaces_reports_a_problem() {
     );
     f.assert_clean();
 }
+
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The first child of `pid`, if it has one.
+fn first_child(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn ps_and_strace_see_each_process_by_its_role() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let mut nsbox = f.spawn(&["--init", "--", "sleep", "30"]);
+    let parent = nsbox.id();
+    let (mut init, mut command) = (0, 0);
+    wait_until("the command runs under the init", 10, || {
+        init = first_child(parent).unwrap_or(0);
+        command = first_child(init).unwrap_or(0);
+        command != 0 && comm(command) == "sleep"
+    });
+    assert_eq!(comm(parent), "nsbox:parent");
+    assert_eq!(comm(init), "nsbox:init");
+    signal(parent, "TERM");
+    let status = nsbox.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "SIGTERM went to the command");
+
+    // A detached container's supervisor is the parent of its PID 1.
+    f.detach("named", &["--", "sleep", "30"]);
+    let pid: u32 = first_pid(&f.manage(&["ps", "--json"]).ok())
+        .parse()
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid: u32 = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(comm(ppid), "nsbox:supervise");
+    f.manage(&["rm", "-f", "named"]).ok();
+    f.assert_clean();
+}
