@@ -22,14 +22,16 @@ w=/tmp/nsbox-walkthrough
 state=$w/state
 cleanup() {
   "$bin" rm -f --root "$state" walk-x >/dev/null 2>&1 || true
+  "$bin" gc --root "$state" >/dev/null 2>&1 || true
   rm -rf "$w"
 }
+# Modes and what the user namespace's root may enter depend on it.
+umask 022
 trap cleanup EXIT
 [ -z "${KEEP_TRACES:-}" ] || trap - EXIT
 cleanup
 mkdir -p "$state"
 scripts/mkrootfs.sh "$w/rootfs" >/dev/null
-umask 022
 # nsbox with descriptors 0-2 only: the numbers of those it opens appear in the traces, and a
 # caller (a CI runner) may leak others to us.
 only_stdio() {
@@ -60,18 +62,19 @@ normalize() {
       role = line; sub(/\].*/, "", role); sub(/^nsbox\[/, "", role); sub(/ .*/, "", role)
       sub(/^nsbox\[[a-z]+ +[0-9]+\.[0-9]+ms\] /, "", line)
       sub(/ <[0-9]+us>$/, "", line)
+      # Pids only where they stand for a process: a mode or a size may have the same digits.
       for (i = 1; i <= n; i++) {
-        while (match(line, "(^|[^0-9])" p[i] "([^0-9]|$)")) {
-          s = substr(line, RSTART, RLENGTH); sub(p[i], "PID", s)
-          line = substr(line, 1, RSTART - 1) s substr(line, RSTART + RLENGTH)
-        }
+        gsub("/proc/" p[i] "/", "/proc/PID/", line)
+        gsub("host pid " p[i] "\\)", "host pid PID)", line)
+        gsub("wait4\\(" p[i] ",", "wait4(PID,", line)
+        sub("= " p[i] "$", "= PID", line)
       }
       gsub(/= [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]+/, "= ADDR", line)
       gsub(/0x[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]+/, "ADDR", line)
       gsub(/created [0-9]+/, "created MS", line)
       gsub(/, 4096\) = [1-9][0-9]*$/, ", 4096) = N", line)
-      while (match(line, /(supervisor|pid) PID [0-9]+/)) {
-        s = substr(line, RSTART, RLENGTH); sub(/[0-9]+$/, "START", s)
+      while (match(line, /(supervisor|pid) [0-9]+ [0-9]+/)) {
+        s = substr(line, RSTART, RLENGTH); sub(/ [0-9]+ [0-9]+$/, " PID START", s)
         line = substr(line, 1, RSTART - 1) s substr(line, RSTART + RLENGTH)
       }
       if (length(line) > 150) line = substr(line, 1, 147) "..."
@@ -95,7 +98,7 @@ generate() {
     case "$line" in
       "@trace"*)
         # @trace RUN STEP, or @trace:N RUN STEP for N steps from STEP on.
-        set -- $line
+        set -f; set -- $line; set +f
         local steps=${1#@trace}; steps=${steps#:}
         local run=$2; shift 2
         local text

@@ -127,6 +127,7 @@ fn start(opts: &Exec) -> Result<u8> {
     trace::step(|| "join the pid namespace (for the process about to be created)".into());
     lifecycle::setns(&pid_ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
     sys::close(pid_ns);
+    trace::step(|| "clone the command's process into the container's pid namespace".into());
     let child = spawn::spawn(0, None, |channel, _| enter(&joins, &spec, mask, channel))?;
     drop(joins);
     let master = match spec.tty {
@@ -134,6 +135,12 @@ fn start(opts: &Exec) -> Result<u8> {
         false => None,
     };
     child.release()?;
+    trace::step(|| {
+        format!(
+            "wait for the command (host pid {}), forwarding signals",
+            child.pid
+        )
+    });
     let waited = match master {
         Some(m) => crate::console::relay(m, signals::Supervisor::new(child.pid, false), false),
         None => signals::supervise_process(child.pid, false),

@@ -75,7 +75,7 @@ fn network(root: bool) -> Check {
         Err(e) => Check::warning(
             ITEM,
             format!("tried, failed: {e}: --net veth and bridge cannot work"),
-            "see the hint; --net none and host work without",
+            "--net none and host work without them",
         ),
     }
 }

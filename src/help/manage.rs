@@ -51,7 +51,8 @@ there, which joins the container's cgroups (those of its limits; without limits 
 the caller's cgroup) and cgroup namespace. The process gets the
 same environment, user, working directory, capabilities, no_new_privs and seccomp filter as
 the container's command, unless overridden. nsbox makes itself undumpable before it joins, so
-root in the container cannot open /proc/PID/exe of it (CVE-2019-5736). Exit code and signals
+root in the container cannot open /proc/PID/exe of nsbox while it works there (the route of
+CVE-2019-5736). Exit code and signals
 as for 'nsbox run'.
 
 Options:
@@ -118,11 +119,13 @@ does. Items: kernel (5.12 or later), namespaces (/proc/self/ns), userns (user.ma
 kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns), id-maps
 (newuidmap, newgidmap, /etc/subuid and /etc/subgid), cgroups (v1, v2 or hybrid, and which of
 pids, memory, cpu, cpuset nsbox can use), cgroup-delegation, state-root (the state directory),
-root-mount (pivot_root cannot leave an initramfs), seccomp, and three tried for real in a forked
+root-mount (pivot_root cannot leave an initramfs), seccomp; two tried for real in a forked
 process with namespaces of its own, which take what it made with them: pivot-root (into a
-tmpfs), network (a veth pair and a bridge, root only) and clone3.
+tmpfs) and network (a veth pair and a bridge, root only); and clone3 (an empty call: EINVAL
+means the kernel has it).
 
-Exit code: 0 when nsbox can run containers here (warnings only), 1 when a problem stops it.
+Exit code: 0 when nsbox can run containers here (warnings only), 1 when a problem stops it,
+125 for bad usage.
 
 Options:
       --json                one JSON object: uid, can_run, problems, warnings, checks (each

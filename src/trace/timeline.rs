@@ -21,6 +21,8 @@ struct Record<'a> {
 
 /// A record line for `log`: an empty label marks the end of the process's last step.
 pub fn record(pid: i32, role: &str, at_us: u128, label: &str) -> String {
+    // A label holds user text (a path): one record stays one line.
+    let label = label.replace('\n', " ");
     format!("{pid} {role} {at_us} {label}\n")
 }
 
@@ -57,7 +59,8 @@ pub fn render(log: &str, end_us: u128) -> String {
         }
         let until = records[i + 1..]
             .iter()
-            .find(|next| next.pid == r.pid)
+            // pid and role: nsbox itself may be PID 1 (a container's entrypoint), as its child is.
+            .find(|next| next.pid == r.pid && next.role == r.role)
             .map_or(end_us, |next| next.at);
         steps.push((until.saturating_sub(r.at), r.role, r.label));
     }
@@ -80,7 +83,7 @@ pub fn render(log: &str, end_us: u128) -> String {
     for (took, role, label) in steps {
         let width = match took {
             0 => 0,
-            t => (t * BAR / longest).max(1),
+            t => (t.saturating_mul(BAR) / longest).max(1),
         } as usize;
         let mark = if label.starts_with("wait ") { "." } else { "#" };
         let _ = writeln!(
