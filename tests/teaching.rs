@@ -255,16 +255,6 @@ fn comm(pid: u32) -> String {
         .to_string()
 }
 
-/// The first child of `pid`, if it has one.
-fn first_child(pid: u32) -> Option<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn ps_and_strace_see_each_process_by_its_role() {
     if !can_run() {

@@ -138,8 +138,7 @@ impl<'a> Host<'a> {
         let own = layout.v2.as_ref().map(|v2| self.sys(&v2.own));
         let delegated = own
             .as_ref()
-            .and_then(|p| crate::sys::cpath(&p.join("cgroup.procs")).ok())
-            .is_some_and(|p| crate::sys::fs::writable(&p).is_ok());
+            .is_some_and(|p| writable(&p.join("cgroup.procs")));
         let found = match (own, delegated) {
             (Some(own), true) => format!("your cgroup {own:?} is delegated to you"),
             (Some(own), false) => format!("your cgroup {own:?} is not yours to write"),
@@ -165,10 +164,7 @@ impl<'a> Host<'a> {
             };
         }
         let parent = root.parent().unwrap_or(Path::new("/"));
-        let can = crate::sys::cpath(parent)
-            .ok()
-            .is_some_and(|p| crate::sys::fs::writable(&p).is_ok());
-        match can {
+        match writable(parent) {
             true => Check::ok(ITEM, format!("{root:?} can be created")),
             false => Check::warning(
                 ITEM,
@@ -368,6 +364,11 @@ pub fn seccomp(status: &str) -> Check {
             "use --seccomp unconfined, or a kernel with CONFIG_SECCOMP_FILTER",
         ),
     }
+}
+
+/// Whether this process may write `path` (its effective ids, and read-only mounts counted).
+fn writable(path: &Path) -> bool {
+    crate::sys::cpath(path).is_ok_and(|p| crate::sys::fs::writable(&p).is_ok())
 }
 
 /// The first `name` in $PATH (or the usual directories) that is a file.

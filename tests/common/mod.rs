@@ -245,6 +245,16 @@ pub fn wait_until(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// The first child of `pid`, if it has one.
+pub fn first_child(pid: u32) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The host pid of the container's PID 1 once it has exec'd (its name is no longer nsbox's).
 pub fn container_pid(nsbox_pid: u32) -> u32 {
     let mut pid = 0;
@@ -252,14 +262,7 @@ pub fn container_pid(nsbox_pid: u32) -> u32 {
         &format!("the container of nsbox pid {nsbox_pid} started"),
         10,
         || {
-            let children =
-                std::fs::read_to_string(format!("/proc/{nsbox_pid}/task/{nsbox_pid}/children"))
-                    .unwrap_or_default();
-            let Some(first) = children
-                .split_whitespace()
-                .next()
-                .and_then(|p| p.parse::<u32>().ok())
-            else {
+            let Some(first) = first_child(nsbox_pid) else {
                 return false;
             };
             let comm = std::fs::read_to_string(format!("/proc/{first}/comm")).unwrap_or_default();
