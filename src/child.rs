@@ -70,6 +70,8 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Resu
     if let Some(join) = &inputs.cgroups {
         cgroup::enter(join, born_inside)?;
     }
+    // The cgroup files were the last of the host's descriptors the child needed.
+    channel.close_everything_else()?;
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
     rootfs::setup(

@@ -29,8 +29,9 @@ pub struct Command {
     envp: Vec<CString>,
 }
 
-/// Everything before execve but the signal mask: the working directory, the container's
-/// privileges (for this process and all it creates), descriptors 3 and up close-on-exec.
+/// Everything before execve but the signal mask: the working directory (checked to be inside
+/// the root), the container's privileges (for this process and all it creates). Called once
+/// descriptors 3 and up are closed (the sync socket aside).
 pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
     let argv = spec
         .command
@@ -43,6 +44,9 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
         .map(|v| sys::cstr(v.as_bytes()).map_err(|e| Error::sys(format!("environment {v:?}"), e)))
         .collect::<Result<Vec<_>>>()?;
 
+    // The caller closed every descriptor of the host's (`ChildChannel::close_everything_else`):
+    // none may be open while the container's paths are resolved (the working directory, the
+    // command, its interpreter), or `-w /proc/self/fd/N` would lead out.
     trace::step(|| format!("enter the working directory {}", spec.workdir));
     let workdir = sys::cstr(spec.workdir.as_bytes()).map_err(|e| Error::sys("--workdir", e))?;
     fs::chdir(&workdir).map_err(|e| {
@@ -55,14 +59,37 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
             "the directory must exist in the rootfs (or be a --volume or --tmpfs)",
         )
     })?;
+    require_inside(&spec.workdir)?;
     fs::umask(0o022);
 
     crate::hardening::apply(spec, channel)?;
-
-    // Nothing of nsbox's may leak into the container: every fd from 3 up closes at execve
-    // (the sync socket included, which is how the parent learns that execve succeeded).
-    sys::cloexec_from(3).map_err(|e| Error::sys("mark descriptors 3 and up close-on-exec", e))?;
+    // From here to execve nothing opens a descriptor; the sync socket is close-on-exec (its
+    // closing at execve is how the parent learns that the command started).
     Ok(Command { argv, envp })
+}
+
+/// The working directory must be inside the container's root, whatever path led there (a
+/// magic link of /proc, a symlink of the image): getcwd(2) names it from that root, or says
+/// "(unreachable)".
+fn require_inside(workdir: &str) -> Result<()> {
+    let seen = fs::getcwd();
+    if let Ok(path) = &seen
+        && path.first() == Some(&b'/')
+    {
+        return Ok(());
+    }
+    let why = match seen {
+        Ok(path) => format!(
+            "it is outside the container's root (getcwd: {:?})",
+            String::from_utf8_lossy(&path)
+        ),
+        Err(e) => format!("getcwd cannot name it ({})", crate::error::errno_text(e)),
+    };
+    Err(
+        Error::new(format!("the working directory {workdir:?}"), why)
+            .code(crate::error::EXIT_NSBOX)
+            .hint("the working directory must be a directory of the container's own filesystem"),
+    )
 }
 
 /// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3).

@@ -226,6 +226,19 @@ impl ChildChannel {
             .ctx(|| "send the pty to nsbox (SCM_RIGHTS)".into())
     }
 
+    /// Closes every descriptor from 3 up but this channel: whatever nsbox opened on the host
+    /// (state directory, cgroup files, netlink sockets, namespaces) and whatever its caller
+    /// leaked to it. Called before anything of the container's is looked up (CVE-2024-21626).
+    pub fn close_everything_else(&self) -> Result<()> {
+        trace::step(|| {
+            format!(
+                "close every descriptor from 3 up but the sync socket ({}): nothing of the host's stays open",
+                self.sock
+            )
+        });
+        sys::fd::close_all_but(self.sock).ctx(|| "close descriptors 3 and up (close_range)".into())
+    }
+
     /// Closes this process's copy of the channel (a process that goes on without exec).
     pub fn close(self) {
         sys::fd::close_raw(self.sock);

@@ -10,30 +10,8 @@
 mod common;
 use common::*;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
-
-fn probe_bin() -> &'static Path {
-    static PROBE: OnceLock<PathBuf> = OnceLock::new();
-    PROBE.get_or_init(|| {
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("escape-probe");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/escape/probe.rs");
-        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-        let status = Command::new(rustc)
-            .args(["--edition", "2021", "-O", "-C", "panic=abort"])
-            .args(["--target", "x86_64-unknown-linux-musl", "-o"])
-            .arg(&out)
-            .arg(&src)
-            .status()
-            .expect("run rustc");
-        assert!(
-            status.success(),
-            "building the probe needs the musl target: rustup target add x86_64-unknown-linux-musl (scripts/test.sh does)"
-        );
-        out
-    })
-}
 
 /// Runs `sh -c SCRIPT` in a container with `opts`, the probe at /home/probe; returns stdout.
 fn inside(f: &Fixture, opts: &[&str], script: &str) -> String {

@@ -233,10 +233,13 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
 
 /// The child: into the container's cgroups and cgroup namespace, then the command.
 fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
-    let joined = join_cgroups(joins).and_then(|()| match spec.tty {
-        true => crate::console::attach_in_container(&channel, false),
-        false => Ok(()),
-    });
+    // The cgroup files were the last of the host's descriptors the child needed.
+    let joined = join_cgroups(joins)
+        .and_then(|()| channel.close_everything_else())
+        .and_then(|()| match spec.tty {
+            true => crate::console::attach_in_container(&channel, false),
+            false => Ok(()),
+        });
     let err = match joined {
         Ok(()) => {
             // "go" must be taken: the privilege step reads the channel to learn whether

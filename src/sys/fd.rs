@@ -48,6 +48,21 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// Closes every descriptor from 3 up but `keep` (closed, not only marked close-on-exec: no
+/// path of the container's may be resolved while one of the host's is open).
+pub fn close_all_but(keep: RawFd) -> Result<(), Errno> {
+    let Ok(keep) = u32::try_from(keep) else {
+        return close_range(3, u32::MAX);
+    };
+    if keep < 3 {
+        return close_range(3, u32::MAX);
+    }
+    if keep > 3 {
+        close_range(3, keep - 1)?;
+    }
+    close_range(keep + 1, u32::MAX)
+}
+
 /// close(2) of a descriptor number this process owns and does not use afterwards (one it
 /// copied at clone, which no OwnedFd wraps here; or an OwnedFd given up by `sys::close`).
 pub fn close_raw(fd: RawFd) {

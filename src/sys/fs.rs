@@ -169,6 +169,21 @@ pub fn chdir(path: &CStr) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// getcwd(2): the working directory as the kernel sees it from this process's root. A
+/// directory outside that root comes back prefixed with "(unreachable)".
+pub fn getcwd() -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    let len = buf.len();
+    let n = traced(
+        || format!("getcwd(<buf>, {len})"),
+        // SAFETY: `buf` is valid for writes of `len` bytes.
+        || unsafe { syscalls::syscall!(Sysno::getcwd, buf.as_mut_ptr(), len) },
+    )?;
+    // The length counts the terminating NUL.
+    buf.truncate(n.saturating_sub(1));
+    Ok(buf)
+}
+
 /// fchdir(2): the cwd becomes the directory `fd` refers to (an O_PATH fd will do).
 pub fn fchdir(fd: &impl AsRawFd) -> Result<(), Errno> {
     let fd = fd.as_raw_fd();

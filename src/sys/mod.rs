@@ -227,23 +227,6 @@ pub fn close(fd: OwnedFd) {
     fd::close_raw(std::os::fd::IntoRawFd::into_raw_fd(fd));
 }
 
-/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor from `first` on closes at execve.
-pub fn cloexec_from(first: u32) -> Result<(), Errno> {
-    traced(
-        || format!("close_range({first}, ~0U, CLOSE_RANGE_CLOEXEC)"),
-        // SAFETY: only changes descriptor flags; no memory is passed.
-        || unsafe {
-            syscalls::syscall!(
-                Sysno::close_range,
-                first,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC
-            )
-        },
-    )
-    .map(drop)
-}
-
 /// getrandom(2) into `buf` (for container ids).
 pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
     let len = buf.len();

@@ -9,8 +9,40 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// The nsbox under test: cargo's build, or the one NSBOX_TEST_BIN names (scripts/test.sh runs
+/// the escape suites again against the static release build).
 pub fn nsbox_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_nsbox")
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var("NSBOX_TEST_BIN") {
+        Ok(bin) if !bin.is_empty() => bin,
+        _ => env!("CARGO_BIN_EXE_nsbox").into(),
+    })
+}
+
+/// The escape suites' probe (tests/escape/probe.rs), built once as a static musl binary with
+/// std alone, so it runs in the busybox rootfs, and as an image's ELF interpreter.
+pub fn probe_bin() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("escape-probe");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/escape/probe.rs");
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        // Built next to its final name, then renamed: suites running at once never see half.
+        let tmp = out.with_extension(format!("{}", std::process::id()));
+        let status = Command::new(rustc)
+            .args(["--edition", "2021", "-O", "-C", "panic=abort"])
+            .args(["--target", "x86_64-unknown-linux-musl", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .expect("run rustc");
+        assert!(
+            status.success(),
+            "building the probe needs the musl target: rustup target add x86_64-unknown-linux-musl (scripts/test.sh does)"
+        );
+        std::fs::rename(&tmp, &out).unwrap();
+        out
+    })
 }
 
 /// True when the tests can create containers; otherwise each test says why it is skipped.
