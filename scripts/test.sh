@@ -47,3 +47,6 @@ else
 fi
 echo "== static release build"
 scripts/build-static.sh
+echo "== the escape suites again, against the static release build"
+NSBOX_TEST_BIN="$PWD/target/x86_64-unknown-linux-musl/release/nsbox" \
+  cargo test --locked --test escape --test escape_fds --test escape_exe

@@ -25,6 +25,7 @@ mod mountpoint;
 mod net;
 mod record;
 mod rootfs;
+mod sealed;
 mod seccomp;
 mod signals;
 mod spawn;
@@ -42,6 +43,7 @@ use std::ffi::OsString;
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    sys::exe::save_argv(argv);
     let args = sys::args_from_main(argc, argv);
     libc::c_int::from(cli_main(args.into_iter().skip(1).collect()))
 }

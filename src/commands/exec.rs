@@ -58,6 +58,8 @@ pub fn exec(opts: &Exec) -> Result<u8> {
 }
 
 fn start(opts: &Exec) -> Result<u8> {
+    // The joining process runs from a sealed copy of nsbox (see sealed.rs).
+    crate::sealed::ensure()?;
     let mask = signals::block()?;
     if opts.tty {
         crate::console::require_terminal("exec")?;

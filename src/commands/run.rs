@@ -49,6 +49,8 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
 
 /// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
 fn start(spec: &Spec, opts: Options) -> Result<u8> {
+    // Every process of nsbox's that enters the container runs from a sealed copy of nsbox.
+    crate::sealed::ensure()?;
     // From here on signals wait (blocked): none can kill nsbox between creating something on
     // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
     // reader of --trace that goes away must not kill nsbox in the middle of its work.

@@ -5,6 +5,7 @@
 //! and duration (see `trace.rs`), in the order the kernel saw them.
 
 pub mod clone;
+pub mod exe;
 pub mod fd;
 pub mod fs;
 pub mod lifecycle;
@@ -225,6 +226,29 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), Errno> {
 /// close(2) of a descriptor we own, traced (a plain drop closes untraced).
 pub fn close(fd: OwnedFd) {
     fd::close_raw(std::os::fd::IntoRawFd::into_raw_fd(fd));
+}
+
+/// CLOCK_MONOTONIC in microseconds (the clock `Instant` reads), to carry a time across execve.
+pub fn monotonic_us() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for the kernel's write; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000 + ts.tv_nsec as u128 / 1000
+}
+
+/// Sets (`Some`) or removes (`None`) a variable of nsbox's own environment (what a re-executed
+/// nsbox gets; a container's environment is its Spec's, never this one).
+pub fn set_env(name: &str, value: Option<&str>) {
+    // SAFETY: nsbox has one thread: nothing reads the environment while it changes.
+    unsafe {
+        match value {
+            Some(v) => std::env::set_var(name, v),
+            None => std::env::remove_var(name),
+        }
+    }
 }
 
 /// getrandom(2) into `buf` (for container ids).

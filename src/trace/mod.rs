@@ -9,7 +9,7 @@ mod timeline;
 use crate::error::errno_text;
 use crate::sys::shared::SharedLog;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use syscalls::Errno;
 
@@ -18,6 +18,11 @@ static ROLE: AtomicU8 = AtomicU8::new(0);
 static START: OnceLock<Instant> = OnceLock::new();
 /// The steps of every process of the run, for the timeline (only with --trace).
 static STEPS: OnceLock<SharedLog> = OnceLock::new();
+/// How long ago, in microseconds, the image before this one started (nsbox re-executed from
+/// its sealed copy goes on with the same clock).
+static OFFSET_US: AtomicU64 = AtomicU64::new(0);
+/// What a traced nsbox hands to the image it re-executes: `START_US\nRECORDS`.
+const RESUME: &str = "NSBOX_TRACE_RESUME";
 /// Whether this process prints the timeline (the front of `run -d` leaves it to the supervisor).
 static PRINTS_TIMELINE: AtomicBool = AtomicBool::new(true);
 
@@ -39,6 +44,35 @@ pub fn enable() {
     if let Ok(log) = SharedLog::new(STEPS_BYTES) {
         let _ = STEPS.set(log);
     }
+    resume();
+}
+
+/// Before nsbox re-executes itself (sealed.rs): its start time and its steps so far go along
+/// in the environment, so that the new image's trace and timeline go on from them.
+pub fn hand_over_to_exec() {
+    if let Some(log) = STEPS.get() {
+        let start = crate::sys::monotonic_us().saturating_sub(since_start().as_micros());
+        let carried = format!("{start}\n{}", String::from_utf8_lossy(&log.contents()));
+        crate::sys::set_env(RESUME, Some(&carried));
+    }
+}
+
+/// The other half of `hand_over_to_exec`, in the new image.
+fn resume() {
+    let Ok(carried) = std::env::var(RESUME) else {
+        return;
+    };
+    crate::sys::set_env(RESUME, None);
+    let Some((start, records)) = carried.split_once('\n') else {
+        return;
+    };
+    if let Ok(start) = start.parse::<u128>() {
+        let ours = crate::sys::monotonic_us().saturating_sub(since_start().as_micros());
+        OFFSET_US.store(ours.saturating_sub(start) as u64, Ordering::Relaxed);
+        if let Some(log) = STEPS.get() {
+            log.append(records.as_bytes());
+        }
+    }
 }
 
 pub fn enabled() -> bool {
@@ -58,7 +92,11 @@ fn role_name() -> &'static str {
 }
 
 fn since_start() -> Duration {
-    START.get().map(|s| s.elapsed()).unwrap_or_default()
+    let offset = Duration::from_micros(OFFSET_US.load(Ordering::Relaxed));
+    START
+        .get()
+        .map(|s| s.elapsed() + offset)
+        .unwrap_or_default()
 }
 
 /// Adds a record to the timeline's log; an empty label ends this process's last step.

