@@ -20,7 +20,7 @@ const SYS_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC | lib
 const TMPFS_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NODEV;
 
 /// Host mounts the host-rootfs mode replaces with private ones.
-const HOST_REPLACED: [&str; 5] = ["proc", "sys", "dev", "tmp", "run"];
+const HOST_REPLACED: [&str; 6] = ["proc", "sys", "dev", "tmp", "var/tmp", "run"];
 
 use crate::sys::cpath as c;
 
@@ -42,10 +42,11 @@ pub fn setup(
     let host = spec.rootfs == Rootfs::Host;
     bind_root(spec)?;
     if host {
-        // The host's / is shared with the host: read-only, and its /proc, /dev, /sys, /tmp and
-        // /run are replaced, so nothing of the host's runtime state shows through.
+        // The host's / is shared with the host: read-only, and its /proc, /dev, /sys, /tmp,
+        // /var/tmp and /run are replaced, so nothing of the host's runtime state shows through
+        // (no socket of a host daemon there can be reached).
         trace::step(|| {
-            "host rootfs: read-only; detach the host's /proc /sys /dev /tmp /run".into()
+            "host rootfs: read-only; detach the host's /proc /sys /dev /tmp /var/tmp /run".into()
         });
         mount::setattr(mount::Target::Path(c"."), mount::MOUNT_ATTR_RDONLY, true).ctx(|| {
             "make the host rootfs read-only (mount_setattr MOUNT_ATTR_RDONLY, recursive)".into()
@@ -85,6 +86,11 @@ pub fn setup(
     }
     if host {
         tmpfs("/tmp", "mode=1777", create)?;
+        // A host without /var/tmp has nothing there to hide (and its / is read-only).
+        match tmpfs("/var/tmp", "mode=1777", Create::No) {
+            Err(e) if e.errno == Some(Errno::ENOENT) => {}
+            other => other?,
+        }
         tmpfs("/run", "mode=755", create)?;
     }
     if let Some(dir) = network_files {

@@ -347,12 +347,17 @@ fn chroot_mode_runs_the_command() {
 }
 
 #[test]
-fn default_rootfs_is_the_host_read_only_with_private_proc_tmp_run() {
+fn default_rootfs_is_the_host_read_only_with_private_proc_tmp_var_tmp_run() {
     if !can_run() {
         return;
     }
     let f = Fixture::new();
-    let out = f.command(&["--", "sh", "-c", "ps -e -o pid= | wc -l; find /tmp /run -mindepth 1 | wc -l; touch /etc/nsbox-probe 2>&1 | grep -c Read-only"])
+    // A host daemon's socket in /var/tmp must not be reachable from the container.
+    std::fs::create_dir_all("/var/tmp").unwrap();
+    let socket = format!("/var/tmp/nsbox-test-{}.sock", std::process::id());
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let out = f.command(&["--", "sh", "-c", "ps -e -o pid= | wc -l; find /tmp /var/tmp /run -mindepth 1 | wc -l; touch /etc/nsbox-probe 2>&1 | grep -c Read-only"])
         .output()
         .unwrap();
     assert_eq!(
@@ -367,8 +372,13 @@ fn default_rootfs_is_the_host_read_only_with_private_proc_tmp_run() {
         lines[0].parse::<u32>().unwrap() <= 4,
         "host processes visible: {text}"
     );
-    assert_eq!(lines[1], "0", "/tmp and /run are private and empty: {text}");
+    assert_eq!(
+        lines[1], "0",
+        "/tmp, /var/tmp and /run are private and empty: {text}"
+    );
     assert_eq!(lines[2], "1");
+    drop(listener);
+    std::fs::remove_file(&socket).unwrap();
     f.assert_clean();
 }
 

@@ -40,7 +40,10 @@ looked up in the container's PATH; without one, /bin/sh runs. Options end at COM
 
 Options:
   -r, --rootfs DIR          root filesystem (a directory). Default: the host's / bind-mounted
-                            read-only, with private /proc, /dev, /sys, /tmp and /run
+                            read-only, with private /proc, /dev, /sys, /tmp, /var/tmp and /run.
+                            Everything else of the host's stays readable (root in it reads
+                            /etc/shadow, /root, /home), and a unix socket elsewhere on it can
+                            still be connected to: use --rootfs for anything untrusted
       --name ID             container id, unique on this host (default: 12 random hex digits)
       --hostname NAME       hostname inside (default: the id)
   -e, --env KEY=VALUE       set a variable (repeatable); defaults: PATH, HOME, HOSTNAME
