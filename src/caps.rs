@@ -54,16 +54,16 @@ pub const SYS_CHROOT: u32 = 18;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Caps(pub u64);
 
-/// The set Docker, runc and crun give a container by default: what ordinary programs (package
-/// managers, servers dropping root) need, and nothing that reaches the kernel or other
-/// containers (no SYS_ADMIN, NET_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, ...).
-pub const DEFAULT: [&str; 14] = [
+/// The set podman, buildah and CRI-O give a container by default: what ordinary programs
+/// (package managers, servers dropping root) need, and nothing that reaches the kernel or other
+/// containers (no SYS_ADMIN, NET_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, ...). Docker's old
+/// set also has NET_RAW (raw and packet sockets: CVE-2020-14386 escaped through AF_PACKET),
+/// MKNOD and AUDIT_WRITE; ping works without NET_RAW (net.ipv4.ping_group_range).
+pub const DEFAULT: [&str; 11] = [
     "CHOWN",
     "DAC_OVERRIDE",
     "FSETID",
     "FOWNER",
-    "MKNOD",
-    "NET_RAW",
     "SETGID",
     "SETUID",
     "SETFCAP",
@@ -71,7 +71,6 @@ pub const DEFAULT: [&str; 14] = [
     "NET_BIND_SERVICE",
     "SYS_CHROOT",
     "KILL",
-    "AUDIT_WRITE",
 ];
 
 impl Caps {
@@ -188,12 +187,12 @@ mod tests {
     }
 
     #[test]
-    fn the_default_set_is_dockers() {
+    fn the_default_set_is_podmans() {
         let set = Caps::default_set();
         assert_eq!(
             set.names(),
             "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,NET_BIND_SERVICE,\
-             NET_RAW,SYS_CHROOT,MKNOD,AUDIT_WRITE,SETFCAP"
+             SYS_CHROOT,SETFCAP"
         );
         assert!(!set.has(21), "SYS_ADMIN");
         assert_eq!(NAMES[40], "CHECKPOINT_RESTORE");

@@ -72,6 +72,9 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Resu
     }
     // The cgroup files were the last of the host's descriptors the child needed.
     channel.close_everything_else()?;
+    if spec.net.own_namespace() {
+        allow_ping(spec);
+    }
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
     rootfs::setup(
@@ -89,4 +92,35 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Resu
         sys::loopback_up().ctx(|| "bring up lo (ioctl SIOCSIFFLAGS)".into())?;
     }
     Ok(())
+}
+
+/// Without CAP_NET_RAW (not in the default set), `ping` needs ICMP datagram sockets, which
+/// `net.ipv4.ping_group_range` allows to the groups it names: every group, in the container's
+/// own network namespace only (as podman does). Written through the host's /proc before the
+/// pivot: a net sysctl is the writer's network namespace's. Not fatal: ping is a convenience.
+fn allow_ping(spec: &Spec) {
+    // In a user namespace only its mapped groups are valid.
+    let last = match &spec.userns {
+        Some(ns) => ns
+            .gid_map
+            .iter()
+            .map(|m| m.inside.saturating_add(m.count.saturating_sub(1)))
+            .max()
+            .unwrap_or(0),
+        None => i32::MAX as u32,
+    };
+    trace::step(|| format!("allow ping to groups 0-{last} (net.ipv4.ping_group_range)"));
+    let range = format!("0 {last}");
+    if let Err(e) = fs::write_file_at(
+        libc::AT_FDCWD,
+        c"/proc/sys/net/ipv4/ping_group_range",
+        range.as_bytes(),
+    ) {
+        trace::note(|| {
+            format!(
+                "ping_group_range not set ({}): ping needs --cap-add NET_RAW",
+                crate::error::errno_text(e)
+            )
+        });
+    }
 }

@@ -131,17 +131,18 @@ fn capabilities_no_new_privs_and_setuid() {
         return;
     }
     let f = Fixture::new();
-    // Docker's default set: 0xa80425fb. No capability in the inheritable or ambient sets.
+    // podman's default set: 0x800405fb (Docker's old 0xa80425fb without NET_RAW, MKNOD and
+    // AUDIT_WRITE). No capability in the inheritable or ambient sets.
     let status = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '";
     assert_eq!(
         inside(&f, &[], status),
-        "CapInh: 0000000000000000\nCapPrm: 00000000a80425fb\nCapEff: 00000000a80425fb\n\
-         CapBnd: 00000000a80425fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+        "CapInh: 0000000000000000\nCapPrm: 00000000800405fb\nCapEff: 00000000800405fb\n\
+         CapBnd: 00000000800405fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
     );
     assert_eq!(
         inside(&f, &["-u", "1000"], status),
         "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
-         CapBnd: 00000000a80425fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+         CapBnd: 00000000800405fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
     );
     // A setuid-root binary run by uid 1000 stays uid 1000 under no_new_privs; the control
     // (--no-new-privs=false) shows that it would be root otherwise.
@@ -166,7 +167,7 @@ fn capabilities_no_new_privs_and_setuid() {
     );
     assert_eq!(
         ids(&["--no-new-privs=false"]),
-        "uid 1000 0 0 0 cap 00000000a80425fb nnp 0\n"
+        "uid 1000 0 0 0 cap 00000000800405fb nnp 0\n"
     );
     std::fs::remove_dir_all(&r).unwrap();
     f.assert_clean();
@@ -203,14 +204,51 @@ fn a_device_node_cannot_be_made_or_opened() {
         args.extend_from_slice(&["--", "sh", "-c", &script]);
         f.run(&args).ok()
     };
-    // The filter refuses device nodes outright.
+    // The filter refuses device nodes outright, and MKNOD is not in the default set.
     assert_eq!(run(&[]), "EPERM\nEPERM\nENOENT\nENOENT\n");
-    // Without it, CAP_MKNOD makes them, but the rootfs and volumes are nodev: they open nothing.
     assert_eq!(
         run(&["--seccomp", "unconfined"]),
+        "EPERM\nEPERM\nENOENT\nENOENT\n"
+    );
+    // Without both, CAP_MKNOD makes them, but the rootfs and volumes are nodev: they open
+    // nothing.
+    assert_eq!(
+        run(&["--seccomp", "unconfined", "--cap-add", "MKNOD"]),
         "ok\nok\nEACCES\nEACCES\n"
     );
     std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}
+
+/// No NET_RAW by default (raw and packet sockets: CVE-2020-14386), yet ping works: ICMP
+/// datagram sockets are allowed in the container's own network namespace, and only there.
+#[test]
+fn raw_sockets_need_net_raw_and_ping_works_without_it() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let host_range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
+    let script =
+        "/home/probe icmp_raw; /home/probe ping_dgram; cat /proc/sys/net/ipv4/ping_group_range";
+    assert_eq!(inside(&f, &[], script), "EPERM\nok\n0\t2147483647\n");
+    assert_eq!(
+        inside(&f, &["--cap-add", "NET_RAW"], script),
+        "ok\nok\n0\t2147483647\n"
+    );
+    // --userns: the groups its map has.
+    assert_eq!(inside(&f, &["--userns"], script), "EPERM\nok\n0\t65535\n");
+    // --net host shares the host's namespace: its setting is left as it is.
+    let shared = inside(
+        &f,
+        &["--net", "host"],
+        "cat /proc/sys/net/ipv4/ping_group_range",
+    );
+    assert_eq!(shared, host_range);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap(),
+        host_range
+    );
     f.assert_clean();
 }
 

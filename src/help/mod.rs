@@ -103,11 +103,13 @@ Options:
       --cap-add CAPS        capabilities to add (comma-separated names from capabilities(7),
                             with or without CAP_, or ALL; repeatable)
       --cap-drop CAPS       capabilities to drop (same form; --cap-drop ALL --cap-add X keeps
-                            X alone). Default set, as in Docker: CHOWN DAC_OVERRIDE FOWNER
-                            FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW
-                            SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP, in the bounding, permitted
-                            and effective sets of uid 0; another --user starts with none.
-                            Inheritable and ambient sets are always empty
+                            X alone). Default set, as in podman: CHOWN DAC_OVERRIDE FOWNER
+                            FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT
+                            SETFCAP, in the bounding, permitted and effective sets of uid 0;
+                            another --user starts with none. Inheritable and ambient sets are
+                            always empty. ping works without NET_RAW in the container's own
+                            network namespace (net.ipv4.ping_group_range); raw and packet
+                            sockets need --cap-add NET_RAW
       --seccomp MODE        default: a built-in filter makes kexec, modules, bpf, perf, keyctl,
                             mount, unshare, setns, namespace-making clones, device mknod,
                             io_uring, userfaultfd, TIOCSTI (typing into the caller's
