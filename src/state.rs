@@ -212,12 +212,14 @@ impl State {
     pub fn remove(&mut self) {
         while let Some((path, is_dir)) = self.created.pop() {
             let r = c(&path).and_then(|p| {
-                if is_dir {
-                    fs::rmdir(&p)
-                } else {
-                    fs::unlink(&p)
-                }
-                .ctx(|| format!("remove {path:?}"))
+                let remove = || match is_dir {
+                    true => fs::rmdir(&p),
+                    false => fs::unlink(&p),
+                };
+                // One retry in place: a passing failure (EIO, EINTR) then leaves nothing.
+                remove()
+                    .or_else(|_| remove())
+                    .ctx(|| format!("remove {path:?}"))
             });
             if let Err(e) = r {
                 crate::report_warning(&e);

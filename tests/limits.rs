@@ -295,6 +295,36 @@ fn gc_removes_what_a_killed_nsbox_left_and_spares_running_ones() {
     f.assert_clean();
 }
 
+/// An ended detached container keeps its record (for `ps -a`, `logs`, `rm`), but what its
+/// teardown failed to remove goes with the next gc: its cgroups record survives until then.
+#[test]
+fn gc_removes_the_cgroups_an_ended_detached_container_left() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let id = unique_id("ended");
+    f.detach(&id, &["--pids-limit", "10", "--", "true"]);
+    let record = f.state_root.join(&id).join("cgroups");
+    wait_until("the detached container ended", 10, || {
+        f.manage(&["ps", "-a"]).ok().contains("exited")
+    });
+    assert!(cgroup_dirs(&id).is_empty(), "its nsbox removed them");
+    // What a failed rmdir (EIO) leaves: the directories, still recorded.
+    let recorded = std::fs::read_to_string(&record).expect("the cgroups record stays");
+    for dir in recorded.lines() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    assert!(!cgroup_dirs(&id).is_empty());
+    let out = f.manage(&["gc"]);
+    assert_eq!(out.ok(), "", "the record is not removed");
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    assert!(!record.exists());
+    assert!(f.manage(&["ps", "-a"]).ok().contains(&id));
+    f.manage(&["rm", &id]).ok();
+    f.assert_clean();
+}
+
 /// A seccomp filter, installed in the test's child before it execs nsbox, that makes clone3
 /// fail with ENOSYS, as old kernels and some container runtimes' profiles do.
 fn without_clone3(cmd: &mut std::process::Command) {

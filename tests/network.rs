@@ -525,6 +525,26 @@ fn a_root_spelled_two_ways_a_long_root_and_a_half_made_bridge_work() {
     f.assert_clean();
 }
 
+/// A writer of the leases killed between its write and its rename leaves `.leases.tmp`: gc
+/// knows every file nsbox writes, and removes it.
+#[test]
+fn gc_removes_the_temporary_file_of_a_killed_lease_writer() {
+    let Some(net) = Net::new() else { return };
+    let (f, ns) = (&net.f, &net.ns);
+    let tmp = f.state_root.join(".leases.tmp");
+    std::fs::write(&tmp, "veth 10.0.0.1/24 half-writ").unwrap();
+    assert_eq!(ns.nsbox(f, &["gc"]).ok(), "file .leases.tmp\n");
+    assert!(!tmp.exists());
+    // Under the lock, a run's own write goes through the file as before.
+    ns.nsbox(
+        f,
+        &["run", "--rootfs", &rootfs_arg(), "--net", "veth", "true"],
+    )
+    .ok();
+    assert!(!tmp.exists());
+    f.assert_clean();
+}
+
 #[test]
 fn a_namespace_kept_alive_keeps_no_address_and_gc_deletes_its_pair() {
     let Some(net) = Net::new() else { return };

@@ -296,8 +296,8 @@ impl Cgroups {
         Some((if hit_limit { kills } else { 0 }, *limit))
     }
 
-    /// Removes the directories, newest first. Failures are reported; returns whether all are
-    /// gone (if not, the state keeps their record for `nsbox gc`).
+    /// Removes the directories, newest first, each tried twice. Failures are reported; returns
+    /// whether all are gone (if not, the state keeps their record for `nsbox gc`).
     pub fn remove(&mut self) -> bool {
         if let Some(fd) = self.v2_dir.take() {
             sys::close(fd);
@@ -305,7 +305,13 @@ impl Cgroups {
         self.child_started();
         let mut all = true;
         while let Some(path) = self.dirs.pop() {
-            match remove_dir(&path) {
+            // One retry in place after a failed call (EIO, ENOMEM): a passing failure then
+            // leaves nothing. Processes that stay have had their patience already.
+            let removed = match remove_dir(&path) {
+                Err(e) if e.errno.is_some() => remove_dir(&path),
+                other => other,
+            };
+            match removed {
                 Ok(()) => remove_parent_if_empty(&path),
                 Err(e) => {
                     crate::report_warning(&e);

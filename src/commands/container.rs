@@ -130,11 +130,32 @@ pub fn list(root: &Path) -> Result<Vec<Found>> {
     Ok(found)
 }
 
-/// Removes what a container left: its recorded cgroups and network (host end, lease), then
-/// the files nsbox writes in its directory, then the directory. Only what nsbox makes is touched: a cgroup record naming
-/// anything but `.../nsbox/<id>` is refused, and a file nsbox does not write stays (the
-/// directory's removal then fails, naming it). The caller holds the directory's lock.
+/// Removes what a container left: its recorded cgroups and network (`release`), then the
+/// files nsbox writes in its directory, then the directory. A file nsbox does not write stays
+/// (the directory's removal then fails, naming it). The caller holds the directory's lock.
 pub fn remove(path: &Path, id: &str) -> Result<()> {
+    release(path, id)?;
+    let [(hosts, _), (hostname, _)] = net::hosts::FILES;
+    for file in [hosts, hostname, LOG_FILE, record::RECORD_FILE, "record.tmp"] {
+        let p = path.join(file);
+        match fs::unlink(&c(&p)?) {
+            Ok(()) | Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys(format!("remove {p:?}"), e)),
+        }
+    }
+    let mountpoint = path.join("rootfs");
+    match fs::rmdir(&c(&mountpoint)?) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys(format!("remove {mountpoint:?}"), e)),
+    }
+    remove_dir(path)
+}
+
+/// Gives back what a container held on the host: its recorded cgroups and network (host end,
+/// lease), then their records (so a record survives every failed removal, for the next try).
+/// Only what nsbox makes is touched: a cgroup record naming anything but `.../nsbox/<id>` is
+/// refused. `gc` does this for an ended detached container, whose record stays for `ps -a`.
+pub fn release(path: &Path, id: &str) -> Result<()> {
     let paths = recorded_cgroups(path)?;
     let ours = Path::new("nsbox").join(id);
     if let Some(bad) = paths
@@ -150,27 +171,17 @@ pub fn remove(path: &Path, id: &str) -> Result<()> {
     cgroup::remove_recorded(&paths)?;
     let root = path.parent().unwrap_or(Path::new("/"));
     net::remove_recorded(root, path, id)?;
-    let [(hosts, _), (hostname, _)] = net::hosts::FILES;
-    for file in [
-        CGROUPS_FILE,
-        NETWORK_FILE,
-        hosts,
-        hostname,
-        LOG_FILE,
-        record::RECORD_FILE,
-        "record.tmp",
-    ] {
+    for file in [CGROUPS_FILE, NETWORK_FILE] {
         let p = path.join(file);
         match fs::unlink(&c(&p)?) {
             Ok(()) | Err(Errno::ENOENT) => {}
             Err(e) => return Err(Error::sys(format!("remove {p:?}"), e)),
         }
     }
-    let mountpoint = path.join("rootfs");
-    match fs::rmdir(&c(&mountpoint)?) {
-        Ok(()) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err(Error::sys(format!("remove {mountpoint:?}"), e)),
-    }
+    Ok(())
+}
+
+fn remove_dir(path: &Path) -> Result<()> {
     fs::rmdir(&c(path)?).map_err(|e| {
         Error::sys(format!("remove {path:?}"), e).hint_on(
             Errno::ENOTEMPTY,

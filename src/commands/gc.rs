@@ -70,7 +70,8 @@ pub fn gc(root: &Path) -> Result<u8> {
 }
 
 /// Removes one state directory if no nsbox holds it and it is not the record of a detached
-/// container that ended (those stay for `ps -a`, `logs` and `rm`). Returns whether it did.
+/// container that ended (those stay for `ps -a`, `logs` and `rm`, their cgroups and network
+/// released). Returns whether it removed the directory.
 fn collect(path: &Path) -> Result<bool> {
     let id = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if crate::spec::check_name("id", id).is_err() {
@@ -88,8 +89,12 @@ fn collect(path: &Path) -> Result<bool> {
         Err(e) => return Err(Error::sys(format!("lock {path:?}"), e)),
     }
     match Record::load(path)? {
-        // Ended detached containers stay until `nsbox rm`.
-        Some(rec) if matches!(rec.status, Status::Exited { .. }) => return Ok(false),
+        // Ended detached containers stay until `nsbox rm`; what they held on the host (a cgroup
+        // or a lease a failed teardown left) goes now.
+        Some(rec) if matches!(rec.status, Status::Exited { .. }) => {
+            container::release(path, id)?;
+            return Ok(false);
+        }
         // Its nsbox wrote the record while it held the lock, and holds it no more: dead.
         Some(_) => {}
         // No record: dead, or made a moment ago by an nsbox that has not locked it yet.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use syscalls::Errno;
 
 pub const LEASES_FILE: &str = ".leases";
-const TMP_FILE: &str = ".leases.tmp";
+pub const TMP_FILE: &str = ".leases.tmp";
 
 /// One lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +135,17 @@ impl Leases {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Removes the temporary file of a writer killed between its write and its rename (gc);
+    /// under the lock, no writer is at work. Returns whether there was one.
+    pub fn remove_leftover(&self) -> Result<bool> {
+        let tmp = self.root.join(TMP_FILE);
+        match fs::unlink(&c(&tmp)?) {
+            Ok(()) => Ok(true),
+            Err(Errno::ENOENT) => Ok(false),
+            Err(e) => Err(Error::sys(format!("remove {tmp:?}"), e)),
+        }
     }
 
     /// Writes the leases (write + rename), or removes the file when there are none.

@@ -268,16 +268,16 @@ impl Plan {
     pub fn teardown(&mut self) -> bool {
         if let Some(index) = self.host_index.take() {
             let name = &self.host_ifname;
-            let cut = match self.host_address {
-                Some(cidr) => {
-                    trace::step(|| format!("tear down: take {cidr} off {name:?}"));
-                    addr::delete(&mut self.nl, index, name, cidr)
-                }
-                None => {
-                    trace::step(|| format!("tear down: take {name:?} off the bridge"));
-                    link::set_nomaster(&mut self.nl, index, name)
-                }
+            match self.host_address {
+                Some(cidr) => trace::step(|| format!("tear down: take {cidr} off {name:?}")),
+                None => trace::step(|| format!("tear down: take {name:?} off the bridge")),
+            }
+            // One retry in place: a passing failure (ENOBUFS, EINTR, ...) leaves nothing then.
+            let mut cut = || match self.host_address {
+                Some(cidr) => addr::delete(&mut self.nl, index, name, cidr),
+                None => link::set_nomaster(&mut self.nl, index, name),
             };
+            let cut = cut().or_else(|_| cut());
             if let Err(e) = cut {
                 // The address stays leased: the host end may still hold it. `gc` deletes the
                 // link (it is recorded) and then returns the lease.
@@ -295,7 +295,9 @@ impl Plan {
         if self.leased {
             trace::step(|| format!("tear down: return the lease of {}", self.id));
             let id = &self.id;
-            match ipam::Leases::lock(&self.root).and_then(|mut l| l.release_unless(|i| i != id)) {
+            let release =
+                || ipam::Leases::lock(&self.root).and_then(|mut l| l.release_unless(|i| i != id));
+            match release().or_else(|_| release()) {
                 Ok(_) => self.leased = false,
                 Err(e) => {
                     crate::report_warning(&e);

@@ -58,6 +58,9 @@ pub fn sweep(root: &Path) -> Result<Vec<String>> {
     }
     let mut removed = Vec::new();
     let mut leases = Leases::lock(root)?;
+    if leases.remove_leftover()? {
+        removed.push(format!("file {}", super::ipam::TMP_FILE));
+    }
     // A state directory that cannot be looked at counts as there: nothing goes on a doubt.
     let gone = |id: &str| !exists(&root.join(id)).unwrap_or(true);
     for l in leases.release_unless(|id| !gone(id))? {
