@@ -19,14 +19,19 @@
 
 use crate::error::{Context, Error, Result};
 use crate::sys::exe::{self, FINAL_SEALS, MFD_EXEC};
-use crate::sys::{self, fs};
+use crate::sys::{self, fs, signal::SigSet};
 use crate::trace;
 use std::os::fd::OwnedFd;
 use syscalls::Errno;
 
+/// The caller's signal mask, handed to the re-executed image (which starts with nsbox's mask).
+const CALLER_MASK: &str = "NSBOX_CALLER_MASK";
+
 /// Returns when nsbox runs from its sealed copy; otherwise makes the copy and re-executes it
-/// (with the same arguments and environment), and returns only the error that prevented it.
-pub fn ensure() -> Result<()> {
+/// (with the same arguments and environment, and `caller_mask` for the new image's
+/// `signals::block`), and returns only the error that prevented it. Called with nsbox's
+/// signals blocked: a closed stderr must not kill it here either.
+pub fn ensure(caller_mask: SigSet) -> Result<()> {
     let flags = libc::O_RDONLY | libc::O_CLOEXEC;
     let running = fs::openat(libc::AT_FDCWD, c"/proc/self/exe", flags, 0)
         .ctx(|| "open /proc/self/exe (nsbox's own binary)".into())?;
@@ -41,7 +46,9 @@ pub fn ensure() -> Result<()> {
     let copy = sealed_copy(&running)?;
     sys::close(running);
     trace::hand_over_to_exec();
+    sys::set_env(CALLER_MASK, Some(&format!("{:x}", caller_mask.0)));
     let e = exe::execveat_self(&copy);
+    sys::set_env(CALLER_MASK, None);
     Err(
         Error::sys("re-execute nsbox from its sealed copy (execveat)", e)
             .hint_on(Errno::EACCES, NOEXEC_HINT),
@@ -72,4 +79,12 @@ fn sealed_copy(running: &OwnedFd) -> Result<OwnedFd> {
     }
     exe::seal_final(&copy).ctx(|| "seal nsbox's copy (fcntl F_ADD_SEALS)".into())?;
     Ok(copy)
+}
+
+/// The caller's mask, when this image was re-executed by `ensure` (taken out of the
+/// environment, so it goes no further).
+pub fn take_caller_mask() -> Option<SigSet> {
+    let hex = std::env::var(CALLER_MASK).ok()?;
+    sys::set_env(CALLER_MASK, None);
+    u64::from_str_radix(&hex, 16).ok().map(SigSet)
 }

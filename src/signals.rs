@@ -34,11 +34,14 @@ fn waited() -> SigSet {
 
 /// Blocks the forwarded signals and SIGCHLD, so they wait for `supervise` instead of killing
 /// nsbox mid-setup, and SIGPIPE, so a closed stderr gives EPIPE instead of killing nsbox before
-/// it tears down. Returns the previous mask, which the child restores before execve.
+/// it tears down. Returns the caller's mask, which the child restores before execve.
 pub fn block() -> Result<SigSet> {
     signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
     let set = SigSet(supervised_set().0 | SigSet::of(&[libc::SIGPIPE]).0);
-    signal::block(set).ctx(|| "block signals until the container runs".into())
+    let old = signal::block(set).ctx(|| "block signals until the container runs".into())?;
+    // Re-executed from the sealed copy, nsbox started with its own mask: the caller's came
+    // along in the environment.
+    Ok(crate::sealed::take_caller_mask().unwrap_or(old))
 }
 
 /// What PID 1 does with a signal, from the SigIgn and SigCgt masks of /proc/PID/status.

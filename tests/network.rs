@@ -2,6 +2,8 @@
 //! teardown, and the bad input. Every test runs nsbox inside a network namespace of its own
 //! (held by `unshare --net sleep`, entered with nsenter), so nothing touches the machine's
 //! own network; traffic goes only between the containers and their host side in there.
+//! busybox's ping opens a raw socket, so the containers that ping get `--cap-add NET_RAW` (not in
+//! the default set; a ping of ICMP datagram sockets needs none: tests/escape.rs).
 
 mod common;
 
@@ -154,6 +156,8 @@ fn veth_point_to_point_with_routes_hosts_file_and_tcp_both_ways() {
             "p2p",
             "--rootfs",
             &rootfs_arg(),
+            "--cap-add",
+            "NET_RAW",
             "--net",
             "veth",
             "--",
@@ -305,7 +309,15 @@ fn twenty_bridge_containers_started_at_once_get_distinct_addresses_and_reach_eac
                 .args(["run", "--root"])
                 .arg(&f.state_root)
                 .args(["-d", "--name", &name, "--rootfs", &rootfs_arg()])
-                .args(["--net", "bridge", "--", "sleep", "120"])
+                .args([
+                    "--cap-add",
+                    "NET_RAW",
+                    "--net",
+                    "bridge",
+                    "--",
+                    "sleep",
+                    "120",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -494,6 +506,8 @@ fn a_root_spelled_two_ways_a_long_root_and_a_half_made_bridge_work() {
         .args([
             "--rootfs",
             &r,
+            "--cap-add",
+            "NET_RAW",
             "--net",
             "bridge",
             "--",
@@ -609,6 +623,8 @@ fn a_namespace_kept_alive_keeps_no_address_and_gc_deletes_its_pair() {
             "b",
             "--rootfs",
             &rootfs_arg(),
+            "--cap-add",
+            "NET_RAW",
             "--net",
             "bridge",
             "--",
@@ -648,6 +664,8 @@ fn gc_running_all_along_never_breaks_a_run() {
                     "run",
                     "--rootfs",
                     &rootfs_arg(),
+                    "--cap-add",
+                    "NET_RAW",
                     "--net",
                     "bridge",
                     "--",

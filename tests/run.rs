@@ -69,7 +69,8 @@ fn network_none_has_only_lo_and_it_is_up() {
         return;
     }
     let f = Fixture::new();
-    let out = f.run(&["--", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok"]).ok();
+    // busybox's ping opens a raw socket: NET_RAW (not in the default set).
+    let out = f.run(&["--cap-add", "NET_RAW", "--", "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null && echo ping-ok"]).ok();
     // IFF_UP | IFF_LOOPBACK (sysfs reports IFF_RUNNING through operstate, not flags).
     assert_eq!(out, "lo\n0x9\nping-ok\n");
     f.assert_clean();
@@ -534,5 +535,41 @@ fn read_only_never_writes_the_image_and_relative_symlinks_inside_work() {
         .ok();
     assert!(r.join("var/new").is_dir());
     std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}
+
+/// The command starts with the caller's signal mask, not nsbox's (which blocks signals while it
+/// works), though nsbox re-executes itself from its sealed copy in between.
+#[test]
+fn the_command_gets_the_callers_signal_mask() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let blocked = |block_usr1: bool| {
+        let mut cmd = f.command(&[
+            "--rootfs",
+            rootfs().to_str().unwrap(),
+            "--",
+            "grep",
+            "SigBlk",
+            "/proc/self/status",
+        ]);
+        if block_usr1 {
+            // SAFETY: sigprocmask is async-signal-safe; it runs in the child before exec.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGUSR1);
+                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    Ok(())
+                });
+            }
+        }
+        Out(cmd.output().unwrap()).ok()
+    };
+    assert_eq!(blocked(false), "SigBlk:\t0000000000000000\n");
+    assert_eq!(blocked(true), "SigBlk:\t0000000000000200\n");
     f.assert_clean();
 }

@@ -58,9 +58,9 @@ pub fn exec(opts: &Exec) -> Result<u8> {
 }
 
 fn start(opts: &Exec) -> Result<u8> {
-    // The joining process runs from a sealed copy of nsbox (see sealed.rs).
-    crate::sealed::ensure()?;
     let mask = signals::block()?;
+    // The joining process runs from a sealed copy of nsbox (see sealed.rs).
+    crate::sealed::ensure(mask)?;
     if opts.tty {
         crate::console::require_terminal("exec")?;
     }

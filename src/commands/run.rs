@@ -49,12 +49,12 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
 
 /// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
 fn start(spec: &Spec, opts: Options) -> Result<u8> {
-    // Every process of nsbox's that enters the container runs from a sealed copy of nsbox.
-    crate::sealed::ensure()?;
     // From here on signals wait (blocked): none can kill nsbox between creating something on
     // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
     // reader of --trace that goes away must not kill nsbox in the middle of its work.
     let mask = signals::block()?;
+    // Every process of nsbox's that enters the container runs from a sealed copy of nsbox.
+    crate::sealed::ensure(mask)?;
     // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace, or a user
     // namespace of the container's own (--userns), where some things cannot be done.
     let maps = check_privileges(spec)?;

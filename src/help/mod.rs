@@ -107,9 +107,10 @@ Options:
                             FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE SYS_CHROOT
                             SETFCAP, in the bounding, permitted and effective sets of uid 0;
                             another --user starts with none. Inheritable and ambient sets are
-                            always empty. ping works without NET_RAW in the container's own
-                            network namespace (net.ipv4.ping_group_range); raw and packet
-                            sockets need --cap-add NET_RAW
+                            always empty. ICMP datagram sockets (iputils' ping) work without
+                            NET_RAW in the container's own network namespace
+                            (net.ipv4.ping_group_range); raw and packet sockets, busybox's
+                            ping among them, need --cap-add NET_RAW
       --seccomp MODE        default: a built-in filter makes kexec, modules, bpf, perf, keyctl,
                             mount, unshare, setns, namespace-making clones, device mknod,
                             io_uring, userfaultfd, TIOCSTI (typing into the caller's
@@ -151,7 +152,7 @@ Examples:
   nsbox run --rootfs ./rootfs -- sh -c 'echo hello from $(hostname)'
   nsbox run --rootfs ./rootfs --read-only -v /srv/data:/data:ro -- ls /data
   nsbox run --rootfs ./rootfs --net host -u 1000 -w /tmp -- id
-  nsbox run --rootfs ./rootfs --net veth -- ping -c1 10.0.0.1
+  nsbox run --rootfs ./rootfs --net veth --cap-add NET_RAW -- ping -c1 10.0.0.1
   nsbox run -d --name db --rootfs ./rootfs --net bridge -- nc -lk -p 5000; nsbox ps
   nsbox run --rootfs ./rootfs --pids-limit 20 -m 64m --cpus 0.5 -- sh
   nsbox run --userns --rootfs ~/rootfs -- id          as an ordinary user: root inside
