@@ -87,6 +87,7 @@ impl<'a> Host<'a> {
             self.state_root(),
             root_mount(&self.proc("self/mountinfo").unwrap_or_default()),
             seccomp(&self.proc("self/status").unwrap_or_default()),
+            sealed_copy(sysctl("vm/memfd_noexec").as_deref()),
         ]
     }
 
@@ -366,6 +367,23 @@ pub fn seccomp(status: &str) -> Check {
     }
 }
 
+/// `run` and `exec` re-execute nsbox from a sealed memfd (CVE-2019-5736): the memfd must be
+/// executable.
+pub fn sealed_copy(memfd_noexec: Option<&str>) -> Check {
+    const ITEM: &str = "sealed-copy";
+    match memfd_noexec {
+        Some("2") => Check::problem(
+            ITEM,
+            "vm.memfd_noexec=2 forbids executable memfds: run and exec cannot re-execute nsbox from its sealed copy",
+            "sysctl -w vm.memfd_noexec=1 (nsbox asks for MFD_EXEC itself)",
+        ),
+        _ => Check::ok(
+            ITEM,
+            "run and exec re-execute nsbox from a sealed memfd copy of itself",
+        ),
+    }
+}
+
 /// Whether this process may write `path` (its effective ids, and read-only mounts counted).
 fn writable(path: &Path) -> bool {
     crate::sys::cpath(path).is_ok_and(|p| crate::sys::fs::writable(&p).is_ok())
@@ -484,6 +502,13 @@ mod tests {
         assert_eq!(root_mount(ramfs).status, Status::Problem);
         let ext4 = "1 1 0:2 / / rw - rootfs rootfs rw\n20 1 8:1 / / rw - ext4 /dev/sda1 rw\n";
         assert_eq!(root_mount(ext4).detail, "/ is ext4");
+    }
+
+    #[test]
+    fn an_executable_memfd_is_needed() {
+        assert_eq!(sealed_copy(None).status, Status::Ok);
+        assert_eq!(sealed_copy(Some("1")).status, Status::Ok);
+        assert_eq!(sealed_copy(Some("2")).status, Status::Problem);
     }
 
     #[test]
