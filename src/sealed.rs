@@ -1,62 +1,112 @@
 //! The one re-execution of nsbox (CVE-2019-5736): every command that puts a process of
-//! nsbox's into a container (`run`, with `-d` and `--init`; `exec`) first runs from a sealed
-//! copy of its own binary in memory.
+//! nsbox's into a container (`run`, with `-d` and `--init`; `exec`) first re-executes nsbox
+//! from an image of its binary that nobody can write.
 //!
 //! Why: a process of nsbox's in the container (the child before its execve, the --init, the
 //! joining process of `exec`) has nsbox's file as /proc/self/exe. A command that is a symlink
 //! to /proc/self/exe (or a `#!` line naming it) re-runs that file inside the container, where
 //! its ELF interpreter is the image's, or where another process of the container opens
 //! /proc/PID/exe; either way root in the container holds the host's nsbox binary and can
-//! overwrite it once nothing executes it. Run from a memfd with every seal (write, grow,
-//! shrink, and the seal of seals), /proc/self/exe is a file nobody can change, and the host's
-//! file is never reachable from the container.
+//! overwrite it once nothing executes it. Re-executed from an image nobody can write,
+//! /proc/self/exe is that image, and the host's file is never reachable from the container.
 //!
-//! Why not a read-only bind mount of the binary: it needs a mount namespace and a re-exec
-//! too, and the mount can be made writable again by whoever holds CAP_SYS_ADMIN there. Why
-//! not only PR_SET_DUMPABLE: it protects nsbox's own processes, not the file a re-run of it
-//! executes. The copy costs one memfd the size of the binary per `run`/`exec` (shared by its
-//! forks) and one execveat: see scripts/bench.sh.
+//! The image, cheapest first:
+//! - a read-only bind mount of the binary, detached (open_tree OPEN_TREE_CLONE, then
+//!   mount_setattr MOUNT_ATTR_RDONLY): no copy, the same page cache. It is in no mount
+//!   namespace, so nothing can make it writable again but CAP_SYS_ADMIN in the host's user
+//!   namespace. Opening /proc/PID/exe for writing gives EROFS. Needs that CAP_SYS_ADMIN itself.
+//! - otherwise (rootless, or `NSBOX_SEAL=memfd`), a copy in a memfd sealed against write, grow,
+//!   shrink and further seals: writing gives EPERM. It costs the copy (a few hundred
+//!   microseconds, and the binary's size in memory while the container runs).
+//!
+//! Only PR_SET_DUMPABLE would not do: it protects nsbox's own processes, not the file a re-run
+//! of nsbox executes.
 
 use crate::error::{Context, Error, Result};
 use crate::sys::exe::{self, FINAL_SEALS, MFD_EXEC};
-use crate::sys::{self, fs, signal::SigSet};
+use crate::sys::{self, fs, mount, signal::SigSet};
 use crate::trace;
 use std::os::fd::OwnedFd;
 use syscalls::Errno;
 
 /// The caller's signal mask, handed to the re-executed image (which starts with nsbox's mask).
 const CALLER_MASK: &str = "NSBOX_CALLER_MASK";
+/// Set for the re-executed image when it runs from nsbox's read-only bind mount.
+const BOUND: &str = "NSBOX_READ_ONLY_BIND";
+/// `memfd`: always the sealed copy, never the bind mount.
+const CHOICE: &str = "NSBOX_SEAL";
 
-/// Returns when nsbox runs from its sealed copy; otherwise makes the copy and re-executes it
-/// (with the same arguments and environment, and `caller_mask` for the new image's
+/// Returns when nsbox runs from an image nobody can write; otherwise makes one and re-executes
+/// it (with the same arguments and environment, and `caller_mask` for the new image's
 /// `signals::block`), and returns only the error that prevented it. Called with nsbox's
 /// signals blocked: a closed stderr must not kill it here either.
 pub fn ensure(caller_mask: SigSet) -> Result<()> {
     let flags = libc::O_RDONLY | libc::O_CLOEXEC;
     let running = fs::openat(libc::AT_FDCWD, c"/proc/self/exe", flags, 0)
         .ctx(|| "open /proc/self/exe (nsbox's own binary)".into())?;
-    if matches!(exe::seals(&running), Ok(s) if s & FINAL_SEALS == FINAL_SEALS) {
+    if let Some(how) = protected(&running) {
         sys::close(running);
-        trace::note(|| "nsbox runs from its sealed copy (/proc/self/exe cannot be written)".into());
+        trace::note(|| format!("nsbox runs from {how}: /proc/self/exe cannot be written"));
         return Ok(());
     }
     trace::step(|| {
-        "copy nsbox into a sealed memfd and re-execute it: no container can reach the host's binary (CVE-2019-5736)".into()
+        "re-execute nsbox from a read-only image of itself: no container can reach a writable nsbox binary (CVE-2019-5736)".into()
     });
-    let copy = sealed_copy(&running)?;
+    let memfd_only = std::env::var_os(CHOICE).is_some_and(|v| v == "memfd");
+    let image = match memfd_only {
+        false => read_only_bind(&running),
+        true => Err(Errno::EPERM),
+    };
+    let image = match image {
+        Ok(bound) => {
+            sys::set_env(BOUND, Some("1"));
+            bound
+        }
+        Err(e) => {
+            trace::note(|| {
+                format!(
+                    "no read-only bind mount ({}): a sealed copy instead",
+                    crate::error::errno_text(e)
+                )
+            });
+            sealed_copy(&running)?
+        }
+    };
     sys::close(running);
     trace::hand_over_to_exec();
     sys::set_env(CALLER_MASK, Some(&format!("{:x}", caller_mask.0)));
-    let e = exe::execveat_self(&copy);
+    let e = exe::execveat_self(&image);
     sys::set_env(CALLER_MASK, None);
+    sys::set_env(BOUND, None);
     Err(
-        Error::sys("re-execute nsbox from its sealed copy (execveat)", e)
+        Error::sys("re-execute nsbox from its read-only image (execveat)", e)
             .hint_on(Errno::EACCES, NOEXEC_HINT),
     )
 }
 
 const NOEXEC_HINT: &str =
     "this host forbids executable memfds (sysctl vm.memfd_noexec=2): set it to 0 or 1";
+
+/// What makes the running image unwritable, if anything does: every seal of a memfd, or the
+/// read-only bind mount the image before made (and said so).
+fn protected(running: &OwnedFd) -> Option<&'static str> {
+    if matches!(exe::seals(running), Ok(s) if s & FINAL_SEALS == FINAL_SEALS) {
+        return Some("its sealed copy");
+    }
+    std::env::var_os(BOUND)?;
+    sys::set_env(BOUND, None);
+    matches!(fs::on_read_only_mount(running), Ok(true))
+        .then_some("a read-only bind mount of its binary")
+}
+
+/// A detached bind mount of the binary, read-only before anyone can see it.
+fn read_only_bind(running: &OwnedFd) -> std::result::Result<OwnedFd, Errno> {
+    use std::os::fd::AsRawFd;
+    let tree = mount::open_tree_clone(mount::Target::Fd(running.as_raw_fd()))?;
+    let attrs = mount::MOUNT_ATTR_RDONLY | mount::MOUNT_ATTR_NOSUID | mount::MOUNT_ATTR_NODEV;
+    mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, false)?;
+    Ok(tree)
+}
 
 /// A memfd with the content of `running`, sealed against every change.
 fn sealed_copy(running: &OwnedFd) -> Result<OwnedFd> {

@@ -4,9 +4,11 @@
 //! executes it: here `nsbox exec` is another copy of the binary than the one that started the
 //! container (a package upgrade), so nothing does once it returns.
 //!
-//! nsbox runs from a sealed memfd copy of itself: what the container holds is that copy, which
-//! no one can write. Each attack also runs against a plain copy of nsbox in the image
-//! (`/bin/victim`), which it does overwrite: the attack works, the copy is what holds.
+//! nsbox re-executes itself from a read-only image of its binary: a detached read-only bind
+//! mount (as root), or a sealed memfd copy (rootless, or NSBOX_SEAL=memfd): what the container
+//! holds is that image, which no one can write. Every attack runs against both. Each also runs
+//! against a plain copy of nsbox in the image (`/bin/victim`), which it does overwrite: the
+//! attack works, the read-only image is what holds.
 
 mod common;
 use common::*;
@@ -16,6 +18,9 @@ use std::process::{Command, Stdio};
 
 /// The image of the attacks, and the two host copies of nsbox (A starts, B execs).
 struct Attack {
+    /// `NSBOX_SEAL`: "" for nsbox's choice (a read-only bind mount, as root), "memfd" for the
+    /// sealed copy.
+    seal: &'static str,
     f: Fixture,
     image: PathBuf,
     a: PathBuf,
@@ -29,7 +34,7 @@ const INTERP: &str = "/lib64/ld-linux-x86-64.so.2";
 impl Attack {
     /// `fake_loader`: the image's ELF interpreter is the probe; otherwise, for a dynamic
     /// nsbox, the image gets the host's loader and libraries so that nsbox runs in it.
-    fn new(fake_loader: bool) -> Option<Attack> {
+    fn new(fake_loader: bool, seal: &'static str) -> Option<Attack> {
         if !can_run() {
             return None;
         }
@@ -51,6 +56,7 @@ impl Attack {
         std::fs::copy(nsbox_bin(), &a).unwrap();
         std::fs::copy(nsbox_bin(), &b).unwrap();
         Some(Attack {
+            seal,
             f,
             image,
             a,
@@ -62,6 +68,7 @@ impl Attack {
     /// `COPY SUBCOMMAND --root STATE ARGS...` (`run` gets the image as its rootfs).
     fn nsbox(&self, copy: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(copy);
+        cmd.env("NSBOX_SEAL", self.seal);
         cmd.arg(args[0]).arg("--root").arg(&self.f.state_root);
         if args[0] == "run" {
             cmd.arg("--rootfs").arg(&self.image);
@@ -84,13 +91,24 @@ impl Attack {
         text.lines().last().unwrap().to_string()
     }
 
-    /// What the sealed copy must leave: the attack held the memfd, its write failed, and both
-    /// host copies are what they were.
-    fn assert_held(&self, name: &str) {
+    /// What nsbox's read-only image must leave: the attacker never had a host file it could
+    /// write (EROFS: the read-only bind mount, shown as `/`; EPERM: the sealed memfd), and both
+    /// host copies are what they were. `busy`: the image still runs while the attack writes, so
+    /// the kernel may say ETXTBSY first.
+    fn assert_held(&self, name: &str, busy: bool) {
         let verdict = self.verdict(name);
+        let image = match self.seal {
+            "memfd" => "exe=/memfd:nsbox (deleted) ",
+            _ => "exe=/ ",
+        };
+        let refused = ["open=EROFS", "write=EPERM"]
+            .iter()
+            .chain(if busy { &["open=ETXTBSY"][..] } else { &[] })
+            .any(|r| verdict.ends_with(r));
         assert!(
-            verdict.starts_with("exe=/memfd:nsbox (deleted) ") && !verdict.contains("write=ok"),
-            "{name}: {verdict}"
+            verdict.starts_with(image) && refused,
+            "{name} ({}): {verdict}",
+            self.seal
         );
         for copy in [&self.a, &self.b] {
             assert!(
@@ -132,7 +150,15 @@ fn copy_libraries(image: &Path) {
 /// from another copy of the binary.
 #[test]
 fn the_image_loader_cannot_overwrite_nsbox_through_proc_self_exe() {
-    let Some(t) = Attack::new(true) else { return };
+    for seal in ["", "memfd"] {
+        loader_attack(seal);
+    }
+}
+
+fn loader_attack(seal: &'static str) {
+    let Some(t) = Attack::new(true, seal) else {
+        return;
+    };
     let needle = format!("{INTERP}\0");
     if !t
         .original
@@ -153,15 +179,15 @@ fn the_image_loader_cannot_overwrite_nsbox_through_proc_self_exe() {
     let mut run = vec!["run", "--"];
     run.extend(hold("/log/run", "1", "wait"));
     t.output(&t.a, &run).ok();
-    t.assert_held("run");
+    t.assert_held("run", true);
     let mut init = vec!["run", "--init", "--"];
     init.extend(hold("/log/init", "1", "wait"));
     t.output(&t.a, &init).ok();
-    t.assert_held("init");
+    t.assert_held("init", true);
     let mut detached = vec!["run", "-d", "--name", "detached", "--"];
     detached.extend(hold("/log/detached", "1", "wait"));
     t.output(&t.a, &detached).ok();
-    t.assert_held("detached");
+    t.assert_held("detached", true);
 
     let started = t.output(
         &t.a,
@@ -171,7 +197,7 @@ fn the_image_loader_cannot_overwrite_nsbox_through_proc_self_exe() {
     let mut exec = vec!["exec", "target"];
     exec.extend(hold("/log/exec", "10", ""));
     t.output(&t.b, &exec).ok();
-    t.assert_held("exec");
+    t.assert_held("exec", false);
     // Control: B execs the image's own copy of nsbox, which the same loader overwrites.
     let control = [
         "exec",
@@ -214,7 +240,15 @@ fn full_pipe() -> (std::fs::File, std::fs::File) {
 /// (copy B) has returned, the watcher writes.
 #[test]
 fn a_process_of_the_container_cannot_overwrite_nsbox_through_proc_pid_exe() {
-    let Some(t) = Attack::new(false) else { return };
+    for seal in ["", "memfd"] {
+        watcher_attack(seal);
+    }
+}
+
+fn watcher_attack(seal: &'static str) {
+    let Some(t) = Attack::new(false, seal) else {
+        return;
+    };
     let watchers =
         "/writer watch-exe evil 10 /log/watch & /writer watch-exe victim 10 /log/control & wait";
     let started = t.output(
@@ -237,7 +271,7 @@ fn a_process_of_the_container_cannot_overwrite_nsbox_through_proc_pid_exe() {
         drop(reader);
         exec.wait().unwrap();
     }
-    t.assert_held("watch");
+    t.assert_held("watch", false);
     t.assert_control_overwritten("control");
     let _ = t.output(&t.a, &["rm", "-f", "target"]);
     t.f.assert_clean();

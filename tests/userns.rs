@@ -182,6 +182,17 @@ fn an_unprivileged_user_is_root_inside_and_nobody_more_outside() {
         "hostnet\n"
     );
     assert_eq!(u.nsbox(&["exec", "hostnet", "id", "-u"]).ok(), "0\n");
+    // Without root, no read-only bind mount of nsbox: run and exec re-execute from a sealed
+    // memfd copy instead (CVE-2019-5736; tests/escape_exe.rs attacks both).
+    let traced = u.nsbox(&["exec", "--trace", "hostnet", "true"]);
+    assert!(
+        traced.ok().is_empty()
+            && traced
+                .stderr()
+                .contains("note: nsbox runs from its sealed copy"),
+        "{}",
+        traced.stderr()
+    );
     u.nsbox(&["rm", "-f", "hostnet"]).ok();
     u.assert_clean();
     f.assert_clean();

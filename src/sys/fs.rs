@@ -208,6 +208,25 @@ pub fn filesystem_type(fd: &impl AsRawFd) -> Result<i64, Errno> {
     Ok(st.f_type as i64)
 }
 
+/// Whether `fd` is on a read-only mount (or filesystem): ST_RDONLY in fstatvfs(3) (the C
+/// library's view of fstatfs(2)'s f_flags, which the libc crate does not show).
+pub fn on_read_only_mount(fd: &impl AsRawFd) -> Result<bool, Errno> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: statvfs is plain old data; all-zero is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    traced(
+        || format!("fstatfs({fd}, <statfs>)"),
+        // SAFETY: `st` is valid for writes of one struct statvfs.
+        || match unsafe { libc::fstatvfs(fd, &mut st) } {
+            0 => Ok(0),
+            _ => Err(Errno::new(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            )),
+        },
+    )?;
+    Ok(st.f_flag & libc::ST_RDONLY != 0)
+}
+
 /// The file type bits (S_IFMT) of what `fd` refers to.
 pub fn fd_file_type(fd: &impl AsRawFd) -> Result<u32, Errno> {
     Ok(stat_at(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?.st_mode & libc::S_IFMT)
