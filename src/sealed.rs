@@ -57,9 +57,11 @@ pub fn ensure(caller_mask: SigSet) -> Result<()> {
         false => read_only_bind(&running),
         true => Err(Errno::EPERM),
     };
+    // What the new image is told, in its environment (nsbox's own, which no container gets).
+    let mut told = vec![format!("{CALLER_MASK}={:x}", caller_mask.0)];
     let image = match image {
         Ok(bound) => {
-            sys::set_env(BOUND, Some("1"));
+            told.push(format!("{BOUND}=1"));
             bound
         }
         Err(e) => {
@@ -73,11 +75,9 @@ pub fn ensure(caller_mask: SigSet) -> Result<()> {
         }
     };
     sys::close(running);
-    trace::hand_over_to_exec();
-    sys::set_env(CALLER_MASK, Some(&format!("{:x}", caller_mask.0)));
-    let e = exe::execveat_self(&image);
-    sys::set_env(CALLER_MASK, None);
-    sys::set_env(BOUND, None);
+    told.extend(trace::hand_over_to_exec());
+    let told: Vec<_> = told.into_iter().filter_map(|v| sys::cstr(v).ok()).collect();
+    let e = exe::execveat_self(&image, &told);
     Err(
         Error::sys("re-execute nsbox from its read-only image (execveat)", e)
             .hint_on(Errno::EACCES, NOEXEC_HINT),
@@ -94,7 +94,6 @@ fn protected(running: &OwnedFd) -> Option<&'static str> {
         return Some("its sealed copy");
     }
     std::env::var_os(BOUND)?;
-    sys::set_env(BOUND, None);
     matches!(fs::on_read_only_mount(running), Ok(true))
         .then_some("a read-only bind mount of its binary")
 }
@@ -131,10 +130,10 @@ fn sealed_copy(running: &OwnedFd) -> Result<OwnedFd> {
     Ok(copy)
 }
 
-/// The caller's mask, when this image was re-executed by `ensure` (taken out of the
-/// environment, so it goes no further).
+/// The caller's mask, when this image was re-executed by `ensure`. (What `ensure` tells stays
+/// in nsbox's environment, which nothing nsbox starts inherits: every execve of a container's
+/// command passes the Spec's environment, every helper an empty one.)
 pub fn take_caller_mask() -> Option<SigSet> {
     let hex = std::env::var(CALLER_MASK).ok()?;
-    sys::set_env(CALLER_MASK, None);
     u64::from_str_radix(&hex, 16).ok().map(SigSet)
 }

@@ -2,7 +2,7 @@
 //! execveat(2) that makes the copy the running image.
 
 use super::{owned, q, traced};
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicPtr, Ordering};
 use syscalls::{Errno, Sysno};
@@ -85,26 +85,47 @@ pub fn sendfile(out: &impl AsRawFd, input: &impl AsRawFd, count: usize) -> Resul
     )
 }
 
-/// execveat(fd, "", argv, environ, AT_EMPTY_PATH): runs the file `fd` refers to with this
-/// process's own arguments and environment. Returns only on failure.
-pub fn execveat_self(fd: &impl AsRawFd) -> Errno {
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` refers to with this
+/// process's own arguments and environment, where the `NAME=value` strings of `set` replace
+/// (or add) the variables they name. Returns only on failure.
+pub fn execveat_self(fd: &impl AsRawFd, set: &[CString]) -> Errno {
     let fd = fd.as_raw_fd();
     let argv = ARGV.load(Ordering::Relaxed);
     if argv.is_null() {
         return Errno::EFAULT;
     }
+    let name = |s: &[u8]| s.split(|b| *b == b'=').next().map(<[u8]>::to_vec);
+    let replaced: Vec<_> = set.iter().map(|s| name(s.as_bytes())).collect();
+    let mut envp: Vec<*const libc::c_char> = Vec::new();
+    // SAFETY: `environ` is the C runtime's NULL-terminated array of NUL-terminated strings,
+    // which nothing changes while nsbox runs (it never calls setenv).
+    unsafe {
+        let mut entry = environ;
+        while !(*entry).is_null() {
+            if !replaced.contains(&name(CStr::from_ptr(*entry).to_bytes())) {
+                envp.push(*entry);
+            }
+            entry = entry.add(1);
+        }
+    }
+    envp.extend(set.iter().map(|s| s.as_ptr()));
+    envp.push(std::ptr::null());
     crate::trace::before(|| {
-        format!("execveat({fd}, \"\", <nsbox's argv>, <environ>, AT_EMPTY_PATH)")
+        format!(
+            "execveat({fd}, \"\", <nsbox's argv>, <environ and {} more>, AT_EMPTY_PATH)",
+            set.len()
+        )
     });
-    // SAFETY: `argv` and `environ` are the NULL-terminated arrays the C runtime was given (the
-    // strings are never moved or freed); the path is an empty NUL-terminated string.
+    // SAFETY: `argv` is the NULL-terminated array the C runtime was given (its strings are
+    // never moved or freed); `envp` is NULL-terminated and its strings live until execveat
+    // returns (it only returns on failure); the path is an empty NUL-terminated string.
     let r = unsafe {
         syscalls::syscall!(
             Sysno::execveat,
             fd,
             c"".as_ptr(),
             argv,
-            environ,
+            envp.as_ptr(),
             libc::AT_EMPTY_PATH
         )
     };

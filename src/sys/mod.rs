@@ -239,18 +239,6 @@ pub fn monotonic_us() -> u128 {
     ts.tv_sec as u128 * 1_000_000 + ts.tv_nsec as u128 / 1000
 }
 
-/// Sets (`Some`) or removes (`None`) a variable of nsbox's own environment (what a re-executed
-/// nsbox gets; a container's environment is its Spec's, never this one).
-pub fn set_env(name: &str, value: Option<&str>) {
-    // SAFETY: nsbox has one thread: nothing reads the environment while it changes.
-    unsafe {
-        match value {
-            Some(v) => std::env::set_var(name, v),
-            None => std::env::remove_var(name),
-        }
-    }
-}
-
 /// getrandom(2) into `buf` (for container ids).
 pub fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
     let len = buf.len();

@@ -47,14 +47,14 @@ pub fn enable() {
     resume();
 }
 
-/// Before nsbox re-executes itself (sealed.rs): its start time and its steps so far go along
-/// in the environment, so that the new image's trace and timeline go on from them.
-pub fn hand_over_to_exec() {
-    if let Some(log) = STEPS.get() {
-        let start = crate::sys::monotonic_us().saturating_sub(since_start().as_micros());
-        let carried = format!("{start}\n{}", String::from_utf8_lossy(&log.contents()));
-        crate::sys::set_env(RESUME, Some(&carried));
-    }
+/// Before nsbox re-executes itself (sealed.rs): its start time and its steps so far, as the
+/// `NAME=value` of an environment variable for the new image, so that its trace and timeline go
+/// on from them.
+pub fn hand_over_to_exec() -> Option<String> {
+    let log = STEPS.get()?;
+    let start = crate::sys::monotonic_us().saturating_sub(since_start().as_micros());
+    let records = String::from_utf8_lossy(&log.contents()).into_owned();
+    Some(format!("{RESUME}={start}\n{records}"))
 }
 
 /// The other half of `hand_over_to_exec`, in the new image.
@@ -62,7 +62,6 @@ fn resume() {
     let Ok(carried) = std::env::var(RESUME) else {
         return;
     };
-    crate::sys::set_env(RESUME, None);
     let Some((start, records)) = carried.split_once('\n') else {
         return;
     };
