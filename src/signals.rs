@@ -36,9 +36,10 @@ fn waited() -> SigSet {
 /// nsbox mid-setup, and SIGPIPE, so a closed stderr gives EPIPE instead of killing nsbox before
 /// it tears down. Returns the caller's mask, which the child restores before execve.
 pub fn block() -> Result<SigSet> {
-    signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
+    // First, before anything is written to stderr (a traced call): SIGPIPE is blocked.
     let set = SigSet(supervised_set().0 | SigSet::of(&[libc::SIGPIPE]).0);
     let old = signal::block(set).ctx(|| "block signals until the container runs".into())?;
+    signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
     // Re-executed from the sealed copy, nsbox started with its own mask: the caller's came
     // along in the environment.
     Ok(crate::sealed::take_caller_mask().unwrap_or(old))

@@ -39,20 +39,22 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
     if opts.trace {
         trace::enable();
     }
-    // What `ps` and `strace -f` show for this process (the child is nsbox:child, --init's PID 1
-    // nsbox:init, a detached container's supervisor nsbox:supervise).
-    let _ = sys::process::set_name(c"nsbox:parent");
-    let result = start(spec, opts);
+    // From here on signals wait (blocked): none can kill nsbox between creating something on
+    // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
+    // reader of --trace that goes away must not kill nsbox in the middle of its work (so this
+    // comes before the first line of the trace).
+    let result = signals::block().and_then(|mask| {
+        // What `ps` and `strace -f` show for this process (the child is nsbox:child, --init's
+        // PID 1 nsbox:init, a detached container's supervisor nsbox:supervise).
+        let _ = sys::process::set_name(c"nsbox:parent");
+        start(spec, opts, mask)
+    });
     trace::timeline();
     result
 }
 
 /// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
-fn start(spec: &Spec, opts: Options) -> Result<u8> {
-    // From here on signals wait (blocked): none can kill nsbox between creating something on
-    // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
-    // reader of --trace that goes away must not kill nsbox in the middle of its work.
-    let mask = signals::block()?;
+fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
     // Every process of nsbox's that enters the container runs from a sealed copy of nsbox.
     crate::sealed::ensure(mask)?;
     // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace, or a user
