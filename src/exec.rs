@@ -13,12 +13,8 @@ use syscalls::Errno;
 
 /// Becomes the command. Returns only the error that prevented it.
 pub fn exec(spec: &Spec, mask: SigSet, channel: &ChildChannel) -> Error {
-    let prepared = prepare(spec, channel).and_then(|cmd| {
-        sys::signal::set_mask(mask).map_err(|e| Error::sys("restore the signal mask", e))?;
-        Ok(cmd)
-    });
-    match prepared {
-        Ok(cmd) => execvpe(spec, &cmd),
+    match prepare(spec, channel) {
+        Ok(cmd) => execvpe(spec, &cmd, mask),
         Err(e) => e,
     }
 }
@@ -63,8 +59,11 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
     fs::umask(0o022);
 
     crate::hardening::apply(spec, channel)?;
-    // From here to execve nothing opens a descriptor; the sync socket is close-on-exec (its
-    // closing at execve is how the parent learns that the command started).
+    // Nothing opened since the closing may reach the command either (one syscall, whatever a
+    // later change opens without O_CLOEXEC). The sync socket is close-on-exec already: its
+    // closing at execve is how the parent learns that the command started.
+    sys::fd::cloexec_from(3)
+        .map_err(|e| Error::sys("mark descriptors 3 and up close-on-exec", e))?;
     Ok(Command { argv, envp })
 }
 
@@ -92,14 +91,24 @@ fn require_inside(workdir: &str) -> Result<()> {
     )
 }
 
-/// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3).
-pub fn execvpe(spec: &Spec, cmd: &Command) -> Error {
+/// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3), with the
+/// caller's signal mask `mask` back. Untraced, nothing is written from here on: the mask goes
+/// back once. Traced, each execve puts it back itself, after its trace line.
+pub fn execvpe(spec: &Spec, cmd: &Command, mask: SigSet) -> Error {
     trace::end_of_steps();
     let (argv, envp) = (&cmd.argv, &cmd.envp);
+    let traced = trace::enabled();
+    if !traced && let Err(e) = sys::signal::set_mask(mask) {
+        return Error::sys("restore the signal mask", e);
+    }
+    let execve = |path: &std::ffi::CStr| match traced {
+        true => process::execve_with_mask(path, argv, envp, mask),
+        false => process::execve(path, argv, envp),
+    };
     let name = argv[0].as_bytes();
     let shown = String::from_utf8_lossy(name).into_owned();
     if name.contains(&b'/') {
-        return failure(spec, &shown, process::execve(&argv[0], argv, envp), None);
+        return failure(spec, &shown, execve(&argv[0]), None);
     }
     let path = spec
         .env
@@ -115,7 +124,7 @@ pub fn execvpe(spec: &Spec, cmd: &Command) -> Error {
         let Ok(full) = sys::cstr(joined) else {
             continue;
         };
-        match process::execve(&full, argv, envp) {
+        match execve(&full) {
             Errno::ENOENT | Errno::ENOTDIR => continue,
             Errno::EACCES => denied = Some(full.to_string_lossy().into_owned()),
             e => return failure(spec, &full.to_string_lossy(), e, None),

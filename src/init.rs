@@ -40,10 +40,7 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
         Err(e) => return Error::sys("map the command's stack", e),
     };
     let mut entry = || -> i32 {
-        let err = match signal::set_mask(mask) {
-            Ok(()) => exec::execvpe(spec, &cmd),
-            Err(e) => Error::sys("restore the signal mask", e),
-        };
+        let err = exec::execvpe(spec, &cmd, mask);
         channel.fail(&err)
     };
     // Every signal waits for the init's loop (blocked, the kernel queues them even for a
@@ -76,6 +73,11 @@ fn reap_and_forward(command: i32) -> i32 {
             Ok(got) => got,
             Err(_) => return EXIT_NSBOX as i32,
         };
+        // A SIGPIPE the init raised itself (a trace line to a closed stderr) is not the
+        // command's.
+        if got.signo == libc::SIGPIPE && got.pid == lifecycle::getpid() {
+            continue;
+        }
         if got.signo != libc::SIGCHLD {
             // A terminal's ^C went to the whole foreground process group, the command too;
             // its hangup goes to the session leader only: the init, with -t.

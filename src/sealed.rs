@@ -49,6 +49,15 @@ pub fn ensure(caller_mask: SigSet) -> Result<()> {
         trace::note(|| format!("nsbox runs from {how}: /proc/self/exe cannot be written"));
         return Ok(());
     }
+    // Re-executed already, yet not confirmed (a filter refusing fstatfs or F_GET_SEALS): going
+    // round again would not help.
+    if std::env::var_os(CALLER_MASK).is_some() {
+        return Err(Error::new(
+            "nsbox's read-only image",
+            "nsbox was re-executed from it but cannot confirm it (fstatfs or fcntl F_GET_SEALS failed)",
+        )
+        .hint("see --trace; a seccomp filter around nsbox may refuse these calls"));
+    }
     trace::step(|| {
         "re-execute nsbox from a read-only image of itself: no container can reach a writable nsbox binary (CVE-2019-5736)".into()
     });

@@ -59,8 +59,10 @@ pub fn exec(opts: &Exec) -> Result<u8> {
 
 fn start(opts: &Exec) -> Result<u8> {
     let mask = signals::block()?;
-    // The joining process runs from a sealed copy of nsbox (see sealed.rs).
+    // The joining process runs from a read-only image of nsbox (see sealed.rs); execveat of a
+    // descriptor named it after the descriptor's number.
     crate::sealed::ensure(mask)?;
+    let _ = process::set_name(c"nsbox");
     if opts.tty {
         crate::console::require_terminal("exec")?;
     }

@@ -76,8 +76,10 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
         match detach::fork_supervisor()? {
             detach::Side::Front(reader) => {
                 trace::hand_over_timeline();
-                // ^C may end the wait (the container, in its own session, goes on).
-                let _ = sys::signal::set_mask(mask);
+                // ^C may end the wait (the container, in its own session, goes on); SIGPIPE stays
+                // blocked, for the trace lines still to come.
+                let pipe = SigSet::of(&[libc::SIGPIPE]).0;
+                let _ = sys::signal::set_mask(SigSet(mask.0 | pipe));
                 return detach::wait_started(reader, &spec.id);
             }
             detach::Side::Supervisor(n) => notify = Some(n),

@@ -18,8 +18,8 @@ pub const FINAL_SEALS: u32 =
 static ARGV: AtomicPtr<*const libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 unsafe extern "C" {
-    /// The C runtime's environment block, NULL-terminated.
-    static environ: *const *const libc::c_char;
+    /// The C runtime's environment block, NULL-terminated (C may change it: `static mut`).
+    static mut environ: *const *const libc::c_char;
 }
 
 /// Keeps C `main`'s argv for `execveat_self`.
@@ -97,11 +97,12 @@ pub fn execveat_self(fd: &impl AsRawFd, set: &[CString]) -> Errno {
     let name = |s: &[u8]| s.split(|b| *b == b'=').next().map(<[u8]>::to_vec);
     let replaced: Vec<_> = set.iter().map(|s| name(s.as_bytes())).collect();
     let mut envp: Vec<*const libc::c_char> = Vec::new();
-    // SAFETY: `environ` is the C runtime's NULL-terminated array of NUL-terminated strings,
-    // which nothing changes while nsbox runs (it never calls setenv).
+    // SAFETY: `environ` is the C runtime's NULL-terminated array of NUL-terminated strings (or
+    // NULL after a clearenv), read once through its address; nsbox has one thread and never
+    // calls setenv, so nothing changes it meanwhile.
     unsafe {
-        let mut entry = environ;
-        while !(*entry).is_null() {
+        let mut entry = std::ptr::addr_of!(environ).read();
+        while !entry.is_null() && !(*entry).is_null() {
             if !replaced.contains(&name(CStr::from_ptr(*entry).to_bytes())) {
                 envp.push(*entry);
             }

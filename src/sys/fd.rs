@@ -48,6 +48,24 @@ pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every descriptor from `first` on closes at
+/// execve.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    traced(
+        || format!("close_range({first}, ~0U, CLOSE_RANGE_CLOEXEC)"),
+        // SAFETY: only changes descriptor flags; no memory is passed.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::close_range,
+                first,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC
+            )
+        },
+    )
+    .map(drop)
+}
+
 /// Closes every descriptor from 3 up but `keep` (closed, not only marked close-on-exec: no
 /// path of the container's may be resolved while one of the host's is open).
 pub fn close_all_but(keep: RawFd) -> Result<(), Errno> {

@@ -115,25 +115,27 @@ pub fn hide_cmdline() {
 }
 
 /// write(2) of all bytes to stderr without tracing (the tracer itself uses it).
-pub fn write_stderr_untraced(buf: &[u8]) {
-    write_all_untraced(2, buf);
+/// Returns false when nobody reads stderr any more (EPIPE).
+pub fn write_stderr_untraced(buf: &[u8]) -> bool {
+    write_all_untraced(2, buf) != Err(Errno::EPIPE)
 }
 
 /// write(2) of all bytes to stdout without tracing (help, version and other plain output).
 pub fn write_stdout(buf: &[u8]) {
-    write_all_untraced(1, buf);
+    let _ = write_all_untraced(1, buf);
 }
 
-fn write_all_untraced(fd: RawFd, mut buf: &[u8]) {
+fn write_all_untraced(fd: RawFd, mut buf: &[u8]) -> Result<(), Errno> {
     while !buf.is_empty() {
         // SAFETY: `buf` is a valid slice for its length; the kernel only reads it.
         match unsafe { syscalls::syscall!(Sysno::write, fd, buf.as_ptr(), buf.len()) } {
-            Ok(0) => return,
+            Ok(0) => return Ok(()),
             Ok(n) => buf = &buf[n..],
             Err(Errno::EINTR) => continue,
-            Err(_) => return,
+            Err(e) => return Err(e),
         }
     }
+    Ok(())
 }
 
 /// send(2) with MSG_NOSIGNAL: a closed peer gives EPIPE instead of killing us with SIGPIPE.

@@ -20,7 +20,7 @@ impl SigSet {
         SigSet(signals.iter().fold(0, |m, &s| m | 1u64 << (s - 1)))
     }
 
-    fn names(self) -> String {
+    pub fn names(self) -> String {
         let names: Vec<String> = (1..=64)
             .filter(|s| self.0 & (1u64 << (s - 1)) != 0)
             .map(signal_name)
@@ -83,12 +83,14 @@ pub fn set_mask(mask: SigSet) -> Result<(), Errno> {
 pub struct Received {
     pub signo: i32,
     pub code: i32,
+    /// The sender's pid (for SI_USER and SI_QUEUE; the raiser itself for a SIGPIPE of write).
+    pub pid: i32,
 }
 
 /// rt_sigtimedwait(set, info, NULL): sleeps until a signal of `set` is pending and takes it.
 /// EINTR (after SIGSTOP/SIGCONT, see signal(7)) just means: wait again.
 pub fn wait(set: SigSet) -> Result<Received, Errno> {
-    // siginfo_t is 128 bytes: si_signo at offset 0, si_errno at 4, si_code at 8.
+    // siginfo_t is 128 bytes: si_signo at offset 0, si_errno at 4, si_code at 8, si_pid at 16.
     let mut info = [0i32; 32];
     loop {
         let r = traced(
@@ -115,6 +117,7 @@ pub fn wait(set: SigSet) -> Result<Received, Errno> {
                 return r.map(|signo| Received {
                     signo: signo as i32,
                     code: info[2],
+                    pid: info[4],
                 });
             }
         }

@@ -101,8 +101,8 @@ pub fn signalfd(set: SigSet) -> Result<OwnedFd, Errno> {
     .map(|fd| unsafe { owned(fd) })
 }
 
-/// Reads one signal from a signalfd (blocking unless the fd is non-blocking): ssi_signo and
-/// ssi_code from its 128-byte signalfd_siginfo.
+/// Reads one signal from a signalfd (blocking unless the fd is non-blocking): ssi_signo,
+/// ssi_code and ssi_pid from its 128-byte signalfd_siginfo.
 pub fn read_signal(fd: &impl AsRawFd) -> Result<Received, Errno> {
     let mut info = [0u8; 128];
     if super::read(fd, &mut info)? != info.len() {
@@ -112,6 +112,8 @@ pub fn read_signal(fd: &impl AsRawFd) -> Result<Received, Errno> {
     Ok(Received {
         signo: u32::from_ne_bytes(word(0)) as i32,
         code: i32::from_ne_bytes(word(8)),
+        // ssi_pid, after ssi_signo, ssi_errno and ssi_code.
+        pid: u32::from_ne_bytes(word(12)) as i32,
     })
 }
 

@@ -125,7 +125,11 @@ fn emit(body: &str) {
         us / 1000,
         us % 1000
     );
-    crate::sys::write_stderr_untraced(line.as_bytes());
+    // Nobody reads the trace any more: this process stops writing it (each write would raise
+    // another SIGPIPE, which the --init would take as a signal).
+    if !crate::sys::write_stderr_untraced(line.as_bytes()) {
+        ENABLED.store(false, Ordering::Relaxed);
+    }
 }
 
 /// A step of the recipe: `step: mount /proc (nosuid,noexec,nodev)`.
