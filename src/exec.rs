@@ -101,10 +101,7 @@ pub fn execvpe(spec: &Spec, cmd: &Command, mask: SigSet) -> Error {
     if !traced && let Err(e) = sys::signal::set_mask(mask) {
         return Error::sys("restore the signal mask", e);
     }
-    let execve = |path: &std::ffi::CStr| match traced {
-        true => process::execve_with_mask(path, argv, envp, mask),
-        false => process::execve(path, argv, envp),
-    };
+    let execve = |path: &std::ffi::CStr| process::execve(path, argv, envp, traced.then_some(mask));
     let name = argv[0].as_bytes();
     let shown = String::from_utf8_lossy(name).into_owned();
     if name.contains(&b'/') {

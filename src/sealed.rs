@@ -54,7 +54,7 @@ pub fn ensure(caller_mask: SigSet) -> Result<()> {
     if std::env::var_os(CALLER_MASK).is_some() {
         return Err(Error::new(
             "nsbox's read-only image",
-            "nsbox was re-executed from it but cannot confirm it (fstatfs or fcntl F_GET_SEALS failed)",
+            "re-executed from it, nsbox cannot confirm it (fstatfs or F_GET_SEALS failed)",
         )
         .hint("see --trace; a seccomp filter around nsbox may refuse these calls"));
     }

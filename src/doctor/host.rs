@@ -374,12 +374,12 @@ pub fn sealed_copy(memfd_noexec: Option<&str>) -> Check {
     match memfd_noexec {
         Some("2") => Check::problem(
             ITEM,
-            "vm.memfd_noexec=2 forbids executable memfds: without root (or with NSBOX_SEAL=memfd), run and exec cannot re-execute nsbox from its sealed copy",
+            "vm.memfd_noexec=2: without root, run and exec cannot make nsbox's sealed copy",
             "sysctl -w vm.memfd_noexec=1 (nsbox asks for MFD_EXEC itself)",
         ),
         _ => Check::ok(
             ITEM,
-            "run and exec re-execute nsbox from a read-only image of itself (a read-only bind mount as root, else a sealed memfd)",
+            "run and exec re-execute nsbox from a read-only image of itself",
         ),
     }
 }

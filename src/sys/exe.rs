@@ -31,26 +31,12 @@ pub fn save_argv(argv: *const *const libc::c_char) {
 /// memfd_create(name, flags): an anonymous file in memory.
 pub fn memfd_create(name: &CStr, flags: u32) -> Result<OwnedFd, Errno> {
     let fd = traced(
-        || format!("memfd_create({}, {})", q(name), memfd_flags(flags)),
+        || format!("memfd_create({}, {flags:#x})", q(name)),
         // SAFETY: `name` is NUL-terminated; no other memory is passed.
         || unsafe { syscalls::syscall!(Sysno::memfd_create, name.as_ptr(), flags) },
     )?;
     // SAFETY: memfd_create just created the descriptor; nothing else owns it.
     Ok(unsafe { owned(fd) })
-}
-
-fn memfd_flags(flags: u32) -> String {
-    let names = [
-        (libc::MFD_CLOEXEC, "MFD_CLOEXEC"),
-        (libc::MFD_ALLOW_SEALING, "MFD_ALLOW_SEALING"),
-        (MFD_EXEC, "MFD_EXEC"),
-    ];
-    let shown: Vec<&str> = names
-        .iter()
-        .filter(|(bit, _)| flags & bit != 0)
-        .map(|(_, name)| *name)
-        .collect();
-    shown.join("|")
 }
 
 /// fcntl(F_GET_SEALS): the seals of a memfd; EINVAL for a file that cannot have any.

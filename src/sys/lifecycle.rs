@@ -38,7 +38,7 @@ pub fn run_helper(args: &[String]) -> Result<u8, Errno> {
     };
     match fork()? {
         0 => {
-            let _ = super::process::execve(path, &argv, &[]);
+            let _ = super::process::execve(path, &argv, &[], None);
             super::process::exit_now(127)
         }
         pid => super::process::wait(pid).map(|exit| exit.code()),

@@ -160,81 +160,54 @@ pub enum Identity {
     GroupsDenied,
 }
 
-/// execve(2). Returns only on failure.
-pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
-    let mut args: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    args.push(std::ptr::null());
-    let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
-    env.push(std::ptr::null());
-    crate::trace::before(|| format!("execve({}, {:?}, <{} vars>)", q(path), argv, envp.len()));
-    // SAFETY: `path` and every element are NUL-terminated and both arrays end with NULL; all of
-    // them live until execve returns (it only returns on failure).
-    let r =
-        unsafe { syscalls::syscall!(Sysno::execve, path.as_ptr(), args.as_ptr(), env.as_ptr()) };
-    let e = r.err().unwrap_or(Errno::EINVAL);
-    crate::trace::syscall(
-        crate::trace::clock(),
-        || format!("execve({})", q(path)),
-        &Err(e),
-    );
-    e
-}
-
-/// execve(2) with the signal mask `mask` put back just before it, and the one before taken back
-/// if it fails: for a traced process, whose trace lines must be written while SIGPIPE is still
-/// blocked (a reader of the trace that went away must not kill the command's process). A
-/// SIGPIPE such a write raised meanwhile is discarded first. Returns only on failure.
-pub fn execve_with_mask(
+/// execve(2). Returns only on failure. With `mask`, the signal mask is put back just before
+/// it, and the one before taken back if it fails: for a traced process, whose trace lines must
+/// be written while SIGPIPE is still blocked (a reader of the trace that went away must not kill
+/// the command's process); a SIGPIPE such a write raised meanwhile is discarded first.
+pub fn execve(
     path: &CStr,
     argv: &[CString],
     envp: &[CString],
-    mask: super::signal::SigSet,
+    mask: Option<super::signal::SigSet>,
 ) -> Errno {
     let mut args: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     args.push(std::ptr::null());
     let mut env: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     env.push(std::ptr::null());
-    crate::trace::before(|| {
-        format!(
-            "execve({}, {:?}, <{} vars>) with the signal mask {}",
-            q(path),
-            argv,
-            envp.len(),
-            mask.names()
-        )
-    });
+    crate::trace::before(|| format!("execve({}, {:?}, <{} vars>)", q(path), argv, envp.len()));
     let pipe = super::signal::SigSet::of(&[libc::SIGPIPE]).0;
-    let zero = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let zero = [0u64; 2];
     let mut before = 0u64;
     // SAFETY: `path` and every element are NUL-terminated and both arrays end with NULL; all of
     // them live until execve returns (it only returns on failure). The sigsets are 8-byte kernel
-    // sets; the zero timeout makes rt_sigtimedwait take a pending SIGPIPE or return EAGAIN.
+    // sets; a zero timespec makes rt_sigtimedwait take a pending SIGPIPE or return EAGAIN.
     let r = unsafe {
-        let _ = syscalls::syscall!(
-            Sysno::rt_sigtimedwait,
-            &pipe as *const u64,
-            0,
-            &zero as *const libc::timespec,
-            8
-        );
-        let _ = syscalls::syscall!(
-            Sysno::rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &mask.0 as *const u64,
-            &mut before as *mut u64,
-            8
-        );
+        if let Some(m) = mask {
+            let _ = syscalls::syscall!(
+                Sysno::rt_sigtimedwait,
+                &pipe as *const u64,
+                0,
+                zero.as_ptr(),
+                8
+            );
+            let _ = syscalls::syscall!(
+                Sysno::rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &m.0 as *const u64,
+                &mut before as *mut u64,
+                8
+            );
+        }
         let r = syscalls::syscall!(Sysno::execve, path.as_ptr(), args.as_ptr(), env.as_ptr());
-        let _ = syscalls::syscall!(
-            Sysno::rt_sigprocmask,
-            libc::SIG_SETMASK,
-            &before as *const u64,
-            0,
-            8
-        );
+        if mask.is_some() {
+            let _ = syscalls::syscall!(
+                Sysno::rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &before as *const u64,
+                0,
+                8
+            );
+        }
         r
     };
     let e = r.err().unwrap_or(Errno::EINVAL);

@@ -20,7 +20,7 @@ impl SigSet {
         SigSet(signals.iter().fold(0, |m, &s| m | 1u64 << (s - 1)))
     }
 
-    pub fn names(self) -> String {
+    fn names(self) -> String {
         let names: Vec<String> = (1..=64)
             .filter(|s| self.0 & (1u64 << (s - 1)) != 0)
             .map(signal_name)
