@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
-# 850 KiB: DESIGN.md's 800 held until user namespaces (see docs/ARCHITECTURE.md, "Size").
-budget=$((850 * 1024))
+# 860 KiB: DESIGN.md's 800 held until user namespaces (850), and the escape fixes of issue 21
+# needed 20 KiB more (see docs/ARCHITECTURE.md, "Size").
+budget=$((860 * 1024))
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   rustup target add "$target"
 fi

@@ -30,6 +30,8 @@ rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl 
 
 if [ "$(id -u)" != 0 ]; then
   echo "test.sh: not root: the integration tests will say they are skipped (they need namespaces and mounts)" >&2
+  # A run without root is not a pass: it says so at the end, and fails.
+  trap 'echo "test.sh: FAILED: not root, so the integration tests were skipped (each printed SKIPPED); run as root" >&2; exit 1' EXIT
 fi
 
 echo "== cargo fmt --check"

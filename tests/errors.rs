@@ -223,6 +223,112 @@ fn version_and_help() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
+    // Extra operands, and a '--' with no command before it, are errors, not a quiet exit 0.
+    for (args, expected) in [
+        (
+            &["version", "extra"][..],
+            "nsbox: nsbox version extra: version takes no arguments",
+        ),
+        (
+            &["--version", "x"][..],
+            "nsbox: nsbox --version x: --version takes no arguments",
+        ),
+        (
+            &["--"][..],
+            "nsbox: nsbox --: '--' ends the options of a command",
+        ),
+        (
+            &["--", "run"][..],
+            "nsbox: nsbox --: '--' ends the options of a command",
+        ),
+    ] {
+        let out = Out(std::process::Command::new(nsbox_bin())
+            .args(args)
+            .output()
+            .unwrap());
+        assert_eq!(out.code(), 125, "{args:?}");
+        assert_eq!(
+            out.stderr().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr()
+        );
+        assert!(
+            out.stderr().starts_with(expected),
+            "{args:?}: {}",
+            out.stderr()
+        );
+        assert_eq!(out.stdout(), "");
+    }
+}
+
+/// Mounts that would hide the container's procfs or /dev are refused (as runc and docker
+/// refuse them); a file over one of /proc's host-wide figures, a device node under /dev and
+/// /dev/shm stay allowed. A repeated single-value option and an empty --rootfs are refused.
+#[test]
+fn mounts_over_proc_and_dev_and_repeated_options_are_refused() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let r = rootfs().to_str().unwrap();
+    let dir = f.scratch.to_str().unwrap().to_string();
+    let vol = |dst: &str| format!("{dir}:{dst}");
+    for dst in ["/proc", "/proc/sys", "/proc/self/fd", "/proc/meminfo"] {
+        refused(
+            &f,
+            &["-r", r, "-v", &vol(dst), "true"],
+            &format!(
+                "--volume \"{}\": it would hide the container's /proc",
+                vol(dst)
+            ),
+        );
+    }
+    for dst in ["/dev", "/dev/pts", "/dev/null", "/dev/mqueue"] {
+        refused(
+            &f,
+            &["-r", r, "-v", &vol(dst), "true"],
+            &format!(
+                "--volume \"{}\": it would hide the container's /dev",
+                vol(dst)
+            ),
+        );
+    }
+    refused(
+        &f,
+        &["-r", r, "--tmpfs", "/proc/sys", "true"],
+        "--tmpfs \"/proc/sys\": it would hide the container's /proc",
+    );
+    refused(
+        &f,
+        &["-r", r, "--tmpfs", "/dev", "true"],
+        "--tmpfs \"/dev\": it would hide the container's /dev",
+    );
+    // What stays allowed, with its effect: a host file over /proc/meminfo, a device node, /dev/shm.
+    let figures = f.scratch.join("meminfo");
+    std::fs::write(&figures, "MemTotal: 1 kB\n").unwrap();
+    let meminfo = format!("{}:/proc/meminfo:ro", figures.display());
+    let out = Out(f
+        .command(&[
+            "-r", r, "-v", &meminfo, "-v", "/dev/null:/dev/host-null", "-v", &vol("/dev/shm"),
+            "--", "sh", "-c", "cat /proc/meminfo; test -c /dev/host-null && echo dev; test -e /dev/shm/meminfo && echo shm",
+        ])
+        .output()
+        .unwrap());
+    assert_eq!(out.ok(), "MemTotal: 1 kB\ndev\nshm\n");
+    refused(
+        &f,
+        &["-r", r, "--net", "none", "--net", "host", "true"],
+        "--net given twice",
+    );
+    refused(&f, &["-r", r, "-r", r, "true"], "--rootfs given twice");
+    refused(
+        &f,
+        &["-m", "64m", "--memory", "32m", "-r", r, "true"],
+        "--memory given twice",
+    );
+    refused(&f, &["-r", "", "true"], "--rootfs \"\": the path is empty");
+    f.assert_clean();
 }
 
 #[test]

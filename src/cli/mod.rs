@@ -73,14 +73,21 @@ pub fn parse(
     ctx: &Context<'_>,
     make_id: impl FnOnce() -> Result<String>,
 ) -> Result<Command> {
+    if args.first().is_some_and(|a| a == "--") {
+        return Err(Error::new(
+            "nsbox --",
+            "'--' ends the options of a command, and no command came first",
+        )
+        .hint("nsbox COMMAND [OPTIONS] [-- ARGS]; see 'nsbox help'"));
+    }
     let mut p = lexopt::Parser::from_args(args);
     let first = p.next().map_err(|e| lex(e, ""))?;
     match first {
         None | Some(Short('h')) | Some(Long("help")) => Ok(Command::Help(None)),
-        Some(Short('V')) | Some(Long("version")) => Ok(Command::Version),
+        Some(Short('V')) | Some(Long("version")) => no_operands(p, "--version", Command::Version),
         Some(Value(cmd)) => match cmd.to_str() {
             Some("run") => parse_run(p, ctx, make_id),
-            Some("version") => Ok(Command::Version),
+            Some("version") => no_operands(p, "version", Command::Version),
             Some("gc") => parse_gc(p, ctx),
             Some("ps") => manage::parse_ps(p, ctx),
             Some("logs") => manage::parse_logs(p, ctx),
@@ -102,6 +109,29 @@ pub fn parse(
             ..usage(format!("unknown option {}", arg_name(&other)), "")
         }),
     }
+}
+
+/// `command` when nothing follows it on the command line.
+fn no_operands(mut p: lexopt::Parser, name: &str, command: Command) -> Result<Command> {
+    match p.next().map_err(|e| lex(e, ""))? {
+        None => Ok(command),
+        Some(extra) => Err(Error::new(
+            format!("nsbox {name} {}", arg_name(&extra)),
+            format!("{name} takes no arguments"),
+        )),
+    }
+}
+
+/// Refuses a second value for an option that takes one (the first would be lost silently).
+fn once(seen: &mut Vec<&'static str>, flag: &'static str) -> Result<()> {
+    if seen.contains(&flag) {
+        return Err(Error::new(
+            format!("{flag} given twice"),
+            "it takes one value: give it once",
+        ));
+    }
+    seen.push(flag);
+    Ok(())
 }
 
 pub(crate) fn lossy(s: OsString) -> String {
@@ -183,10 +213,37 @@ fn parse_run(
     let (mut init, mut tty) = (false, false);
     let (mut userns, mut uid_maps, mut gid_maps) = (false, Vec::new(), Vec::new());
     let mut command: Vec<OsString> = Vec::new();
+    let mut seen = Vec::new();
     while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
         let flag = arg_name(&arg);
+        let single = match &arg {
+            Short('r') | Long("rootfs") => Some("--rootfs"),
+            Long("name") => Some("--name"),
+            Long("hostname") => Some("--hostname"),
+            Short('w') | Long("workdir") => Some("--workdir"),
+            Short('u') | Long("user") => Some("--user"),
+            Long("net") => Some("--net"),
+            Short('m') | Long("memory") => Some("--memory"),
+            Long("pids-limit") => Some("--pids-limit"),
+            Long("cpus") => Some("--cpus"),
+            Long("cpuset") => Some("--cpuset"),
+            Long("seccomp") => Some("--seccomp"),
+            Long("root") => Some("--root"),
+            _ => None,
+        };
+        if let Some(single) = single {
+            once(&mut seen, single)?;
+        }
         match arg {
-            Short('r') | Long("rootfs") => rootfs = Some(absolute(ctx.cwd, value_os(&mut p)?)),
+            Short('r') | Long("rootfs") => {
+                let dir = value_os(&mut p)?;
+                if dir.is_empty() {
+                    return Err(Error::new("--rootfs \"\"", "the path is empty").hint(
+                        "give the rootfs directory, or leave out --rootfs for the host's /",
+                    ));
+                }
+                rootfs = Some(absolute(ctx.cwd, dir))
+            }
             Long("name") => name = Some(value(&mut p, &flag)?),
             Long("hostname") => hostname = Some(value(&mut p, &flag)?),
             Short('e') | Long("env") => env.push(parse_env(&value(&mut p, &flag)?)?),

@@ -444,12 +444,74 @@ fn check_inputs(spec: &Spec) -> Result<Vec<Kind>> {
         return Err(Error::new(format!("--rootfs {dir:?}"), "not a directory")
             .hint("give the directory that holds the container's /bin, /etc, ..."));
     }
-    spec.volumes
+    let kinds = spec
+        .volumes
         .iter()
         .map(|v| match file_type("--volume source", &v.source)? {
             libc::S_IFDIR => Ok(Kind::Dir),
             libc::S_IFCHR | libc::S_IFBLK => Ok(Kind::Device),
             _ => Ok(Kind::File),
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    for (v, kind) in spec.volumes.iter().zip(&kinds) {
+        let what = || {
+            format!(
+                "--volume {:?}",
+                format!("{}:{}", v.source.display(), v.target)
+            )
+        };
+        reserved_target(&v.target, *kind).map_err(|why| why.into_error(what()))?;
+    }
+    for t in &spec.tmpfs {
+        reserved_target(t, Kind::Dir).map_err(|why| why.into_error(format!("--tmpfs {t:?}")))?;
+    }
+    Ok(kinds)
+}
+
+/// The files of /proc a volume may replace: host-wide figures that tools like lxcfs show per
+/// container. Anything else there would hide (or fake) the container's own procfs.
+const PROC_FILES: [&str; 7] = [
+    "cpuinfo",
+    "diskstats",
+    "loadavg",
+    "meminfo",
+    "stat",
+    "swaps",
+    "uptime",
+];
+
+/// Why a mount at `target` is refused: it would hide the container's /proc or /dev (what
+/// runc and docker refuse too).
+enum Reserved {
+    Proc,
+    Dev,
+}
+
+impl Reserved {
+    fn into_error(self, what: String) -> Error {
+        match self {
+            Reserved::Proc => Error::new(what, "it would hide the container's /proc (its procfs)")
+                .hint(format!("mount it elsewhere; under /proc a file may replace only {}", PROC_FILES.join(", "))),
+            Reserved::Dev => Error::new(what, "it would hide the container's /dev or one of its standard entries")
+                .hint("mount it elsewhere; under /dev only a device node (-v /dev/X:/dev/X) and /dev/shm may be mounted"),
+        }
+    }
+}
+
+/// /proc and below (but a file of PROC_FILES), /dev and below (but a device node, and /dev/shm).
+fn reserved_target(target: &str, kind: Kind) -> std::result::Result<(), Reserved> {
+    let under = |dir: &str| target == dir || target.starts_with(&format!("{dir}/"));
+    if under("/proc") {
+        let file = target
+            .strip_prefix("/proc/")
+            .is_some_and(|f| PROC_FILES.contains(&f));
+        return match file && kind == Kind::File {
+            true => Ok(()),
+            false => Err(Reserved::Proc),
+        };
+    }
+    if target == "/dev" || (under("/dev") && kind != Kind::Device && !under("/dev/shm")) {
+        return Err(Reserved::Dev);
+    }
+    Ok(())
 }

@@ -54,8 +54,12 @@ pub fn can_run() -> bool {
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|v| v.split_whitespace().nth(1));
     if euid != Some("0") {
-        eprintln!(
-            "skipped: nsbox needs root to create namespaces and mounts (run the suite as root)"
+        // Straight to stderr, past the test harness's capture: a skip must show, by name.
+        use std::io::Write;
+        let test = std::thread::current().name().unwrap_or("?").to_string();
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: nsbox needs root to create namespaces and mounts (run the suite as root)"
         );
         return false;
     }
@@ -177,16 +181,14 @@ impl Fixture {
         )
     }
 
-    /// `nsbox run --root STATE --rootfs ROOTFS ARGS...`, run to the end.
+    /// `nsbox run --root STATE --rootfs ROOTFS ARGS...`, run to the end (the shared rootfs
+    /// unless ARGS name one: --rootfs may be given once).
     pub fn run(&self, args: &[&str]) -> Out {
-        let mut all = vec!["--rootfs", rootfs().to_str().unwrap()];
-        all.extend_from_slice(args);
-        Out(self.command(&all).output().unwrap())
+        Out(self.command(&with_rootfs(args)).output().unwrap())
     }
 
     pub fn spawn(&self, args: &[&str]) -> Child {
-        let mut all = vec!["--rootfs", rootfs().to_str().unwrap()];
-        all.extend_from_slice(args);
+        let all = with_rootfs(args);
         self.command(&all)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -243,6 +245,17 @@ impl Drop for Fixture {
         let _ = std::fs::remove_dir(&self.state_root);
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
+}
+
+/// `--rootfs ROOTFS ARGS...`, or ARGS alone where they name a rootfs before the command.
+fn with_rootfs<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let options = args.iter().take_while(|a| **a != "--");
+    if options.clone().any(|a| *a == "-r" || *a == "--rootfs") {
+        return args.to_vec();
+    }
+    let mut all = vec!["--rootfs", rootfs().to_str().unwrap()];
+    all.extend_from_slice(args);
+    all
 }
 
 /// A finished run: exit code, stdout and stderr as text.
