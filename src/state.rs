@@ -99,7 +99,7 @@ impl State {
                     format!("container {:?}", spec.id),
                     format!("already exists (its state directory {dir:?} is there)"),
                 )
-                .hint("choose another --name; if no such container runs, remove that directory"));
+                .hint(format!("choose another --name, or remove it: nsbox rm -f {} (nsbox gc where no process of it is left)", spec.id)));
             }
             Err(e) => return Err(Error::sys(format!("create state directory {dir:?}"), e)),
         }

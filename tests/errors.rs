@@ -167,6 +167,12 @@ fn duplicate_name_is_refused_while_the_first_runs() {
         "{}",
         out.stderr()
     );
+    // The way out is nsbox's own, never deleting state by hand.
+    assert!(
+        out.stderr().contains("nsbox rm -f twin"),
+        "{}",
+        out.stderr()
+    );
     signal(first.id(), "TERM");
     assert_eq!(first.wait_with_output().unwrap().status.code(), Some(143));
     f.assert_clean();

@@ -40,23 +40,25 @@ fn the_container_gets_its_own_terminal_and_the_callers_is_restored() {
     }
     let f = Fixture::new();
     let line = format!(
-        "stty rows 33 cols 101; stty -g; {} -r {} -t -- sh -c 'tty; stty size; \
-         stat -c %t:%T /dev/console $(tty); exit 5'; echo rc=$?; stty -g",
+        "stty rows 33 cols 101; stty -g; {} -r {} -it -- sh -c 'tty; stty size; \
+         stat -c %t:%T /dev/console $(tty); echo TERM=$TERM; exit 5'; echo rc=$?; stty -g",
         nsbox(&f),
         rootfs().display()
     );
     let out = in_terminal(&line, "");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 7, "{out}");
+    assert_eq!(lines.len(), 8, "{out}");
     assert!(lines[1].starts_with("/dev/pts/"), "tty inside: {out}");
     assert_eq!(lines[2], "33 101", "the window size went in: {out}");
     assert_eq!(
         lines[3], lines[4],
         "/dev/console is the container's pty: {out}"
     );
-    assert_eq!(lines[5], "rc=5");
+    // -i is accepted (docker's -it), and a terminal comes with TERM.
+    assert_eq!(lines[5], "TERM=xterm", "{out}");
+    assert_eq!(lines[6], "rc=5");
     assert_eq!(
-        lines[0], lines[6],
+        lines[0], lines[7],
         "the caller's terminal mode was restored: {out}"
     );
     f.assert_clean();
@@ -101,12 +103,12 @@ fn detached_terminal_output_is_logged_and_exec_gets_a_terminal() {
         "a terminal's output (ONLCR): {log:?}"
     );
     let line = format!(
-        "{} exec --root {} -t t1 sh -c 'tty; test -t 0 && echo in-tty'",
+        "{} exec --root {} -it t1 sh -c 'tty; test -t 0 && echo in-tty $TERM'",
         nsbox_bin(),
         f.state_root.display()
     );
     let out = in_terminal(&line, "");
-    assert_eq!(out, "/dev/pts/1\nin-tty\n");
+    assert_eq!(out, "/dev/pts/1\nin-tty xterm\n");
     f.manage(&["rm", "-f", "t1"]).ok();
     f.assert_clean();
 }

@@ -195,6 +195,7 @@ pub fn parse_exec(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
     while let Some(arg) = p.next().map_err(|e| lex(e, "exec"))? {
         match arg {
             Short('t') | Long("tty") => tty = true,
+            Short('i') | Long("interactive") => {}
             Short('e') | Long("env") => env.push(parse_env(&value(&mut p, "--env")?)?),
             Short('w') | Long("workdir") => {
                 workdir = Some(container_path(

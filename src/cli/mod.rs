@@ -284,6 +284,8 @@ fn parse_run(
             Short('d') | Long("detach") => opts.detach = true,
             Long("init") => init = true,
             Short('t') | Long("tty") => tty = true,
+            // stdin always reaches the command: -i is docker's habit (`-it`), and a no-op here.
+            Short('i') | Long("interactive") => {}
             Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
             Short('h') | Long("help") => return Ok(Command::Help(Some("run".into()))),
             Value(v) => {
@@ -332,6 +334,10 @@ fn parse_run(
     let command_defaulted = command.is_empty();
     if command_defaulted {
         command.push(spec::DEFAULT_SHELL.into());
+    }
+    // A terminal needs a TERM to be usable; docker gives xterm when the caller names none.
+    if tty && !env.iter().any(|(k, _)| k == "TERM") {
+        env.insert(0, ("TERM".into(), "xterm".into()));
     }
     let spec = Spec {
         env: spec::environment(&hostname, user, &env),

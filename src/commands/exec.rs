@@ -209,6 +209,9 @@ fn cgroup_procs(dir: &Path) -> Result<Vec<OwnedFd>> {
 fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
     let mut env = rec.env.clone();
     spec::override_env(&mut env, &opts.env);
+    if opts.tty && !env.iter().any(|v| v.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
     Spec {
         id: rec.id.clone(),
         hostname: rec.hostname.clone(),
