@@ -78,7 +78,7 @@ impl Attack {
     }
 
     fn output(&self, copy: &Path, args: &[&str]) -> Out {
-        Out(self.nsbox(copy, args).output().unwrap())
+        Out(output_of_new_file(&mut self.nsbox(copy, args)))
     }
 
     /// The attack's last line in /log/NAME, once it is written.
@@ -258,12 +258,11 @@ fn watcher_attack(seal: &'static str) {
     assert_eq!(started.ok(), "target\n");
     for (program, log) in [("/bin/evil", "watch"), ("/bin/victim", "control")] {
         let (reader, writer) = full_pipe();
-        let mut exec = t
-            .nsbox(&t.b, &["exec", "target", program, "version"])
-            .stdout(writer)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut exec = spawn_new_file(
+            t.nsbox(&t.b, &["exec", "target", program, "version"])
+                .stdout(writer)
+                .stderr(Stdio::null()),
+        );
         let path = t.image.join("log").join(log);
         wait_until(&format!("the watcher holds {program}"), 10, || {
             std::fs::read_to_string(&path).is_ok_and(|s| s.starts_with("held"))

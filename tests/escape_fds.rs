@@ -158,7 +158,7 @@ fn a_command_path_through_proc_self_fd_finds_nothing() {
     std::fs::create_dir(f.scratch.join("host-only")).unwrap();
     let host_bin = f.scratch.join("host-only/echo");
     std::fs::copy("/bin/busybox", &host_bin).unwrap();
-    let control = Command::new(&host_bin).arg("ESCAPED").output().unwrap();
+    let control = output_of_new_file(Command::new(&host_bin).arg("ESCAPED"));
     assert_eq!(String::from_utf8_lossy(&control.stdout), "ESCAPED\n");
     for mode in ["default", "pids-limit", "memory", "veth", "init", "host"] {
         for n in FDS {

@@ -258,6 +258,36 @@ fn with_rootfs<'a>(args: &[&'a str]) -> Vec<&'a str> {
     all
 }
 
+/// Runs `cmd` to the end. A program this test process has just written can be busy (ETXTBSY)
+/// for a moment: another test's fork holds the write descriptor until its exec; then it tries
+/// again.
+pub fn output_of_new_file(cmd: &mut Command) -> Output {
+    let mut tries = 0;
+    loop {
+        match cmd.output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
+/// `output_of_new_file`'s spawn.
+pub fn spawn_new_file(cmd: &mut Command) -> Child {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 /// A finished run: exit code, stdout and stderr as text.
 pub struct Out(pub Output);
 
