@@ -516,3 +516,29 @@ fn a_capability_nsbox_lacks_is_refused_by_name_and_left_out_of_all() {
     assert_eq!(out.ok(), format!("CapEff:\t{all_but_sys_resource:016x}\n"));
     f.assert_clean();
 }
+
+/// `-r BUNDLE` where BUNDLE is an OCI bundle (config.json and rootfs/): the command is not
+/// found, and the hint says why and what to give instead.
+#[test]
+fn a_bundle_given_as_rootfs_is_named_as_such() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let bundle = f.scratch.join("bundle");
+    std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
+    std::fs::write(bundle.join("config.json"), "{}").unwrap();
+    let out = Out(f
+        .command(&["-r", bundle.to_str().unwrap(), "--", "true"])
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 127, "{}", out.stderr());
+    assert!(
+        out.stderr().contains(
+            "the rootfs given is an OCI bundle (config.json and rootfs/): give its rootfs/ directory to --rootfs"
+        ),
+        "{}",
+        out.stderr()
+    );
+    f.assert_clean();
+}
