@@ -152,7 +152,7 @@ carries out the default action (it kills the container) and exits with 128+N.
 
 Examples:
   nsbox run --rootfs ./rootfs -- sh -c 'echo hello from $(hostname)'
-  nsbox run --rootfs ./rootfs --read-only -v "$PWD":/home:ro -- ls /home
+  nsbox run --rootfs ./rootfs --read-only -v $PWD:/home:ro -- ls /home
   nsbox run --rootfs ./rootfs --net host -u 1000 -w /tmp -- id
   nsbox run --rootfs ./rootfs --net veth --cap-add NET_RAW -- ping -c1 10.0.0.1
   nsbox run -d --name db --rootfs ./rootfs --net bridge -- nc -l -p 5000; nsbox ps
