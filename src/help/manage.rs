@@ -50,16 +50,18 @@ its ipc, uts, net and mount namespaces and the root of its PID 1 (setns(2) on
 there, which joins the container's cgroups (those of its limits; without limits it stays in
 the caller's cgroup) and cgroup namespace. The process gets the
 same environment, user, working directory, capabilities, no_new_privs and seccomp filter as
-the container's command, unless overridden. nsbox makes itself undumpable before it joins, so
-root in the container cannot open /proc/PID/exe of nsbox while it works there (the route of
-CVE-2019-5736). Exit code and signals
+the container's command, unless overridden. nsbox runs from a read-only image of its binary
+and makes itself undumpable before it joins, so root in the container can neither open nor
+overwrite /proc/PID/exe of nsbox (CVE-2019-5736). Exit code and signals
 as for 'nsbox run'.
 
 Options:
   -e, --env KEY=VALUE       set a variable (repeatable), over the container's own
   -w, --workdir DIR         working directory inside (default: the container's)
   -u, --user UID[:GID]      numeric user and group (default: the container's)
-  -t, --tty                 a pseudo-terminal from the container's devpts (stdin must be one)
+  -t, --tty                 a pseudo-terminal from the container's devpts (stdin must be one),
+                            TERM=xterm unless the container's environment or -e sets one
+  -i, --interactive         accepted, as docker's -it: stdin always reaches the command
       --trace               print every step and syscall on stderr
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
   -h, --help                show this help

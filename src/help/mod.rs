@@ -139,8 +139,8 @@ Options:
   -t, --tty                 give the command a pseudo-terminal from the container's own devpts
                             (also /dev/console), and TERM=xterm unless -e TERM=...; the caller's
                             terminal is raw until the end and its window size follows. With -d,
-                            the terminal's output is logged. -i is accepted, as in docker (-it):
-                            stdin always reaches the command
+                            the terminal's output is logged
+  -i, --interactive         accepted, as docker's -it: stdin always reaches the command
       --trace               print every step and syscall (arguments, result, microseconds) on
                             stderr, in the order the kernel saw them
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
