@@ -49,6 +49,6 @@ else
 fi
 echo "== static release build"
 scripts/build-static.sh
-echo "== the escape suites again, against the static release build"
+echo "== the escape suites and the chroot host again, against the static release build"
 NSBOX_TEST_BIN="$PWD/target/x86_64-unknown-linux-musl/release/nsbox" \
-  cargo test --locked --test escape --test escape_fds --test escape_exe
+  cargo test --locked --test escape --test escape_fds --test escape_exe --test chroot_host

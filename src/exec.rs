@@ -153,9 +153,7 @@ fn failure(spec: &Spec, what: &str, e: Errno, searched: Option<&str>) -> Error {
         ));
     }
     // `-r DIR` with an OCI bundle (config.json, rootfs/): the container's / is the bundle.
-    let is_dir =
-        |p: &std::ffi::CStr| fs::stat(p).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFDIR);
-    if e == Errno::ENOENT && fs::stat(c"/config.json").is_ok() && is_dir(c"/rootfs") {
+    if e == Errno::ENOENT && fs::stat(c"/config.json").is_ok() && fs::stat(c"/rootfs").is_ok() {
         err = err.hint("the rootfs given is an OCI bundle (config.json and rootfs/): give its rootfs/ directory to --rootfs");
     }
     err

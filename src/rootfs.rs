@@ -36,8 +36,12 @@ pub fn setup(
 ) -> Result<()> {
     // Mounts made from here on must not propagate back to the host (or to other containers).
     trace::step(|| "make every mount private (no propagation to the host)".into());
-    mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)
-        .ctx(|| "make / private (mount MS_REC|MS_PRIVATE)".into())?;
+    match mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None) {
+        Ok(()) => {}
+        // nsbox runs in a chroot: its / is a directory, not a mount.
+        Err(Errno::EINVAL) => enter_root_as_a_mount()?,
+        Err(e) => return Err(Error::sys("make / private (mount MS_REC|MS_PRIVATE)", e)),
+    }
 
     let host = spec.rootfs == Rootfs::Host;
     bind_root(spec)?;
@@ -85,13 +89,18 @@ pub fn setup(
         crate::cgroup::child::mount_view(view)?;
     }
     if host {
-        tmpfs("/tmp", "mode=1777", create)?;
-        // A host without /var/tmp has nothing there to hide (and its / is read-only).
-        match tmpfs("/var/tmp", "mode=1777", Create::No) {
-            Err(e) if e.errno == Some(Errno::ENOENT) => {}
-            other => other?,
+        // A host without one of them (a chroot) has nothing there to hide, and its / is
+        // read-only: no mount point is made.
+        for (dir, mode) in [
+            ("/tmp", "mode=1777"),
+            ("/var/tmp", "mode=1777"),
+            ("/run", "mode=755"),
+        ] {
+            match tmpfs(dir, mode, Create::No) {
+                Err(e) if e.errno == Some(Errno::ENOENT) => {}
+                other => other?,
+            }
         }
-        tmpfs("/run", "mode=755", create)?;
     }
     if let Some(dir) = network_files {
         bind_network_files(dir)?;
@@ -107,6 +116,48 @@ pub fn setup(
     } else {
         enter_pivot_root()
     }
+}
+
+/// In a chroot (a rescue system, a build root), / is a directory of some mount, not a mount:
+/// it cannot be made private by that name, nor pivoted from, and a bind onto it would
+/// propagate to the host if that mount is shared. So nsbox (root of its own mount namespace,
+/// before anything of the container's is opened) steps out to the namespace's real root the
+/// way a chroot is left (chroot into a subdirectory with the cwd outside it, climb `..`), makes
+/// every mount of this namespace private from there, steps back in through a descriptor of the
+/// chroot, binds it onto itself (nothing propagates now) and enters the bind: / is a mount from
+/// here on.
+fn enter_root_as_a_mount() -> Result<()> {
+    trace::step(|| {
+        "/ is not a mount (a chroot): make every mount private from the namespace's real root, bind / onto itself and enter it".into()
+    });
+    step_out_and_back().map_err(|e| {
+        Error::sys(
+            "make the chroot's / a mount (see --trace for the call that failed)",
+            e,
+        )
+    })
+}
+
+fn step_out_and_back() -> std::result::Result<(), Errno> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    let chroot_dir = fs::openat(libc::AT_FDCWD, c"/", flags, 0)?;
+    fs::chdir(c"/")?;
+    mount::chroot(c"/dev")?;
+    // The cwd is outside the root now: `..` climbs to the namespace's real root (128 levels,
+    // one call; more stay there).
+    let up = sys::cstr("../".repeat(128)).map_err(|_| Errno::EINVAL)?;
+    fs::chdir(&up)?;
+    mount::chroot(c".")?;
+    mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    fs::fchdir(&chroot_dir)?;
+    mount::chroot(c".")?;
+    sys::close(chroot_dir);
+    let tree = mount::open_tree_clone(mount::Target::Path(c"/"))?;
+    let root = fs::openat(libc::AT_FDCWD, c"/", flags, 0)?;
+    mount::move_mount(&tree, &root)?;
+    sys::close(root);
+    fs::fchdir(&tree)?;
+    mount::chroot(c".")
 }
 
 /// Binds the rootfs onto itself (pivot_root needs a mount point; the bind also pins it) and

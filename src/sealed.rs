@@ -73,13 +73,9 @@ pub fn ensure(caller_mask: SigSet) -> Result<()> {
             told.push(format!("{BOUND}=1"));
             bound
         }
-        Err(e) => {
-            trace::note(|| {
-                format!(
-                    "no read-only bind mount ({}): a sealed copy instead",
-                    crate::error::errno_text(e)
-                )
-            });
+        Err(_) => {
+            // The failed call is in the trace just above.
+            trace::note(|| "no read-only bind mount: a sealed copy instead".into());
             sealed_copy(&running)?
         }
     };

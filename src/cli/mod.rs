@@ -122,6 +122,16 @@ fn no_operands(mut p: lexopt::Parser, name: &str, command: Command) -> Result<Co
     }
 }
 
+/// The value of an option that takes one, refused when given twice.
+fn value_once(
+    p: &mut lexopt::Parser,
+    seen: &mut Vec<&'static str>,
+    flag: &'static str,
+) -> Result<String> {
+    once(seen, flag)?;
+    value(p, flag)
+}
+
 /// Refuses a second value for an option that takes one (the first would be lost silently).
 fn once(seen: &mut Vec<&'static str>, flag: &'static str) -> Result<()> {
     if seen.contains(&flag) {
@@ -216,26 +226,9 @@ fn parse_run(
     let mut seen = Vec::new();
     while let Some(arg) = p.next().map_err(|e| lex(e, "run"))? {
         let flag = arg_name(&arg);
-        let single = match &arg {
-            Short('r') | Long("rootfs") => Some("--rootfs"),
-            Long("name") => Some("--name"),
-            Long("hostname") => Some("--hostname"),
-            Short('w') | Long("workdir") => Some("--workdir"),
-            Short('u') | Long("user") => Some("--user"),
-            Long("net") => Some("--net"),
-            Short('m') | Long("memory") => Some("--memory"),
-            Long("pids-limit") => Some("--pids-limit"),
-            Long("cpus") => Some("--cpus"),
-            Long("cpuset") => Some("--cpuset"),
-            Long("seccomp") => Some("--seccomp"),
-            Long("root") => Some("--root"),
-            _ => None,
-        };
-        if let Some(single) = single {
-            once(&mut seen, single)?;
-        }
         match arg {
             Short('r') | Long("rootfs") => {
+                once(&mut seen, "--rootfs")?;
                 let dir = value_os(&mut p)?;
                 if dir.is_empty() {
                     return Err(Error::new("--rootfs \"\"", "the path is empty").hint(
@@ -244,19 +237,25 @@ fn parse_run(
                 }
                 rootfs = Some(absolute(ctx.cwd, dir))
             }
-            Long("name") => name = Some(value(&mut p, &flag)?),
-            Long("hostname") => hostname = Some(value(&mut p, &flag)?),
+            Long("name") => name = Some(value_once(&mut p, &mut seen, "--name")?),
+            Long("hostname") => hostname = Some(value_once(&mut p, &mut seen, "--hostname")?),
             Short('e') | Long("env") => env.push(parse_env(&value(&mut p, &flag)?)?),
             Short('w') | Long("workdir") => {
-                workdir = Some(container_path("--workdir", &value(&mut p, &flag)?, true)?)
+                workdir = Some(container_path(
+                    "--workdir",
+                    &value_once(&mut p, &mut seen, "--workdir")?,
+                    true,
+                )?)
             }
-            Short('u') | Long("user") => user = Some(parse_user(&value(&mut p, &flag)?)?),
+            Short('u') | Long("user") => {
+                user = Some(parse_user(&value_once(&mut p, &mut seen, "--user")?)?)
+            }
             Short('v') | Long("volume") => {
                 volumes.push(parse_volume(&value(&mut p, &flag)?, ctx.cwd)?)
             }
             Long("tmpfs") => tmpfs.push(container_path("--tmpfs", &value(&mut p, &flag)?, false)?),
             Long("read-only") => read_only = true,
-            Long("net") => net = crate::net::mode::parse(&value(&mut p, &flag)?)?,
+            Long("net") => net = crate::net::mode::parse(&value_once(&mut p, &mut seen, "--net")?)?,
             Long("chroot") => chroot = true,
             Long("userns") => userns = true,
             Long("uidmap") => {
@@ -266,14 +265,32 @@ fn parse_run(
                 gid_maps.push(crate::userns::parse_map(&flag, &value(&mut p, &flag)?)?)
             }
             Short('m') | Long("memory") => {
-                limits.memory = Some(limits::parse_memory(&value(&mut p, &flag)?)?)
+                limits.memory = Some(limits::parse_memory(&value_once(
+                    &mut p, &mut seen, "--memory",
+                )?)?)
             }
-            Long("pids-limit") => limits.pids = Some(limits::parse_pids(&value(&mut p, &flag)?)?),
-            Long("cpus") => limits.cpu_quota_us = Some(limits::parse_cpus(&value(&mut p, &flag)?)?),
-            Long("cpuset") => limits.cpuset = Some(limits::parse_cpuset(&value(&mut p, &flag)?)?),
+            Long("pids-limit") => {
+                limits.pids = Some(limits::parse_pids(&value_once(
+                    &mut p,
+                    &mut seen,
+                    "--pids-limit",
+                )?)?)
+            }
+            Long("cpus") => {
+                limits.cpu_quota_us = Some(limits::parse_cpus(&value_once(
+                    &mut p, &mut seen, "--cpus",
+                )?)?)
+            }
+            Long("cpuset") => {
+                limits.cpuset = Some(limits::parse_cpuset(&value_once(
+                    &mut p, &mut seen, "--cpuset",
+                )?)?)
+            }
             Long("cap-add") => cap_add.push(caps::parse_names(&flag, &value(&mut p, &flag)?)?),
             Long("cap-drop") => cap_drop.push(caps::parse_names(&flag, &value(&mut p, &flag)?)?),
-            Long("seccomp") => seccomp = parse_seccomp(&value(&mut p, &flag)?)?,
+            Long("seccomp") => {
+                seccomp = parse_seccomp(&value_once(&mut p, &mut seen, "--seccomp")?)?
+            }
             Long("no-new-privs") => {
                 no_new_privs = match p.optional_value() {
                     None => true,
@@ -286,7 +303,10 @@ fn parse_run(
             Short('t') | Long("tty") => tty = true,
             // stdin always reaches the command: -i is docker's habit (`-it`), and a no-op here.
             Short('i') | Long("interactive") => {}
-            Long("root") => state_root = Some(PathBuf::from(value_os(&mut p)?)),
+            Long("root") => {
+                once(&mut seen, "--root")?;
+                state_root = Some(PathBuf::from(value_os(&mut p)?))
+            }
             Short('h') | Long("help") => return Ok(Command::Help(Some("run".into()))),
             Value(v) => {
                 command.push(v);

@@ -491,7 +491,7 @@ impl Reserved {
     fn into_error(self, what: String) -> Error {
         match self {
             Reserved::Proc => Error::new(what, "it would hide the container's /proc (its procfs)")
-                .hint(format!("mount it elsewhere; under /proc a file may replace only {}", PROC_FILES.join(", "))),
+                .hint("mount it elsewhere; under /proc a file may replace only cpuinfo, diskstats, loadavg, meminfo, stat, swaps or uptime"),
             Reserved::Dev => Error::new(what, "it would hide the container's /dev or one of its standard entries")
                 .hint("mount it elsewhere; under /dev only a device node (-v /dev/X:/dev/X) and /dev/shm may be mounted"),
         }

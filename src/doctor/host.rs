@@ -333,10 +333,15 @@ pub fn root_mount(mountinfo: &str) -> Check {
             "use --chroot, or have the initramfs switch_root to a real root first",
         ),
         Some(fs) => Check::ok(ITEM, format!("/ is {fs}")),
-        None => Check::warning(
+        None if mountinfo.trim().is_empty() => Check::warning(
             ITEM,
-            "no / in /proc/self/mountinfo",
+            "/proc/self/mountinfo is empty",
             "mount procfs on /proc",
+        ),
+        // A chroot: its / is a directory of a mount outside it.
+        None => Check::ok(
+            ITEM,
+            "/ is not a mount (a chroot): nsbox makes it one in the container's mount namespace",
         ),
     }
 }
@@ -502,6 +507,9 @@ mod tests {
         assert_eq!(root_mount(ramfs).status, Status::Problem);
         let ext4 = "1 1 0:2 / / rw - rootfs rootfs rw\n20 1 8:1 / / rw - ext4 /dev/sda1 rw\n";
         assert_eq!(root_mount(ext4).detail, "/ is ext4");
+        let chroot = "30 1 0:5 / /proc rw - proc proc rw\n";
+        assert_eq!(root_mount(chroot).status, Status::Ok);
+        assert_eq!(root_mount("").status, Status::Warning);
     }
 
     #[test]
