@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::path::Path;
 use std::process::Command;
 
 /// `mount ARGS...`, which must succeed.
@@ -41,19 +40,6 @@ fn mount_points() -> Vec<String> {
         .collect()
 }
 
-/// nsbox and the libraries it needs (none for the static build), at the same paths in `root`.
-fn install_nsbox(root: &Path) {
-    std::fs::copy(nsbox_bin(), root.join("nsbox")).unwrap();
-    let out = Command::new("ldd").arg(nsbox_bin()).output().unwrap();
-    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-        if let Some(relative) = word.strip_prefix('/') {
-            let to = root.join(relative);
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(word, &to).unwrap();
-        }
-    }
-}
-
 #[test]
 fn nsbox_runs_in_a_chroot_and_leaves_the_host_alone() {
     if !can_run() {
@@ -72,7 +58,8 @@ fn nsbox_runs_in_a_chroot_and_leaves_the_host_alone() {
     for dir in ["proc", "dev", "sys", "state"] {
         std::fs::create_dir_all(ch.join(dir)).unwrap();
     }
-    install_nsbox(&ch);
+    std::fs::copy(nsbox_bin(), ch.join("nsbox")).unwrap();
+    copy_nsbox_libraries(&ch);
     let copied = Command::new("cp")
         .arg("-a")
         .arg(rootfs())

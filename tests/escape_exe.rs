@@ -47,7 +47,7 @@ impl Attack {
             true => {
                 std::fs::copy(probe_bin(), image.join(&INTERP[1..])).unwrap();
             }
-            false => copy_libraries(&image),
+            false => copy_nsbox_libraries(&image),
         }
         std::fs::copy(probe_bin(), image.join("writer")).unwrap();
         std::fs::copy(nsbox_bin(), image.join("bin/victim")).unwrap();
@@ -129,19 +129,6 @@ impl Attack {
         let victim = std::fs::read(self.image.join("bin/victim")).unwrap();
         assert!(victim.starts_with(b"PWNED"), "the control left /bin/victim");
         std::fs::copy(nsbox_bin(), self.image.join("bin/victim")).unwrap();
-    }
-}
-
-/// The shared libraries nsbox is linked with (none for a static build), copied into `image`
-/// at the same paths.
-fn copy_libraries(image: &Path) {
-    let out = Command::new("ldd").arg(nsbox_bin()).output().unwrap();
-    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-        if let Some(relative) = word.strip_prefix('/') {
-            let to = image.join(relative);
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(word, &to).unwrap();
-        }
     }
 }
 

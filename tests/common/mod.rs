@@ -258,32 +258,39 @@ fn with_rootfs<'a>(args: &[&'a str]) -> Vec<&'a str> {
     all
 }
 
-/// Runs `cmd` to the end. A program this test process has just written can be busy (ETXTBSY)
-/// for a moment: another test's fork holds the write descriptor until its exec; then it tries
-/// again.
-pub fn output_of_new_file(cmd: &mut Command) -> Output {
-    let mut tries = 0;
-    loop {
-        match cmd.output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(10));
+/// Starts a program this test process has just written. It can be busy (ETXTBSY) for a
+/// moment: another test's fork holds the write descriptor until its exec; then it tries again.
+fn retry_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> T {
+    for _ in 0..100 {
+        match start() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(10))
             }
             other => return other.unwrap(),
         }
     }
+    start().unwrap()
 }
 
-/// `output_of_new_file`'s spawn.
+/// `cmd` run to the end, where its program was just written (see `retry_busy`).
+pub fn output_of_new_file(cmd: &mut Command) -> Output {
+    retry_busy(|| cmd.output())
+}
+
+/// `cmd` started, where its program was just written (see `retry_busy`).
 pub fn spawn_new_file(cmd: &mut Command) -> Child {
-    let mut tries = 0;
-    loop {
-        match cmd.spawn() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            other => return other.unwrap(),
+    retry_busy(|| cmd.spawn())
+}
+
+/// The shared libraries nsbox is linked with (none for a static build), copied into `root` at
+/// the same paths, so that nsbox runs there (a rootfs, a chroot).
+pub fn copy_nsbox_libraries(root: &Path) {
+    let out = Command::new("ldd").arg(nsbox_bin()).output().unwrap();
+    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if let Some(relative) = word.strip_prefix('/') {
+            let to = root.join(relative);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(word, &to).unwrap();
         }
     }
 }
