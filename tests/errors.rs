@@ -403,9 +403,7 @@ fn a_missing_controller_is_named_with_how_to_enable_it() {
     }
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     if !mountinfo.contains(" /sys/fs/cgroup/pids ") {
-        eprintln!(
-            "skipped: needs the pids controller as a v1 hierarchy at /sys/fs/cgroup/pids, to hide it"
-        );
+        skip("needs the pids controller as a v1 hierarchy at /sys/fs/cgroup/pids, to hide it");
         return;
     }
     let f = Fixture::new();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fixture, Out, can_run, nsbox_bin, rootfs};
+use common::{Fixture, Out, can_run, nsbox_bin, rootfs, skip};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -204,7 +204,7 @@ fn subordinate_ranges_go_through_newuidmap() {
         return;
     }
     if !Path::new("/usr/bin/newuidmap").exists() {
-        eprintln!("skipped: newuidmap is not installed (scripts/test.sh installs uidmap)");
+        skip("newuidmap is not installed (scripts/test.sh installs uidmap)");
         return;
     }
     let f = Fixture::new();
@@ -216,7 +216,7 @@ fn subordinate_ranges_go_through_newuidmap() {
         .and_then(|r| r.split(':').next())
         .map(String::from)
     else {
-        eprintln!("skipped: useradd gave {USER} no /etc/subuid range");
+        skip(&format!("useradd gave {USER} no /etc/subuid range"));
         return;
     };
     let out = u.run(&[

@@ -54,16 +54,18 @@ pub fn can_run() -> bool {
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|v| v.split_whitespace().nth(1));
     if euid != Some("0") {
-        // Straight to stderr, past the test harness's capture: a skip must show, by name.
-        use std::io::Write;
-        let test = std::thread::current().name().unwrap_or("?").to_string();
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: nsbox needs root to create namespaces and mounts (run the suite as root)"
-        );
+        skip("nsbox needs root to create namespaces and mounts (run the suite as root)");
         return false;
     }
     true
+}
+
+/// Says that the running test is skipped, and why: straight to stderr, past the test
+/// harness's capture, so that a skip shows by name even when the test "passes".
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// The busybox rootfs shared by all tests (read by containers, never written by them).
