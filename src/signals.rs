@@ -40,7 +40,7 @@ pub fn block() -> Result<SigSet> {
     let set = SigSet(supervised_set().0 | SigSet::of(&[libc::SIGPIPE]).0);
     let old = signal::block(set).ctx(|| "block signals until the container runs".into())?;
     signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
-    // Re-executed from the sealed copy, nsbox started with its own mask: the caller's came
+    // Re-executed from its read-only image, nsbox started with its own mask: the caller's came
     // along in the environment.
     Ok(crate::sealed::take_caller_mask().unwrap_or(old))
 }

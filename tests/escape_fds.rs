@@ -76,6 +76,13 @@ fn assert_held(f: &Fixture, what: &str, out: &Out) {
     );
 }
 
+/// Nothing of the host reached, and nsbox refused with exit 125 and a line that `says` so.
+fn assert_refused(f: &Fixture, what: &str, out: &Out, says: &str) {
+    assert_held(f, what, out);
+    assert_eq!(out.code(), 125, "{what}: {}", out.stderr());
+    assert!(out.stderr().contains(says), "{what}: {}", out.stderr());
+}
+
 fn setup() -> Option<Fixture> {
     if !can_run() {
         return None;
@@ -107,13 +114,11 @@ fn a_workdir_through_proc_self_fd_is_refused_in_every_mode() {
                 rootfs(),
                 &["-w", &workdir, "--", "sh", "-c", &script],
             );
-            let what = format!("{mode} -w {workdir}");
-            assert_held(&f, &what, &out);
-            assert_eq!(out.code(), 125, "{what}: {}", out.stderr());
-            assert!(
-                out.stderr().contains("working directory"),
-                "{what}: {}",
-                out.stderr()
+            assert_refused(
+                &f,
+                &format!("{mode} -w {workdir}"),
+                &out,
+                "working directory",
             );
         }
     }
@@ -141,8 +146,7 @@ fn an_image_workdir_symlinked_to_proc_self_fd_is_refused() {
                 &["-w", &workdir, "--", "sh", "-c", &script],
             );
             let what = format!("{mode} -w {workdir} -> /proc/self/fd/{n}");
-            assert_held(&f, &what, &out);
-            assert_eq!(out.code(), 125, "{what}: {}", out.stderr());
+            assert_refused(&f, &what, &out, "working directory");
         }
     }
     f.assert_clean();
@@ -193,13 +197,7 @@ fn a_workdir_outside_the_root_is_refused_whatever_path_led_there() {
             .args(["-w", "/proc/self/fd/0", "--", "sh", "-c", &script]);
         cmd.stdin(std::fs::File::open("/").unwrap());
         let out = Out(cmd.output().unwrap());
-        assert_held(&f, mode, &out);
-        assert_eq!(out.code(), 125, "{mode}: {}", out.stderr());
-        assert!(
-            out.stderr().contains("outside the container's root"),
-            "{mode}: {}",
-            out.stderr()
-        );
+        assert_refused(&f, mode, &out, "outside the container's root");
     }
     f.assert_clean();
 }
@@ -225,8 +223,12 @@ fn detached_containers_and_exec_hold_too() {
             "-c",
             &script,
         ]);
-        assert_held(&f, &format!("run -d -w {workdir}"), &out);
-        assert_eq!(out.code(), 125, "run -d -w {workdir}: {}", out.stderr());
+        assert_refused(
+            &f,
+            &format!("run -d -w {workdir}"),
+            &out,
+            "working directory",
+        );
     }
     f.detach(
         "target",
@@ -235,9 +237,7 @@ fn detached_containers_and_exec_hold_too() {
     for n in FDS {
         let workdir = format!("/proc/self/fd/{n}");
         let out = f.manage(&["exec", "-w", &workdir, "target", "sh", "-c", &script]);
-        let what = format!("exec -w {workdir}");
-        assert_held(&f, &what, &out);
-        assert_eq!(out.code(), 125, "{what}: {}", out.stderr());
+        assert_refused(&f, &format!("exec -w {workdir}"), &out, "working directory");
     }
     f.manage(&["rm", "-f", "target"]).ok();
     f.assert_clean();

@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 /// The example commands: the indented lines after "Examples (as root):", up to the table,
 /// split where a `;` starts another nsbox command, without their trailing comments.
@@ -48,25 +47,7 @@ fn every_readme_example_runs() {
     let f = Fixture::new();
     let all = examples();
     assert!(all.len() >= 12, "the examples were found: {all:?}");
-    // A network namespace of the test's own, held by a sleep it started.
-    let mut holder = Command::new("unshare")
-        .args([
-            "--net",
-            "--",
-            "setpriv",
-            "--pdeathsig",
-            "KILL",
-            "--",
-            "sleep",
-            "300",
-        ])
-        .spawn()
-        .unwrap();
-    let netns = format!("/proc/{}/ns/net", holder.id());
-    let mine = std::fs::read_link("/proc/self/ns/net").unwrap();
-    wait_until("the holder has its own network namespace", 5, || {
-        std::fs::read_link(&netns).is_ok_and(|l| l != mine)
-    });
+    let ns = NetNs::new();
     let bin_dir = Path::new(nsbox_bin()).parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
@@ -75,17 +56,13 @@ fn every_readme_example_runs() {
     );
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
     let sh = |line: &str| {
-        Out(Command::new("nsenter")
-            .arg(format!("--net={netns}"))
-            .args(["--", "sh", "-c", line])
+        let mut cmd = ns.command("sh");
+        cmd.args(["-c", line])
             .current_dir(&f.scratch)
             .env("PATH", &path)
-            .env("NSBOX_ROOT", &f.state_root)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap())
+            .env("NSBOX_ROOT", &f.state_root);
+        Out(cmd.output().unwrap())
     };
-    sh("ip link set lo up").ok();
     for example in &all {
         if example.contains("logs -f") || example.contains("exec -t") {
             skip(&format!("left out, as interactive: {example}"));
@@ -121,7 +98,6 @@ fn every_readme_example_runs() {
     for id in ["web", "db"] {
         let _ = sh(&format!("nsbox rm -f {id}"));
     }
-    let _ = holder.kill();
-    let _ = holder.wait();
+    drop(ns);
     f.assert_clean();
 }

@@ -55,7 +55,7 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
 
 /// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
 fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
-    // Every process of nsbox's that enters the container runs from a sealed copy of nsbox.
+    // Every process of nsbox's that enters the container runs from a read-only image of nsbox (sealed.rs).
     crate::sealed::ensure(mask)?;
     // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace, or a user
     // namespace of the container's own (--userns), where some things cannot be done.

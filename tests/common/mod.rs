@@ -297,6 +297,105 @@ pub fn copy_nsbox_libraries(root: &Path) {
     }
 }
 
+/// A throwaway network namespace, held by a `sleep` this test started (the network tests, the
+/// README's examples): nothing a test does there touches the machine's own network.
+pub struct NetNs {
+    holder: Child,
+}
+
+impl NetNs {
+    pub fn new() -> NetNs {
+        // setpriv: the holder dies with this test's thread, even if the test process is killed.
+        let holder = Command::new("unshare")
+            .args([
+                "--net",
+                "--",
+                "setpriv",
+                "--pdeathsig",
+                "KILL",
+                "--",
+                "sleep",
+                "600",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare(1) from util-linux");
+        let ns = NetNs { holder };
+        let mine = std::fs::read_link("/proc/self/ns/net").unwrap();
+        wait_until(
+            "the namespace holder has its own network namespace",
+            5,
+            || std::fs::read_link(ns.path()).is_ok_and(|l| l != mine),
+        );
+        ns.sh("ip link set lo up").ok();
+        ns
+    }
+
+    pub fn path(&self) -> String {
+        format!("/proc/{}/ns/net", self.holder.id())
+    }
+
+    /// `PROGRAM` run inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.path()))
+            .arg("--")
+            .arg(program)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn sh(&self, line: &str) -> Out {
+        Out(self.command("sh").args(["-c", line]).output().unwrap())
+    }
+
+    /// `nsbox SUBCOMMAND --root STATE ARGS...` inside the namespace.
+    pub fn nsbox(&self, f: &Fixture, args: &[&str]) -> Out {
+        let mut cmd = self.command(nsbox_bin());
+        cmd.arg(args[0]).arg("--root").arg(&f.state_root);
+        Out(cmd.args(&args[1..]).output().unwrap())
+    }
+
+    /// `nsbox run -d --name NAME --rootfs ROOTFS ARGS...` inside the namespace.
+    pub fn detach(&self, f: &Fixture, name: &str, args: &[&str]) {
+        let mut all = vec![
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--rootfs",
+            rootfs().to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        assert_eq!(self.nsbox(f, &all).ok(), format!("{name}\n"));
+    }
+
+    /// The names of the namespace's links.
+    pub fn links(&self) -> Vec<String> {
+        self.sh("ip -o link show")
+            .ok()
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n).to_string())
+            .collect()
+    }
+
+    /// The kernel deletes a pair with its container's namespace, in a worker, just after the
+    /// container ends: waits until only `keep` is left.
+    pub fn wait_links(&self, keep: &[&str]) {
+        wait_until(&format!("only {keep:?} are left"), 10, || {
+            self.links() == keep.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+        });
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
 /// A finished run: exit code, stdout and stderr as text.
 pub struct Out(pub Output);
 
