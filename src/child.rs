@@ -30,18 +30,18 @@ pub struct Inputs<'a> {
 /// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
 pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
     let (spec, mask) = (inputs.spec, inputs.mask);
-    let err = match setup(inputs, born_inside, &channel).and_then(|()| match spec.tty {
-        true => crate::console::attach_in_container(&channel, true),
-        false => Ok(()),
+    let err = match setup(inputs, born_inside, &channel).and_then(|fifo| match spec.tty {
+        true => crate::console::attach_in_container(&channel, true).map(|()| fifo),
+        false => Ok(fifo),
     }) {
-        Ok(()) => {
+        Ok(fifo) => {
             // The parent's part (state, later cgroup and network) ran while we built the
             // filesystem; the command must not start before it is done.
             trace::step(|| "wait for the parent's go".into());
             channel.wait_for_parent();
             match spec.init {
                 true => crate::init::run(spec, mask, channel),
-                false => exec::exec(spec, mask, &channel),
+                false => exec::exec(spec, mask, &channel, fifo.as_ref()),
             }
         }
         Err(e) => e,
@@ -49,7 +49,12 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
     channel.fail(&err)
 }
 
-fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Result<()> {
+/// Returns OCI `create`'s FIFO, when there is one.
+fn setup(
+    inputs: &Inputs<'_>,
+    born_inside: bool,
+    channel: &ChildChannel,
+) -> Result<Option<std::os::fd::OwnedFd>> {
     let spec = inputs.spec;
     if spec.userns.is_some() {
         // Until the parent has written the maps, this process is nobody in its namespace;
@@ -58,12 +63,16 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Resu
         channel.wait_for_parent();
         let how = crate::userns::identity();
         trace::step(|| "become root of the user namespace".into());
-        process::set_identity(0, 0, how)
+        process::set_identity(0, 0, &[], how)
             .map_err(|(call, e)| Error::sys(format!("{call} to root of the user namespace"), e))?;
     }
-    // If nsbox dies, the container dies with it (PID 1 gone takes the whole pid namespace).
-    process::set_parent_death_signal(libc::SIGKILL)
-        .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
+    // If nsbox dies, the container dies with it (PID 1 gone takes the whole pid namespace);
+    // but the container of OCI `create` outlives the nsbox that made it.
+    if spec.extra.start_fifo.is_none() {
+        process::set_parent_death_signal(libc::SIGKILL)
+            .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
+    }
+    crate::extras::join_namespaces(spec)?;
     let _ = process::set_name(c"nsbox:child");
     // Modes given to mknod and mkdir are meant exactly; the container gets 022 back at exec.
     fs::umask(0);
@@ -72,9 +81,11 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Resu
     }
     // The cgroup files were the last of the host's descriptors the child needed.
     channel.close_everything_else()?;
-    if spec.net.own_namespace() {
+    let fifo = crate::extras::open_start_fifo(spec)?;
+    if spec.net.own_namespace() && spec.extra.namespaces.is_none() {
         allow_ping(spec);
     }
+    crate::extras::apply_process_settings(spec)?;
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
     rootfs::setup(
@@ -86,12 +97,15 @@ fn setup(inputs: &Inputs<'_>, born_inside: bool, channel: &ChildChannel) -> Resu
 
     trace::step(|| format!("set the hostname to {:?}", spec.hostname));
     process::sethostname(&spec.hostname).ctx(|| format!("sethostname({:?})", spec.hostname))?;
+    if let Some(name) = &spec.extra.domainname {
+        process::setdomainname(name).ctx(|| format!("setdomainname({name:?})"))?;
+    }
 
     if spec.net.own_namespace() {
         trace::step(|| "bring up lo in the new network namespace".into());
         sys::loopback_up().ctx(|| "bring up lo (ioctl SIOCSIFFLAGS)".into())?;
     }
-    Ok(())
+    Ok(fifo)
 }
 
 /// Without CAP_NET_RAW (not in the default set), `ping` needs ICMP datagram sockets, which

@@ -12,8 +12,18 @@ use std::os::unix::ffi::OsStrExt;
 use syscalls::Errno;
 
 /// Becomes the command. Returns only the error that prevented it.
-pub fn exec(spec: &Spec, mask: SigSet, channel: &ChildChannel) -> Error {
-    match prepare(spec, channel) {
+/// With OCI `create`'s FIFO, it waits there for `start` first.
+pub fn exec(
+    spec: &Spec,
+    mask: SigSet,
+    channel: &ChildChannel,
+    fifo: Option<&std::os::fd::OwnedFd>,
+) -> Error {
+    let ready = prepare(spec, channel).and_then(|cmd| match fifo {
+        Some(fifo) => crate::extras::wait_for_start(fifo, channel).map(|()| cmd),
+        None => Ok(cmd),
+    });
+    match ready {
         Ok(cmd) => execvpe(spec, &cmd, mask),
         Err(e) => e,
     }
@@ -56,7 +66,7 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
         )
     })?;
     require_inside(&spec.workdir)?;
-    fs::umask(0o022);
+    fs::umask(spec.extra.umask.unwrap_or(0o022));
 
     crate::hardening::apply(spec, channel)?;
     // Nothing opened since the closing may reach the command either (one syscall, whatever a

@@ -24,7 +24,20 @@ pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
         });
         security::no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
-    if sec.seccomp {
+    if let Some(filter) = &spec.extra.filter {
+        trace::step(|| {
+            format!(
+                "load the config's seccomp filter ({} instructions)",
+                filter.len()
+            )
+        });
+        security::load_filter(filter).map_err(|e| {
+            Error::sys(
+                "load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)",
+                e,
+            )
+        })?;
+    } else if sec.seccomp {
         let filter = seccomp::default_filter();
         trace::step(|| {
             format!(
@@ -104,7 +117,7 @@ fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
         None => process::Identity::HostRoot,
         Some(_) => crate::userns::identity(),
     };
-    process::set_identity(user.uid, user.gid, how).map_err(|(call, e)| {
+    process::set_identity(user.uid, user.gid, &spec.extra.groups, how).map_err(|(call, e)| {
         Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e).hint_on(
             Errno::EINVAL,
             "in a user namespace, the user and group must be mapped (--uidmap, --gidmap)",
@@ -112,7 +125,8 @@ fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
     })?;
     // A change of credentials clears the parent-death signal: it is set again, and if the
     // parent died in between, its end of the channel reads as end-of-stream.
-    if user.uid != 0 || user.gid != 0 || spec.userns.is_some() {
+    let outlives_parent = spec.extra.start_fifo.is_some();
+    if (user.uid != 0 || user.gid != 0 || spec.userns.is_some()) && !outlives_parent {
         process::set_parent_death_signal(libc::SIGKILL)
             .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
         if !channel.parent_alive() {

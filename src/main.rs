@@ -16,13 +16,16 @@ mod devices;
 mod doctor;
 mod error;
 mod exec;
+mod extras;
 mod flags;
 mod hardening;
 mod help;
 mod init;
 mod masks;
 mod mountpoint;
+mod mounts;
 mod net;
+mod oci;
 mod record;
 mod rootfs;
 mod sealed;
@@ -57,9 +60,15 @@ fn cli_main(args: Vec<OsString>) -> u8 {
         (_, Some(dir)) if !dir.is_empty() => std::path::PathBuf::from(dir).join("nsbox"),
         (uid, _) => format!("/tmp/nsbox-{uid}").into(),
     };
+    let state_root_env = std::env::var_os("NSBOX_ROOT").filter(|r| !r.is_empty());
+    // runc's command line (podman, containerd): the OCI front end, with the same state root.
+    if oci::claims(&args) {
+        let root = state_root_env.map(Into::into).unwrap_or(default_root);
+        return oci::main(args, &cwd, root);
+    }
     let ctx = cli::Context {
         cwd: &cwd,
-        state_root_env: std::env::var_os("NSBOX_ROOT"),
+        state_root_env,
         default_root,
         uid,
         gid,

@@ -64,29 +64,26 @@ pub fn setup(
         }
     }
     // A --read-only image is never written to, not even to add a mount point.
-    let create = if spec.read_only {
+    // (An OCI config's read-only root gets its mount points first, as runc does.)
+    let create = if spec.read_only && spec.extra.mounts.is_none() {
         Create::No
     } else {
         Create::Yes
     };
 
-    trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
-    mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
-    trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-    let dev = devices::setup(create, spec.userns.is_some())?;
-    trace::step(|| "mount /sys read-only".into());
-    if spec.userns.is_some() && !spec.net.own_namespace() {
-        // sysfs shows the network namespace it is mounted in, and only that namespace's owner
-        // may mount it: in a user namespace sharing the host's network, the host's /sys is
-        // bound instead (read-only, as the mount would be).
-        bind_host_sys(create)?;
-    } else {
-        mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
-    }
-    masks::apply(&dev)?;
-    sys::close(dev);
-    if let Some(view) = cgroups {
-        crate::cgroup::child::mount_view(view)?;
+    match &spec.extra.mounts {
+        Some(list) => {
+            // An OCI config's own list, then its masks.
+            let dev = crate::mounts::apply(spec, list, create, cgroups)?;
+            let (masked, readonly) = (&spec.extra.masked_paths, &spec.extra.readonly_paths);
+            crate::mounts::protect(
+                &dev,
+                masked.as_deref().unwrap_or_default(),
+                readonly.as_deref().unwrap_or_default(),
+            )?;
+            sys::close(dev);
+        }
+        None => standard_mounts(spec, create, cgroups)?,
     }
     if host {
         // A host without one of them (a chroot) has nothing there to hide, and its / is
@@ -112,10 +109,39 @@ pub fn setup(
             .ctx(|| "make the rootfs read-only (mount_setattr MOUNT_ATTR_RDONLY)".into())?;
     }
     if spec.chroot {
-        enter_chroot()
+        enter_chroot()?;
     } else {
-        enter_pivot_root()
+        enter_pivot_root()?;
     }
+    if let Some(flags) = spec.extra.propagation {
+        trace::step(|| "set the propagation of / (rootfsPropagation)".into());
+        mount::mount(None, c"/", None, flags, None)
+            .ctx(|| "set the propagation of the container's / (rootfsPropagation)".into())?;
+    }
+    Ok(())
+}
+
+/// /proc, /dev, /sys (masked as runc masks them) and the container's cgroups: the native set.
+fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -> Result<()> {
+    trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
+    mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
+    trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
+    let dev = devices::setup(create, spec.userns.is_some())?;
+    trace::step(|| "mount /sys read-only".into());
+    if spec.userns.is_some() && !spec.net.own_namespace() {
+        // sysfs shows the network namespace it is mounted in, and only that namespace's owner
+        // may mount it: in a user namespace sharing the host's network, the host's /sys is
+        // bound instead (read-only, as the mount would be).
+        bind_host_sys(create)?;
+    } else {
+        mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
+    }
+    masks::apply(&dev)?;
+    sys::close(dev);
+    if let Some(view) = cgroups {
+        crate::cgroup::child::mount_view(view)?;
+    }
+    Ok(())
 }
 
 /// In a chroot (a rescue system, a build root), / is a directory of some mount, not a mount:

@@ -29,7 +29,12 @@ enum Received {
     Fd(OwnedFd),
     /// A failure report (kept in `early`), or the channel failed.
     Report,
+    /// OCI `create`: the container is built and waits for `start`.
+    Created,
 }
+
+/// The child's message for `Received::Created` (a report is never one byte: it has a line).
+const CREATED: &[u8] = &[0];
 
 /// The child's end of the channel, seen from the child.
 #[derive(Clone, Copy)]
@@ -155,6 +160,12 @@ impl Child {
         matches!(self.receive(), Received::End)
     }
 
+    /// OCI `create`: blocks until the child says it is built and waits for `start` (true), or
+    /// failed (its report is kept for `report`).
+    pub fn wait_created(&self) -> bool {
+        matches!(self.receive(), Received::Created)
+    }
+
     /// Receives the descriptor the child sends (`-t`'s pty master). `None` when the child
     /// failed first: its report is kept for `report`.
     pub fn receive_fd(&self) -> Option<OwnedFd> {
@@ -171,6 +182,7 @@ impl Child {
             match sys::pty::recv_fd(&self.sock, &mut buf) {
                 Ok((_, Some(fd))) => return Received::Fd(fd),
                 Ok((0, None)) => return Received::End,
+                Ok((1, None)) if buf[0] == 0 => return Received::Created,
                 Ok((n, None)) => {
                     *self.early.borrow_mut() = Some(decode(&buf[..n]));
                     return Received::Report;
@@ -217,6 +229,11 @@ impl ChildChannel {
     pub fn parent_alive(&self) -> bool {
         let mut byte = [0u8; 1];
         matches!(sys::recv_nowait(&self.sock, &mut byte), Err(Errno::EAGAIN))
+    }
+
+    /// OCI `create`: tells the parent that the container is built.
+    pub fn created(&self) {
+        let _ = sys::send(&self.sock, CREATED);
     }
 
     /// Hands `fd` (the pty master of `-t`) to nsbox.

@@ -103,11 +103,112 @@ pub struct Spec {
     pub userns: Option<crate::userns::UserNs>,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
+    /// What only the OCI front end sets so far (the native CLI leaves the defaults).
+    pub extra: Extra,
+}
+
+/// The settings of a runtime-spec config that the native CLI has no flag for. Each default
+/// is what the native CLI does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// The namespaces to create, as clone flags (default: the native set, see `clone_flags`).
+    pub namespaces: Option<i32>,
+    /// Namespaces joined instead (setns), by the file that names each: `/proc/PID/ns/net`, a
+    /// bind mount made by `ip netns add`.
+    pub join: Vec<(i32, PathBuf)>,
+    /// The container's mounts in order (default: /proc, /dev, /sys, then volumes and tmpfs).
+    pub mounts: Option<Vec<Mount>>,
+    /// Paths hidden, and paths made read-only (default: nsbox's lists in masks.rs).
+    pub masked_paths: Option<Vec<String>>,
+    pub readonly_paths: Option<Vec<String>>,
+    /// The propagation of the container's mounts after the pivot (MS_SHARED, MS_SLAVE, ...).
+    pub propagation: Option<u64>,
+    /// Device nodes to make in /dev besides the standard ones.
+    pub devices: Vec<Device>,
+    /// (sysctl name with dots, value), written in the container's namespaces.
+    pub sysctl: Vec<(String, String)>,
+    pub domainname: Option<String>,
+    /// The cgroup the container gets, relative to each hierarchy's root (default: none without
+    /// limits, else one per hierarchy under nsbox's own cgroup).
+    pub cgroups_path: Option<String>,
+    /// Whether the container gets a cgroup namespace (with cgroups of its own).
+    pub cgroup_namespace: bool,
+    pub rlimits: Vec<Rlimit>,
+    pub oom_score_adj: Option<i32>,
+    /// Supplementary groups of the command's user.
+    pub groups: Vec<u32>,
+    pub umask: Option<u32>,
+    /// A session keyring of the container's own (OCI's default; runc's --no-new-keyring
+    /// leaves the caller's).
+    pub new_keyring: bool,
+    /// A seccomp filter compiled from the config's profile, in place of nsbox's default one.
+    pub filter: Option<Vec<crate::seccomp::Insn>>,
+    /// OCI `create`: the first process stops before execve, and waits until `start` opens this
+    /// FIFO; it outlives the nsbox that made it (no parent-death signal).
+    pub start_fifo: Option<PathBuf>,
+}
+
+/// One entry of the ordered mount list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// Absolute, inside the container.
+    pub destination: String,
+    pub kind: MountKind,
+    /// A bind's host path (absolute), else the filesystem's source name.
+    pub source: String,
+    /// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, ...
+    pub flags: u64,
+    /// MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE, with MS_REC; 0 for none.
+    pub propagation: u64,
+    /// The filesystem's own options (`mode=755,size=65536k`).
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    Bind {
+        recursive: bool,
+    },
+    Proc,
+    Sysfs,
+    Tmpfs,
+    Devpts,
+    Mqueue,
+    /// The container's cgroups (as nsbox shows them natively).
+    Cgroup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Absolute, under /dev.
+    pub path: String,
+    /// S_IFCHR, S_IFBLK or S_IFIFO.
+    pub kind: u32,
+    pub major: u32,
+    pub minor: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    /// RLIMIT_NOFILE, ...
+    pub resource: u32,
+    pub soft: u64,
+    pub hard: u64,
 }
 
 impl Spec {
     /// The namespaces the container gets, as clone(2) flags.
     pub fn clone_flags(&self) -> i32 {
+        if let Some(flags) = self.extra.namespaces {
+            // A cgroup namespace is unshared once the child is in its cgroups.
+            return match self.wants_cgroups() {
+                true => flags & !libc::CLONE_NEWCGROUP,
+                false => flags,
+            };
+        }
         let mut flags =
             libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
         // With limits, the child first joins its cgroups, then unshares the cgroup namespace
@@ -122,6 +223,19 @@ impl Spec {
             flags |= libc::CLONE_NEWNET;
         }
         flags
+    }
+
+    /// Whether the container gets cgroups of its own.
+    pub fn wants_cgroups(&self) -> bool {
+        !self.limits.is_empty() || self.extra.cgroups_path.is_some()
+    }
+
+    /// Whether the container's cgroups come with a cgroup namespace rooted at them.
+    pub fn cgroup_namespace(&self) -> bool {
+        match self.extra.namespaces {
+            Some(_) => self.extra.cgroup_namespace,
+            None => true,
+        }
     }
 
     /// The container's directory under the state root.

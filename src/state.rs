@@ -156,6 +156,17 @@ impl State {
         }
     }
 
+    /// Makes the FIFO of OCI `create` (mode 0622: the container's user writes it), removed
+    /// on teardown.
+    pub fn add_fifo(&mut self, path: &Path) -> Result<()> {
+        let old = fs::umask(0);
+        let made = fs::mknod(libc::AT_FDCWD, &c(path)?, libc::S_IFIFO, 0o622, 0, 0);
+        fs::umask(old);
+        made.ctx(|| format!("create the FIFO {path:?}"))?;
+        self.created.push((path.to_path_buf(), false));
+        Ok(())
+    }
+
     /// The state directory, `ROOT/ID`.
     pub fn dir(&self) -> Result<PathBuf> {
         match self.created.first() {

@@ -31,6 +31,8 @@ pub struct Join<'a> {
     /// `--cpuset`: also set as the affinity (kernels before 6.4 give a child born with
     /// CLONE_INTO_CGROUP its parent's CPUs, whatever the cgroup says).
     pub cpuset: Option<&'a [u32]>,
+    /// Whether a cgroup namespace rooted here follows (an OCI config may not ask for one).
+    pub namespace: bool,
 }
 
 /// Joins the cgroups and unshares the cgroup namespace, so that the container sees its own
@@ -48,7 +50,10 @@ pub fn enter(join: &Join<'_>, born_inside: bool) -> Result<()> {
     if let Some(cpus) = join.cpuset {
         process::set_affinity(cpus).ctx(|| "sched_setaffinity for --cpuset".into())?;
     }
-    process::unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare(CLONE_NEWCGROUP)".into())
+    match join.namespace {
+        true => process::unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare(CLONE_NEWCGROUP)".into()),
+        false => Ok(()),
+    }
 }
 
 /// Mounts the container's cgroups read-only at /sys/fs/cgroup (which /sys, read-only, already

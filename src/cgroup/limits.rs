@@ -22,6 +22,9 @@ pub struct Limits {
     pub cpu_quota_us: Option<u64>,
     /// The CPUs the container may run on, as a sorted list of CPU numbers.
     pub cpuset: Option<Vec<u32>>,
+    /// Device access rules (an OCI config's), in order: `(allow, "c 1:3 rwm")`; the v1
+    /// devices controller takes them (v2 has none: it would need a BPF program).
+    pub devices: Option<Vec<(bool, String)>>,
 }
 
 /// A cgroup controller nsbox uses.
@@ -31,6 +34,7 @@ pub enum Controller {
     Memory,
     Cpu,
     Cpuset,
+    Devices,
 }
 
 impl Controller {
@@ -40,6 +44,7 @@ impl Controller {
             Controller::Memory => "memory",
             Controller::Cpu => "cpu",
             Controller::Cpuset => "cpuset",
+            Controller::Devices => "devices",
         }
     }
 
@@ -50,6 +55,7 @@ impl Controller {
             Controller::Memory => "--memory",
             Controller::Cpu => "--cpus",
             Controller::Cpuset => "--cpuset",
+            Controller::Devices => "linux.resources.devices",
         }
     }
 }
@@ -98,6 +104,9 @@ impl Limits {
         if self.cpuset.is_some() {
             c.push(Controller::Cpuset);
         }
+        if self.devices.is_some() {
+            c.push(Controller::Devices);
+        }
         c
     }
 
@@ -144,6 +153,15 @@ impl Limits {
                     s.push(set("cpuset.mems", mems));
                 }
                 s
+            }),
+            Controller::Devices => self.devices.as_ref().map(|rules| {
+                rules
+                    .iter()
+                    .map(|(allow, rule)| match allow {
+                        true => set("devices.allow", rule),
+                        false => set("devices.deny", rule),
+                    })
+                    .collect()
             }),
         }
         .unwrap_or_default()
@@ -396,6 +414,7 @@ mod tests {
             memory: Some(32 << 20),
             cpu_quota_us: Some(50_000),
             cpuset: Some(vec![0, 1]),
+            devices: None,
         };
         let files = |c, v| {
             l.settings(c, v, "0")

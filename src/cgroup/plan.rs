@@ -116,6 +116,7 @@ mod tests {
             memory: Some(32 << 20),
             cpu_quota_us: None,
             cpuset: None,
+            devices: None,
         }
     }
 

@@ -129,13 +129,73 @@ fn v1_parent(p: &Planned) -> Result<(PathBuf, String)> {
     Ok((parent, mems))
 }
 
+/// The parent for an OCI `cgroupsPath` (`/libpod_parent/libpod-ID`: relative to each
+/// hierarchy's root; a relative path is taken the same way, as runc does), made with its
+/// ancestors as needed (they stay: they are the caller's, shared by its containers), with the
+/// controllers enabled on the way down (v2) or the cpuset copied down (v1). Returns the parent
+/// and the leaf's name.
+fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, String)> {
+    let rel = place.strip_prefix("/").unwrap_or(place);
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::new(format!("cgroup path {place:?}"), "it names no cgroup"))?;
+    let mut dir = p.hierarchy.mount.clone();
+    let enable: Vec<String> = p
+        .controllers
+        .iter()
+        .map(|c| format!("+{}", c.name()))
+        .collect();
+    let enable = enable.join(" ");
+    let cpuset = p.controllers.contains(&Controller::Cpuset) && p.version == Version::V1;
+    let mut mems = String::new();
+    let parts: Vec<_> = rel
+        .parent()
+        .map(|r| r.components().collect())
+        .unwrap_or_default();
+    for part in parts {
+        if p.version == Version::V2 && !enable.is_empty() {
+            let file = dir.join("cgroup.subtree_control");
+            write(&file, &enable)
+                .map_err(|e| Error::sys(format!("enable {enable} in {file:?}"), e))?;
+        }
+        dir.push(part);
+        ensure_dir(&dir)?;
+        if cpuset {
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                let mut value = read(&dir.join(file))?.trim().to_string();
+                if value.is_empty() {
+                    let up = dir.parent().unwrap_or(&dir).join(file);
+                    value = read(&up)?.trim().to_string();
+                    write(&dir.join(file), &value).map_err(|e| {
+                        Error::sys(format!("write {value:?} to {:?}", dir.join(file)), e)
+                    })?;
+                }
+                if file == "cpuset.mems" {
+                    mems = value;
+                }
+            }
+        }
+    }
+    if p.version == Version::V2 && !enable.is_empty() {
+        let file = dir.join("cgroup.subtree_control");
+        write(&file, &enable).map_err(|e| Error::sys(format!("enable {enable} in {file:?}"), e))?;
+    }
+    if cpuset && mems.is_empty() {
+        mems = read(&dir.join("cpuset.mems"))?.trim().to_string();
+    }
+    Ok((dir, name, mems))
+}
+
 impl Cgroups {
     /// Creates the container's directories (`planned`, from `cgroup::prepare`), writes the
     /// limits, and opens what placing the child needs. On failure nothing stays behind.
+    /// `place`: the OCI cgroupsPath, else each goes under nsbox's own cgroup, named `id`.
     pub fn create(
         planned: &[Planned],
         limits: &Limits,
         id: &str,
+        place: Option<&Path>,
         state: &mut State,
     ) -> Result<Cgroups> {
         trace::step(|| {
@@ -145,13 +205,19 @@ impl Cgroups {
             )
         });
         let mut parents = Vec::new();
+        let mut paths = Vec::new();
         for p in planned {
-            parents.push(match p.version {
-                Version::V2 => (v2_parent(p)?, String::new()),
-                Version::V1 => v1_parent(p)?,
-            });
+            let (parent, name, mems) = match (place, p.version) {
+                (Some(place), _) => placed_parent(p, place)?,
+                (None, Version::V2) => (v2_parent(p)?, id.to_string(), String::new()),
+                (None, Version::V1) => {
+                    let (parent, mems) = v1_parent(p)?;
+                    (parent, id.to_string(), mems)
+                }
+            };
+            paths.push(parent.join(name));
+            parents.push((parent, mems));
         }
-        let paths: Vec<PathBuf> = parents.iter().map(|(dir, _)| dir.join(id)).collect();
         state.record_cgroups(&paths)?;
         let mut cgroups = Cgroups {
             dirs: Vec::new(),
@@ -161,7 +227,7 @@ impl Cgroups {
             view: Vec::new(),
         };
         for ((p, (_, mems)), path) in planned.iter().zip(&parents).zip(paths) {
-            if let Err(e) = cgroups.add(p, limits, mems, path) {
+            if let Err(e) = cgroups.add(p, limits, mems, path, place.is_some()) {
                 if !cgroups.remove() {
                     state.keep(); // the record lets `nsbox gc` finish
                 }
@@ -171,7 +237,14 @@ impl Cgroups {
         Ok(cgroups)
     }
 
-    fn add(&mut self, p: &Planned, limits: &Limits, mems: &str, path: PathBuf) -> Result<()> {
+    fn add(
+        &mut self,
+        p: &Planned,
+        limits: &Limits,
+        mems: &str,
+        path: PathBuf,
+        placed: bool,
+    ) -> Result<()> {
         let cpath = c(&path)?;
         let mut made = fs::mkdirat(libc::AT_FDCWD, &cpath, 0o755);
         for _ in 0..3 {
@@ -180,6 +253,7 @@ impl Cgroups {
             }
             // The last container of another nsbox removed the shared parent meanwhile.
             match p.version {
+                _ if placed => break,
                 Version::V2 => drop(v2_parent(p)?),
                 Version::V1 => drop(v1_parent(p)?),
             }
@@ -254,8 +328,9 @@ impl Cgroups {
     }
 
     /// What the child needs to join its cgroups and show them.
-    pub fn join<'a>(&'a self, limits: &'a Limits) -> Join<'a> {
+    pub fn join<'a>(&'a self, limits: &'a Limits, namespace: bool) -> Join<'a> {
         Join {
+            namespace,
             cpuset: limits.cpuset.as_deref(),
             tasks: self.tasks.iter().map(|f| f.as_raw_fd()).collect(),
             v2_dir: self.v2_dir.as_ref().map(|f| f.as_raw_fd()),

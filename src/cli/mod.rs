@@ -2,7 +2,7 @@
 
 mod manage;
 
-pub use manage::{Doctor, Exec, Ps};
+pub use manage::{Doctor, Exec, Ps, parse_signal};
 
 use crate::caps::{self, Caps};
 use crate::cgroup::limits::{self, Limits};
@@ -379,6 +379,7 @@ fn parse_run(
         tty,
         userns,
         state_root: absolute(ctx.cwd, state_root),
+        extra: Default::default(),
     };
     Ok(Command::Run(Box::new(spec), opts))
 }
@@ -565,6 +566,7 @@ mod tests {
                 memory: Some(64 << 20),
                 cpu_quota_us: Some(50_000),
                 cpuset: Some(vec![0, 1]),
+                devices: None,
             }
         );
         assert_eq!(s.clone_flags() & libc::CLONE_NEWCGROUP, 0);

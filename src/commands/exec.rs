@@ -235,6 +235,7 @@ fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
             .parent()
             .unwrap_or(Path::new(spec::DEFAULT_STATE_ROOT))
             .into(),
+        extra: Default::default(),
     }
 }
 
@@ -252,7 +253,7 @@ fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Inf
             // "go" must be taken: the privilege step reads the channel to learn whether
             // nsbox still lives.
             channel.wait_for_parent();
-            crate::exec::exec(spec, mask, &channel)
+            crate::exec::exec(spec, mask, &channel, None)
         }
         Err(e) => e,
     };

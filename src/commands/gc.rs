@@ -77,6 +77,10 @@ fn collect(path: &Path) -> Result<bool> {
     if crate::spec::check_name("id", id).is_err() {
         return Ok(false);
     }
+    // An OCI container is its client's (podman, containerd) to delete, whatever its state.
+    if path.join(crate::oci::STATE_FILE).exists() {
+        return Ok(false);
+    }
     let fd = match container::open_dir(path) {
         Ok(fd) => fd,
         // Not a directory (or gone meanwhile): not ours to judge.

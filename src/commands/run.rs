@@ -36,6 +36,25 @@ use std::path::Path;
 /// Runs the container and returns nsbox's exit code: the command's own, 128+N when it was
 /// killed by signal N, 125 for nsbox's errors, 126/127 when the command cannot be executed.
 pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
+    run_to(spec, opts).map(|outcome| match outcome {
+        Outcome::Exited(code) => code,
+        Outcome::Created(_) => 0,
+    })
+}
+
+/// How far `run_to` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The container ran and ended (or, with -d, started) with this exit code.
+    Exited(u8),
+    /// OCI `create` (`spec.extra.start_fifo`): the container is built and its first process
+    /// (this host pid) waits for `start`; its state directory and cgroups stay.
+    Created(i32),
+}
+
+/// `run`, or with `spec.extra.start_fifo` OCI `create`: the same steps up to the command's
+/// execve, where `create` stops.
+pub fn run_to(spec: &Spec, opts: Options) -> Result<Outcome> {
     if opts.trace {
         trace::enable();
     }
@@ -54,7 +73,7 @@ pub fn run(spec: &Spec, opts: Options) -> Result<u8> {
 }
 
 /// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
-fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
+fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
     // Every process of nsbox's that enters the container runs from a read-only image of nsbox (sealed.rs).
     crate::sealed::ensure(mask)?;
     // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace, or a user
@@ -66,9 +85,9 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
         console::require_terminal("run")?;
     }
     // Limits are checked against this host (its controllers, its CPUs) just as early.
-    let planned = match spec.limits.is_empty() {
-        true => None,
-        false => Some(cgroup::prepare(&spec.limits)?),
+    let planned = match spec.wants_cgroups() {
+        true => Some(cgroup::prepare(&spec.limits)?),
+        false => None,
     };
     let mut notify = None;
     if opts.detach {
@@ -80,7 +99,7 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
                 // blocked, for the trace lines still to come.
                 let pipe = SigSet::of(&[libc::SIGPIPE]).0;
                 let _ = sys::signal::set_mask(SigSet(mask.0 | pipe));
-                return detach::wait_started(reader, &spec.id);
+                return detach::wait_started(reader, &spec.id).map(Outcome::Exited);
             }
             detach::Side::Supervisor(n) => notify = Some(n),
         }
@@ -96,11 +115,11 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<u8> {
         // The container never ran: the front prints the error.
         Some(mut n) if n.pending() => {
             let err = match result {
-                Ok(code) => Error::new("the container", format!("ended with {code} at once")),
+                Ok(outcome) => Error::new("the container", format!("ended at once ({outcome:?})")),
                 Err(e) => e,
             };
             n.failed(&err);
-            Ok(err.code)
+            Ok(Outcome::Exited(err.code))
         }
         _ => result,
     }
@@ -121,7 +140,7 @@ fn run_with_state(
     spec: &Spec,
     setup: Setup<'_>,
     mut notify: Option<&mut detach::Notify>,
-) -> Result<u8> {
+) -> Result<Outcome> {
     let Setup {
         volume_kinds,
         planned,
@@ -135,12 +154,22 @@ fn run_with_state(
         false => None,
     };
     let detached = notify.is_some();
-    let needs_state =
-        spec.rootfs == Rootfs::Host || planned.is_some() || checked.is_some() || detached;
+    let creates = spec.extra.start_fifo.is_some();
+    let needs_state = spec.rootfs == Rootfs::Host
+        || planned.is_some()
+        || checked.is_some()
+        || detached
+        || creates;
     let mut state = match needs_state {
         true => Some(create_state(spec)?),
         false => None,
     };
+    if let (Some(st), Some(fifo)) = (state.as_mut(), &spec.extra.start_fifo)
+        && let Err(e) = st.add_fifo(fifo)
+    {
+        st.remove();
+        return Err(e);
+    }
     if let (Some(st), true) = (state.as_mut(), detached)
         && let Err(e) = st.create_log().and_then(|log| {
             detach::redirect_output(&log)?;
@@ -152,7 +181,13 @@ fn run_with_state(
         return Err(e);
     }
     let mut cgroups = match (&planned, state.as_mut()) {
-        (Some(planned), Some(st)) => match Cgroups::create(planned, &spec.limits, &spec.id, st) {
+        (Some(planned), Some(st)) => match Cgroups::create(
+            planned,
+            &spec.limits,
+            &spec.id,
+            spec.extra.cgroups_path.as_deref().map(Path::new),
+            st,
+        ) {
             Ok(c) => Some(c),
             Err(e) => {
                 st.remove();
@@ -182,6 +217,11 @@ fn run_with_state(
         maps,
     };
     let result = run_container(spec, parts, &mut state, notify.as_deref_mut());
+    if let (Ok(Outcome::Created(_)), Some(st)) = (&result, state.as_mut()) {
+        // The container lives on without us: `delete` tears it down, from its records.
+        st.keep();
+        return result;
+    }
     // Nothing stays on the host, whatever happened above.
     let mut all_gone = true;
     if let Some(plan) = network.as_mut() {
@@ -196,7 +236,8 @@ fn run_with_state(
         if started {
             // A detached container's record stays for `ps -a`, `logs` and `rm`.
             let code = match &result {
-                Ok(code) => *code,
+                Ok(Outcome::Exited(code)) => *code,
+                Ok(Outcome::Created(_)) => 0,
                 Err(e) => e.code,
             };
             trace::step(|| format!("record the exit code {code}"));
@@ -234,7 +275,7 @@ fn run_container(
     parts: Parts<'_>,
     state: &mut Option<State>,
     notify: Option<&mut detach::Notify>,
-) -> Result<u8> {
+) -> Result<Outcome> {
     let Parts {
         volume_kinds,
         mask,
@@ -254,7 +295,9 @@ fn run_container(
         spec,
         volume_kinds,
         mask,
-        cgroups: cgroups.as_deref().map(|c| c.join(&spec.limits)),
+        cgroups: cgroups
+            .as_deref()
+            .map(|c| c.join(&spec.limits, spec.cgroup_namespace())),
         network_files: match network {
             Some(_) => state.as_ref().map(|st| st.dir()).transpose()?,
             None => None,
@@ -264,6 +307,17 @@ fn run_container(
         .as_deref()
         .and_then(|c| c.v2_dir())
         .map(|fd| fd.as_raw_fd());
+    // Only children enter a pid namespace: one named by path is joined here, before clone.
+    if let Some((_, path)) = spec
+        .extra
+        .join
+        .iter()
+        .find(|(f, _)| *f == libc::CLONE_NEWPID)
+    {
+        trace::step(|| format!("join the pid namespace {path:?} (for the child)"));
+        let fd = crate::extras::open_namespace(path)?;
+        lifecycle::setns(&fd, libc::CLONE_NEWPID).ctx(|| format!("setns into {path:?}"))?;
+    }
     let child = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
         child::main(&inputs, channel, born_inside)
     })
@@ -284,7 +338,8 @@ fn run_container(
     }
     // Whatever fails on our side from here must end the child too: never leave it unsupervised.
     let exit = match release_and_wait(spec, &child, state, network, notify) {
-        Ok(exit) => exit,
+        Ok(Some(exit)) => exit,
+        Ok(None) => return Ok(Outcome::Created(child.pid)),
         Err(e) => {
             child.abort();
             return Err(e);
@@ -313,7 +368,7 @@ fn run_container(
             )
         });
     }
-    Ok(exit.code())
+    Ok(Outcome::Exited(exit.code()))
 }
 
 /// The parent's part (run while the child mounts its filesystem), then "go", then the wait.
@@ -323,7 +378,7 @@ fn release_and_wait(
     state: &mut Option<State>,
     network: Option<&mut net::Plan>,
     notify: Option<&mut detach::Notify>,
-) -> Result<Exit> {
+) -> Result<Option<Exit>> {
     let state = match state {
         Some(st) => st,
         None => state.insert(create_state(spec)?),
@@ -342,6 +397,15 @@ fn release_and_wait(
     };
     trace::step(|| "release the child: it may execve now".into());
     child.release()?;
+    if spec.extra.start_fifo.is_some() {
+        trace::step(|| "wait for the child to be built (created)".into());
+        if child.wait_created() {
+            return Ok(None);
+        }
+        // It failed: its report says why.
+        let exit = sys::process::wait(child.pid).map_err(|e| Error::sys("wait4", e))?;
+        return Ok(Some(exit));
+    }
     // The record (what `ps` lists and `exec` joins) is written once the command runs: before
     // its execve, PID 1 still builds the filesystem, and its root is the host's.
     trace::step(|| "wait for the command's execve".into());
@@ -366,6 +430,7 @@ fn release_and_wait(
         Some(master) => console::relay(master, Supervisor::new(child.pid, !spec.init), detached),
         None => signals::supervise_process(child.pid, !spec.init),
     }
+    .map(Some)
 }
 
 pub fn require_root() -> Result<()> {

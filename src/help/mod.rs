@@ -1,6 +1,7 @@
 //! `nsbox help [COMMAND]` and `--help`: the full text, with examples.
 
 mod manage;
+mod oci;
 
 use manage::{DOCTOR, EXEC, KILL, LOGS, PS, RM};
 
@@ -18,6 +19,9 @@ Usage:
   nsbox doctor [--json]                         check that this host can run containers
   nsbox version                                 show version, git revision and build target
   nsbox help [COMMAND]                          show help (also: -h, --help)
+  nsbox create|start|state|kill|delete|run|list|spec|features ...
+                                                the OCI runtime, runc's command line over a
+                                                bundle (podman, containerd): nsbox help oci
 
 Examples:
   nsbox run -- ps aux                           the host's / read-only, own pid/mount/net/... namespaces
@@ -200,6 +204,7 @@ pub fn text(command: Option<&str>) -> Option<&'static str> {
         Some("kill") => Some(KILL),
         Some("rm") => Some(RM),
         Some("doctor") => Some(DOCTOR),
+        Some("oci") => Some(oci::OCI),
         Some("help") => Some(GENERAL),
         Some(_) => None,
     }

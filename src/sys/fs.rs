@@ -108,25 +108,33 @@ pub fn mknod_char(
     major: u32,
     minor: u32,
 ) -> Result<(), Errno> {
-    let dir = dir.as_raw_fd();
+    mknod(dir.as_raw_fd(), name, libc::S_IFCHR, mode, major, minor)
+}
+
+/// mknodat(2) of any kind (`S_IFCHR`, `S_IFBLK`, `S_IFIFO`) relative to `dir` (or AT_FDCWD).
+pub fn mknod(
+    dir: i32,
+    name: &CStr,
+    kind: u32,
+    mode: u32,
+    major: u32,
+    minor: u32,
+) -> Result<(), Errno> {
     let dev = libc::makedev(major, minor);
+    let shown = match kind {
+        libc::S_IFBLK => "S_IFBLK",
+        libc::S_IFIFO => "S_IFIFO",
+        _ => "S_IFCHR",
+    };
     traced(
         || {
             format!(
-                "mknodat({dir}, {}, S_IFCHR|{mode:#o}, makedev({major}, {minor}))",
+                "mknodat({dir}, {}, {shown}|{mode:#o}, makedev({major}, {minor}))",
                 q(name)
             )
         },
         // SAFETY: `name` is NUL-terminated.
-        || unsafe {
-            syscalls::syscall!(
-                Sysno::mknodat,
-                dir,
-                name.as_ptr(),
-                libc::S_IFCHR | mode,
-                dev
-            )
-        },
+        || unsafe { syscalls::syscall!(Sysno::mknodat, dir, name.as_ptr(), kind | mode, dev) },
     )
     .map(drop)
 }
@@ -331,6 +339,30 @@ pub fn replace_file(tmp: &CStr, path: &CStr, data: &[u8], mode: u32) -> Result<(
         let _ = unlink(tmp);
     }
     r
+}
+
+/// fchownat(dir, path, uid, gid, AT_SYMLINK_NOFOLLOW).
+pub fn chown_at(dir: RawFd, path: &CStr, uid: u32, gid: u32) -> Result<(), Errno> {
+    traced(
+        || {
+            format!(
+                "fchownat({dir}, {}, {uid}, {gid}, AT_SYMLINK_NOFOLLOW)",
+                q(path)
+            )
+        },
+        // SAFETY: `path` is NUL-terminated.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::fchownat,
+                dir,
+                path.as_ptr(),
+                uid,
+                gid,
+                libc::AT_SYMLINK_NOFOLLOW
+            )
+        },
+    )
+    .map(drop)
 }
 
 /// unlinkat(AT_FDCWD, path, 0): removes a file.

@@ -115,9 +115,19 @@ pub fn sethostname(name: &str) -> Result<(), Errno> {
 
 /// setgroups(0, NULL), setresgid(gid x3), setresuid(uid x3): become `uid:gid` with no
 /// supplementary groups (for 0:0, only the groups change: the caller runs as root). Groups and gid first: after setresuid we may no longer change them.
-pub fn set_identity(uid: u32, gid: u32, how: Identity) -> Result<(), (&'static str, Errno)> {
+/// `groups`: the supplementary groups to have instead of none.
+pub fn set_identity(
+    uid: u32,
+    gid: u32,
+    groups: &[u32],
+    how: Identity,
+) -> Result<(), (&'static str, Errno)> {
     if how != Identity::GroupsDenied {
-        drop_groups().map_err(|e| ("setgroups", e))?;
+        match groups.is_empty() {
+            true => drop_groups(),
+            false => set_groups(groups),
+        }
+        .map_err(|e| ("setgroups", e))?;
     }
     if uid == 0 && gid == 0 && how == Identity::HostRoot {
         // Already root:root (nsbox requires it): nothing else changes.
@@ -144,6 +154,47 @@ pub fn drop_groups() -> Result<(), Errno> {
         || "setgroups(0, NULL)".into(),
         // SAFETY: an empty list; no memory is read.
         || unsafe { syscalls::syscall!(Sysno::setgroups, 0, 0) },
+    )
+    .map(drop)
+}
+
+/// setgroups(2) with a list: the supplementary groups of an OCI process's user.
+pub fn set_groups(groups: &[u32]) -> Result<(), Errno> {
+    traced(
+        || format!("setgroups({}, {groups:?})", groups.len()),
+        // SAFETY: the kernel reads `len` gid_t values from the slice.
+        || unsafe { syscalls::syscall!(Sysno::setgroups, groups.len(), groups.as_ptr()) },
+    )
+    .map(drop)
+}
+
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring.
+pub fn new_session_keyring() -> Result<(), Errno> {
+    traced(
+        || "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)".into(),
+        // SAFETY: a NULL name asks for an anonymous keyring; no memory is read.
+        || unsafe { syscalls::syscall!(Sysno::keyctl, 1, 0) },
+    )
+    .map(drop)
+}
+
+/// setdomainname(2) in the current UTS namespace.
+pub fn setdomainname(name: &str) -> Result<(), Errno> {
+    traced(
+        || format!("setdomainname({name:?}, {})", name.len()),
+        // SAFETY: the kernel reads exactly `len` bytes from `name`.
+        || unsafe { syscalls::syscall!(Sysno::setdomainname, name.as_ptr(), name.len()) },
+    )
+    .map(drop)
+}
+
+/// prlimit64(0, resource, {soft, hard}, NULL): sets this process's limit.
+pub fn set_rlimit(resource: u32, soft: u64, hard: u64) -> Result<(), Errno> {
+    let limit = [soft, hard];
+    traced(
+        || format!("prlimit64(0, {resource}, {{{soft}, {hard}}}, NULL)"),
+        // SAFETY: the kernel reads one struct rlimit64 (two u64) from `limit`; no output.
+        || unsafe { syscalls::syscall!(Sysno::prlimit64, 0, resource, limit.as_ptr(), 0) },
     )
     .map(drop)
 }

@@ -1,0 +1,99 @@
+//! The child's steps for the settings only an OCI config gives (`spec::Extra`): namespaces
+//! joined by path, sysctl, rlimits, oom_score_adj, and `create`'s stop before execve, where the
+//! first process waits for `start` on a FIFO of the state directory.
+
+use crate::error::{Context, Error, Result};
+use crate::spec::Spec;
+use crate::sys::{self, fs, lifecycle, process};
+use crate::trace;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// setns into each namespace the config names by path (not the pid namespace: the parent
+/// joined that one before clone, as only children enter a pid namespace).
+pub fn join_namespaces(spec: &Spec) -> Result<()> {
+    for (flag, path) in &spec.extra.join {
+        if *flag == libc::CLONE_NEWPID {
+            continue;
+        }
+        trace::step(|| format!("join the namespace {path:?}"));
+        let fd = open_namespace(path)?;
+        lifecycle::setns(&fd, *flag).ctx(|| format!("setns into {path:?}"))?;
+    }
+    Ok(())
+}
+
+/// Opens a namespace file (`/proc/PID/ns/net`, a bind mount of one).
+pub fn open_namespace(path: &std::path::Path) -> Result<OwnedFd> {
+    let p = sys::cpath(path)?;
+    fs::openat(libc::AT_FDCWD, &p, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+        .ctx(|| format!("open the namespace {path:?}"))
+}
+
+/// sysctl, rlimits and oom_score_adj: through the host's /proc (the child's namespaces are
+/// the container's already), while nsbox still holds every capability.
+pub fn apply_process_settings(spec: &Spec) -> Result<()> {
+    for (key, value) in &spec.extra.sysctl {
+        trace::step(|| format!("set the sysctl {key} = {value}"));
+        let path = sys::cstr(format!("/proc/sys/{}", key.replace('.', "/")))
+            .ctx(|| format!("sysctl {key:?}"))?;
+        fs::write_file_at(libc::AT_FDCWD, &path, value.as_bytes())
+            .ctx(|| format!("set the sysctl {key} to {value:?}"))?;
+    }
+    for r in &spec.extra.rlimits {
+        process::set_rlimit(r.resource, r.soft, r.hard)
+            .map_err(|e| {
+                Error::sys(
+                    format!("set the rlimit {} to {}/{}", r.resource, r.soft, r.hard),
+                    e,
+                )
+            })
+            .map_err(|e| {
+                e.hint_on(
+                    syscalls::Errno::EPERM,
+                    "raising a hard limit needs CAP_SYS_RESOURCE, which nsbox does not hold here",
+                )
+            })?;
+    }
+    if spec.extra.new_keyring {
+        trace::step(|| "join a new session keyring (keys of the caller's stay out)".into());
+        process::new_session_keyring()
+            .ctx(|| "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)".into())?;
+    }
+    if let Some(adj) = spec.extra.oom_score_adj {
+        trace::step(|| format!("set oom_score_adj to {adj}"));
+        fs::write_file_at(
+            libc::AT_FDCWD,
+            c"/proc/self/oom_score_adj",
+            adj.to_string().as_bytes(),
+        )
+        .ctx(|| format!("write {adj} to /proc/self/oom_score_adj"))?;
+    }
+    Ok(())
+}
+
+/// Opens `create`'s FIFO (O_PATH: it opens nothing yet), before the container's filesystem
+/// hides the state directory. The descriptor is close-on-exec.
+pub fn open_start_fifo(spec: &Spec) -> Result<Option<OwnedFd>> {
+    let Some(path) = &spec.extra.start_fifo else {
+        return Ok(None);
+    };
+    let p = sys::cpath(path)?;
+    fs::openat(libc::AT_FDCWD, &p, libc::O_PATH | libc::O_CLOEXEC, 0)
+        .ctx(|| format!("open {path:?}"))
+        .map(Some)
+}
+
+/// `create`'s end: tells the parent the container is built, then waits until `start` opens
+/// the FIFO for reading, and writes it one byte. Opened again through /proc/self/fd, the only
+/// way to it from inside the container's root.
+pub fn wait_for_start(fifo: &OwnedFd, channel: &crate::spawn::ChildChannel) -> Result<()> {
+    trace::step(|| "created: wait for 'start' on the FIFO".into());
+    channel.created();
+    let path = sys::cstr(format!("/proc/self/fd/{}", fifo.as_raw_fd()))
+        .ctx(|| "the FIFO's path".into())?;
+    let end = fs::openat(libc::AT_FDCWD, &path, libc::O_WRONLY | libc::O_CLOEXEC, 0)
+        .ctx(|| "open the start FIFO for writing (through /proc/self/fd)".into())?;
+    sys::write(&end, b"0").ctx(|| "write to the start FIFO".into())?;
+    sys::close(end);
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! An OCI config's mounts, in its order, inside the child's new mount namespace (cwd: the
+//! rootfs, / still the host's), then its device nodes and its masked and read-only paths.
+//! Every target is resolved beneath the rootfs (`mountpoint::open`) and mounted through the
+//! descriptor, as the native mounts are.
+
+use crate::cgroup::child::ViewMount;
+use crate::devices;
+use crate::error::{Context, Error, Result};
+use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::spec::{Device, Mount, MountKind, Spec};
+use crate::sys::{self, fs, mount};
+use crate::trace;
+use std::os::fd::{AsRawFd, OwnedFd};
+use syscalls::Errno;
+
+/// Mounts the list; /dev (a tmpfs there, or none in the list) is nsbox's own: a tmpfs with the
+/// standard devices, devpts and /dev/shm. Returns /dev, for masks.
+pub fn apply(
+    spec: &Spec,
+    list: &[Mount],
+    create: Create,
+    view: Option<&[ViewMount]>,
+) -> Result<OwnedFd> {
+    let mut dev = None;
+    for m in list {
+        if m.destination == "/dev" && m.kind == MountKind::Tmpfs {
+            trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
+            dev = Some(devices::setup(create, spec.userns.is_some())?);
+            continue;
+        }
+        one(m, create, view)?;
+    }
+    let dev = match dev {
+        Some(dev) => dev,
+        None => devices::setup(create, spec.userns.is_some())?,
+    };
+    for d in &spec.extra.devices {
+        make_device(d)?;
+    }
+    Ok(dev)
+}
+
+fn one(m: &Mount, create: Create, view: Option<&[ViewMount]>) -> Result<()> {
+    let target = m.destination.as_str();
+    let fstype = match m.kind {
+        MountKind::Bind { .. } => return bind(m, create),
+        MountKind::Cgroup => return cgroup(m, create, view),
+        MountKind::Proc => c"proc",
+        MountKind::Sysfs => c"sysfs",
+        MountKind::Tmpfs => c"tmpfs",
+        MountKind::Devpts => c"devpts",
+        MountKind::Mqueue => c"mqueue",
+    };
+    trace::step(|| format!("mount {} on {target}", fstype.to_string_lossy()));
+    let data = sys::cstr(m.data.as_str()).ctx(|| format!("options of the mount on {target}"))?;
+    let data = (!m.data.is_empty()).then_some(data.as_c_str());
+    let spot = mountpoint::open(target, Kind::Dir, Symlinks::Beneath, create)?;
+    mountpoint::mount_on(&spot, target, fstype, m.flags, data)?;
+    propagate(&spot, m)
+}
+
+/// A bind of a host path: a detached copy of its tree (open_tree), its attributes set before
+/// anyone sees it, attached through the resolved target.
+fn bind(m: &Mount, create: Create) -> Result<()> {
+    let (source, target) = (m.source.as_str(), m.destination.as_str());
+    trace::step(|| format!("bind {source} on {target}"));
+    let tree = mount::open_tree_clone(mount::Target::Path(
+        &sys::cstr(source).ctx(|| source.into())?,
+    ))
+    .map_err(|e| {
+        Error::sys(format!("open the bind source {source:?}"), e)
+            .hint_on(Errno::ENOENT, "the source must exist on the host")
+    })?;
+    let kind = match fs::fd_file_type(&tree) {
+        Ok(libc::S_IFDIR) => Kind::Dir,
+        _ => Kind::File,
+    };
+    let attrs = attrs_of(m.flags);
+    if attrs != 0 {
+        mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
+            .ctx(|| format!("set the options of the bind of {source:?} (mount_setattr)"))?;
+    }
+    let spot = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
+    mount::move_mount(&tree, &spot).ctx(|| format!("attach the bind of {source:?} on {target}"))?;
+    // The tree's descriptor names the attached mount now.
+    propagate(&tree, m)
+}
+
+/// The mount flags that mount_setattr takes.
+fn attrs_of(flags: u64) -> u64 {
+    [
+        (libc::MS_RDONLY, mount::MOUNT_ATTR_RDONLY),
+        (libc::MS_NOSUID, mount::MOUNT_ATTR_NOSUID),
+        (libc::MS_NODEV, mount::MOUNT_ATTR_NODEV),
+        (libc::MS_NOEXEC, mount::MOUNT_ATTR_NOEXEC),
+    ]
+    .iter()
+    .filter(|(ms, _)| flags & ms != 0)
+    .fold(0, |acc, (_, attr)| acc | attr)
+}
+
+/// `rprivate`, `rslave`, `shared`, ... on the mount just made.
+fn propagate(spot: &OwnedFd, m: &Mount) -> Result<()> {
+    if m.propagation == 0 {
+        return Ok(());
+    }
+    let path = sys::cstr(format!("/proc/self/fd/{}", spot.as_raw_fd())).ctx(|| "fd path".into())?;
+    mount::mount(None, &path, None, m.propagation, None)
+        .ctx(|| format!("set the propagation of {}", m.destination))
+}
+
+/// `cgroup`: the container's own cgroups, read-only, as nsbox shows them natively; without
+/// cgroups of its own, an empty read-only tmpfs (nothing of the host's hierarchy shows).
+fn cgroup(m: &Mount, create: Create, view: Option<&[ViewMount]>) -> Result<()> {
+    if m.destination == "/sys/fs/cgroup"
+        && let Some(view) = view
+    {
+        return crate::cgroup::child::mount_view(view);
+    }
+    trace::step(|| {
+        format!(
+            "mount an empty read-only tmpfs on {} (no cgroups of its own)",
+            m.destination
+        )
+    });
+    let spot = mountpoint::open(&m.destination, Kind::Dir, Symlinks::Beneath, create)?;
+    let flags = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    mountpoint::mount_on(&spot, &m.destination, c"tmpfs", flags, Some(c"size=4k"))
+}
+
+/// One of `linux.devices`: a node in the container's /dev (a fresh tmpfs), owned as asked.
+fn make_device(d: &Device) -> Result<()> {
+    trace::step(|| format!("mknod {} ({}:{})", d.path, d.major, d.minor));
+    let rel = d.path.trim_start_matches('/');
+    if let Some((parent, _)) = rel.rsplit_once('/') {
+        let mut dir = String::new();
+        for part in parent.split('/') {
+            dir = if dir.is_empty() {
+                part.to_string()
+            } else {
+                format!("{dir}/{part}")
+            };
+            match fs::mkdirat(
+                libc::AT_FDCWD,
+                &sys::cstr(dir.as_str()).ctx(|| dir.clone())?,
+                0o755,
+            ) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(Error::sys(format!("mkdir /{dir}"), e)),
+            }
+        }
+    }
+    let path = sys::cstr(rel).ctx(|| d.path.clone())?;
+    match fs::mknod(
+        libc::AT_FDCWD,
+        &path,
+        d.kind,
+        d.mode & 0o7777,
+        d.major,
+        d.minor,
+    ) {
+        Ok(()) => {}
+        // The standard ones are there already.
+        Err(Errno::EEXIST) => return Ok(()),
+        Err(e) => return Err(Error::sys(format!("mknod {}", d.path), e)),
+    }
+    fs::chown_at(libc::AT_FDCWD, &path, d.uid, d.gid).ctx(|| format!("chown {}", d.path))
+}
+
+/// maskedPaths (a file gets /dev/null, a directory an empty read-only tmpfs) and readonlyPaths
+/// (bound onto themselves read-only). A path this kernel or image lacks is skipped.
+pub fn protect(dev: &OwnedFd, masked: &[String], readonly: &[String]) -> Result<()> {
+    trace::step(|| {
+        format!(
+            "mask {} paths, make {} read-only",
+            masked.len(),
+            readonly.len()
+        )
+    });
+    for path in masked {
+        let Some(spot) = existing(path)? else {
+            continue;
+        };
+        match fs::fd_file_type(&spot) {
+            Ok(libc::S_IFDIR) => {
+                let options: [(&std::ffi::CStr, &std::ffi::CStr); 1] = [(c"size", c"0")];
+                let attrs = mount::MOUNT_ATTR_RDONLY
+                    | mount::MOUNT_ATTR_NOSUID
+                    | mount::MOUNT_ATTR_NODEV
+                    | mount::MOUNT_ATTR_NOEXEC;
+                let empty = mount::new_tmpfs(&options, attrs)
+                    .ctx(|| format!("an empty tmpfs for {path}"))?;
+                mount::move_mount(&empty, &spot).ctx(|| format!("mask {path}"))?;
+            }
+            _ => {
+                let null = mount::open_tree_clone(mount::Target::At(dev.as_raw_fd(), c"null"))
+                    .ctx(|| "open the container's /dev/null (open_tree)".into())?;
+                mount::move_mount(&null, &spot).ctx(|| format!("mask {path}"))?;
+            }
+        }
+    }
+    for path in readonly {
+        let Some(spot) = existing(path)? else {
+            continue;
+        };
+        let tree = mount::open_tree_clone(mount::Target::Fd(spot.as_raw_fd()))
+            .ctx(|| format!("open {path} (open_tree)"))?;
+        mount::setattr(
+            mount::Target::Fd(tree.as_raw_fd()),
+            mount::MOUNT_ATTR_RDONLY,
+            true,
+        )
+        .ctx(|| format!("make {path} read-only (mount_setattr)"))?;
+        mount::move_mount(&tree, &spot).ctx(|| format!("attach {path} read-only"))?;
+    }
+    Ok(())
+}
+
+/// The path, opened beneath the rootfs, or None where it does not exist.
+fn existing(path: &str) -> Result<Option<OwnedFd>> {
+    let rel = sys::cstr(path.trim_start_matches('/')).ctx(|| path.into())?;
+    let flags = libc::O_PATH | libc::O_CLOEXEC;
+    let resolve = fs::RESOLVE_BENEATH | fs::RESOLVE_NO_MAGICLINKS;
+    match fs::openat2(libc::AT_FDCWD, &rel, flags, resolve) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Ok(None),
+        Err(e) => Err(Error::sys(format!("open {path} in the rootfs"), e)),
+    }
+}

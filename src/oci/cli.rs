@@ -1,0 +1,397 @@
+//! runc's command line: global flags, then a command and its flags, both spellings `--x v` and
+//! `--x=v` (conmon writes `--log-format=json`). Pure, like the native parser.
+
+use crate::error::{Error, Result};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The flags before the command.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub root: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+    pub json_log: bool,
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Create(Create),
+    /// `run`: create, start, and (unless detached) wait and delete.
+    Run(Create, bool),
+    Start(String),
+    State(String),
+    /// id, signal, --all.
+    Kill(String, i32, bool),
+    /// id, --force.
+    Delete(String, bool),
+    /// --format json.
+    List(bool),
+    /// --rootless, --bundle.
+    Spec(bool, Option<PathBuf>),
+    Features,
+    Version,
+    Help,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Create {
+    pub id: String,
+    pub bundle: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+}
+
+/// The commands that only the OCI front end has, and the global flags that only it takes.
+const OCI_COMMANDS: [&str; 7] = [
+    "create", "start", "state", "delete", "list", "spec", "features",
+];
+const GLOBALS: [&str; 7] = [
+    "--root",
+    "--log",
+    "--log-format",
+    "--debug",
+    "--systemd-cgroup",
+    "--rootless",
+    "--criu",
+];
+
+/// Whether these arguments are for the OCI front end: a global flag of runc's first, a
+/// command only it has, `kill ID SIGNAL` (the native kill takes `-s`), or `run --bundle`.
+pub fn claims(args: &[OsString]) -> bool {
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let flag = first.split('=').next().unwrap_or("");
+    // `--version` alone is runc's (clients read its shape); with more it is the native error.
+    if first == "--version" && words.len() == 1 {
+        return true;
+    }
+    if GLOBALS.contains(&flag) || OCI_COMMANDS.contains(&first.as_str()) {
+        return true;
+    }
+    let rest = &words[1..];
+    match first.as_str() {
+        "kill" => {
+            let native = rest
+                .iter()
+                .any(|w| w == "-s" || w.starts_with("--signal") || w == "--root");
+            !native
+                && (rest.iter().filter(|w| !w.starts_with('-')).count() >= 2
+                    || rest.iter().any(|w| w == "--all" || w == "-a"))
+        }
+        "run" => rest
+            .iter()
+            .any(|w| w == "--bundle" || w == "-b" || w.starts_with("--bundle=")),
+        _ => false,
+    }
+}
+
+fn usage(what: impl Into<String>) -> Error {
+    Error::new(what, "invalid usage").hint("see 'nsbox help oci'")
+}
+
+/// Splits `--x=v` into the flag and its value.
+fn split(arg: &str) -> (&str, Option<&str>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+        _ => (arg, None),
+    }
+}
+
+struct Args {
+    words: std::vec::IntoIter<String>,
+}
+
+impl Args {
+    fn value(&mut self, flag: &str, inline: Option<&str>) -> Result<String> {
+        match inline {
+            Some(v) => Ok(v.to_string()),
+            None => self
+                .words
+                .next()
+                .ok_or_else(|| usage(format!("{flag} needs a value"))),
+        }
+    }
+}
+
+/// The global flags (as far as they parsed: errors are logged where `--log` says) and the
+/// command.
+pub fn parse(args: Vec<OsString>) -> (Global, Result<Command>) {
+    let mut global = Global::default();
+    let command = parse_into(args, &mut global);
+    (global, command)
+}
+
+fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
+    let mut words = Vec::new();
+    for a in args {
+        words.push(
+            a.into_string()
+                .map_err(|a| usage(format!("argument {a:?} is not UTF-8")))?,
+        );
+    }
+    let mut a = Args {
+        words: words.into_iter(),
+    };
+    let command = loop {
+        let Some(word) = a.words.next() else {
+            return Err(usage("no command given"));
+        };
+        let (flag, inline) = split(&word);
+        match flag {
+            "--root" => global.root = Some(a.value(flag, inline)?.into()),
+            "--log" => global.log = Some(a.value(flag, inline)?.into()),
+            "--log-format" => {
+                global.json_log = match a.value(flag, inline)?.as_str() {
+                    "json" => true,
+                    "text" => false,
+                    other => {
+                        return Err(usage(format!(
+                            "--log-format {other:?}: expected text or json"
+                        )));
+                    }
+                }
+            }
+            "--debug" => global.debug = true,
+            "--systemd-cgroup" => {
+                return Err(Error::new(
+                    "--systemd-cgroup",
+                    "nsbox has no systemd cgroup driver: it manages cgroupfs itself",
+                )
+                .hint("configure the client for the cgroupfs manager (podman: cgroup_manager = \"cgroupfs\"; containerd: SystemdCgroup = false)"));
+            }
+            // runc's `--rootless auto|true|false` and `--criu PATH`: nsbox decides rootless from
+            // its uid, and has no checkpointing, so neither changes anything.
+            "--rootless" | "--criu" => drop(a.value(flag, inline)?),
+            "--version" | "-v" => return Ok(Command::Version),
+            "--help" | "-h" | "help" => return Ok(Command::Help),
+            _ if flag.starts_with('-') => {
+                return Err(usage(format!("unknown global option {flag}")));
+            }
+            _ => break word,
+        }
+    };
+    let command = match command.as_str() {
+        "create" => Command::Create(create(&mut a, "create")?.0),
+        "run" => {
+            let (c, detach) = create(&mut a, "run")?;
+            Command::Run(c, detach)
+        }
+        "start" => Command::Start(only_id(&mut a, "start")?),
+        "state" => Command::State(only_id(&mut a, "state")?),
+        "kill" => kill(&mut a)?,
+        "delete" => {
+            let mut force = false;
+            let mut id = None;
+            for w in a.words.by_ref() {
+                match w.as_str() {
+                    "--force" | "-f" => force = true,
+                    _ if w.starts_with('-') => {
+                        return Err(usage(format!("delete: unknown option {w}")));
+                    }
+                    _ if id.is_none() => id = Some(w),
+                    _ => return Err(usage(format!("delete: unexpected argument {w:?}"))),
+                }
+            }
+            Command::Delete(need_id(id, "delete")?, force)
+        }
+        "list" => {
+            let mut json = false;
+            while let Some(w) = a.words.next() {
+                let (flag, inline) = split(&w);
+                match flag {
+                    "--format" | "-f" => json = a.value(flag, inline)? == "json",
+                    "--quiet" | "-q" => {}
+                    _ => return Err(usage(format!("list: unexpected argument {w:?}"))),
+                }
+            }
+            Command::List(json)
+        }
+        "spec" => {
+            let (mut rootless, mut bundle) = (false, None);
+            while let Some(w) = a.words.next() {
+                let (flag, inline) = split(&w);
+                match flag {
+                    "--rootless" => rootless = true,
+                    "--bundle" | "-b" => bundle = Some(a.value(flag, inline)?.into()),
+                    _ => return Err(usage(format!("spec: unexpected argument {w:?}"))),
+                }
+            }
+            Command::Spec(rootless, bundle)
+        }
+        "features" => Command::Features,
+        other => {
+            return Err(Error::new(format!("command {other:?}"), "not an OCI command nsbox has")
+                .hint("nsbox's OCI commands: create, start, state, kill, delete, run, list, spec, features"));
+        }
+    };
+    Ok(command)
+}
+
+fn need_id(id: Option<String>, command: &str) -> Result<String> {
+    let id = id.ok_or_else(|| usage(format!("{command}: the container id is missing")))?;
+    check_id(&id)?;
+    Ok(id)
+}
+
+/// An id names a directory of the state root: no `/`, no `..`, nothing odd.
+pub fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c));
+    match ok {
+        true => Ok(()),
+        false => Err(Error::new(
+            format!("container id {id:?}"),
+            "expected letters, digits, '_', '.', '+' or '-' (no '/', not '.' or '..')",
+        )),
+    }
+}
+
+fn only_id(a: &mut Args, command: &str) -> Result<String> {
+    let mut id = None;
+    for w in a.words.by_ref() {
+        match w.starts_with('-') || id.is_some() {
+            true => return Err(usage(format!("{command}: unexpected argument {w:?}"))),
+            false => id = Some(w),
+        }
+    }
+    need_id(id, command)
+}
+
+fn kill(a: &mut Args) -> Result<Command> {
+    let (mut all, mut rest) = (false, Vec::new());
+    for w in a.words.by_ref() {
+        match w.as_str() {
+            "--all" | "-a" => all = true,
+            _ if w.starts_with('-') && w.parse::<i32>().is_err() => {
+                return Err(usage(format!("kill: unknown option {w}")));
+            }
+            _ => rest.push(w),
+        }
+    }
+    let mut rest = rest.into_iter();
+    let id = need_id(rest.next(), "kill")?;
+    let signal = match rest.next() {
+        Some(s) => crate::cli::parse_signal(&s).map_err(|_| {
+            Error::new(format!("signal {s:?}"), "not a signal")
+                .hint("give a name such as TERM, KILL, HUP or a number from 1 to 64")
+        })?,
+        None => libc::SIGTERM,
+    };
+    if let Some(extra) = rest.next() {
+        return Err(usage(format!("kill: unexpected argument {extra:?}")));
+    }
+    Ok(Command::Kill(id, signal, all))
+}
+
+/// `create`'s and `run`'s flags. Returns them and `--detach`.
+fn create(a: &mut Args, command: &str) -> Result<(Create, bool)> {
+    let mut c = Create::default();
+    let (mut id, mut detach) = (None, false);
+    while let Some(w) = a.words.next() {
+        let (flag, inline) = split(&w);
+        match flag {
+            "--bundle" | "-b" => c.bundle = Some(a.value(flag, inline)?.into()),
+            "--pid-file" => c.pid_file = Some(a.value(flag, inline)?.into()),
+            "--no-pivot" => c.no_pivot = true,
+            "--no-new-keyring" => c.no_new_keyring = true,
+            "--detach" | "-d" if command == "run" => detach = true,
+            "--console-socket" => {
+                let socket = a.value(flag, inline)?;
+                return Err(Error::new(
+                    format!("--console-socket {socket:?}"),
+                    "not supported yet: nsbox cannot hand a terminal to the caller",
+                )
+                .hint("run the container without a terminal (no -t)"));
+            }
+            "--preserve-fds" => {
+                let n = a.value(flag, inline)?;
+                if n != "0" {
+                    return Err(Error::new(
+                        format!("--preserve-fds {n}"),
+                        "not supported: nsbox closes every descriptor beyond 0-2 before the container's paths are resolved",
+                    ));
+                }
+            }
+            _ if flag.starts_with('-') => {
+                return Err(usage(format!("{command}: unknown option {flag}")));
+            }
+            _ if id.is_none() => id = Some(w),
+            _ => return Err(usage(format!("{command}: unexpected argument {w:?}"))),
+        }
+    }
+    c.id = need_id(id, command)?;
+    Ok((c, detach))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn conmons_spellings() {
+        let (g, c) = parse(args(
+            "--log-format=json --log /x/oci-log create --bundle /b --pid-file /p abc",
+        ));
+        let c = c.unwrap();
+        assert!(g.json_log);
+        assert_eq!(g.log, Some("/x/oci-log".into()));
+        let Command::Create(c) = c else { panic!() };
+        assert_eq!(
+            (c.id.as_str(), c.bundle, c.pid_file),
+            ("abc", Some("/b".into()), Some("/p".into()))
+        );
+        assert_eq!(
+            parse(args("kill abc 9")).1.unwrap(),
+            Command::Kill("abc".into(), 9, false)
+        );
+        assert_eq!(
+            parse(args("kill --all abc KILL")).1.unwrap(),
+            Command::Kill("abc".into(), 9, true)
+        );
+        assert_eq!(
+            parse(args("kill abc")).1.unwrap(),
+            Command::Kill("abc".into(), 15, false)
+        );
+        assert_eq!(
+            parse(args("--root=/r delete -f abc")).1.unwrap(),
+            Command::Delete("abc".into(), true)
+        );
+    }
+
+    #[test]
+    fn bad_input() {
+        assert!(parse(args("create ../x")).1.is_err());
+        assert!(parse(args("create a/b")).1.is_err());
+        assert!(parse(args("kill abc NOPE")).1.is_err());
+        assert!(parse(args("start")).1.is_err());
+        assert!(parse(args("--systemd-cgroup create x")).1.is_err());
+        assert!(parse(args("--log-format yaml state x")).1.is_err());
+    }
+
+    #[test]
+    fn what_it_claims() {
+        assert!(claims(&args("create --bundle . x")));
+        assert!(claims(&args("--root /r kill x 9")));
+        assert!(claims(&args("kill x 15")));
+        assert!(!claims(&args("kill x")));
+        assert!(!claims(&args("kill -s TERM x")));
+        assert!(!claims(&args("run -r /rootfs sh")));
+        assert!(claims(&args("run --bundle /b x")));
+    }
+}

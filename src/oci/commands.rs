@@ -1,0 +1,284 @@
+//! The OCI lifecycle over nsbox's runtime: `create` runs the native recipe up to the command's
+//! execve (commands::run::run_to), where the first process waits on a FIFO; `start` opens that
+//! FIFO; `kill`, `state` and `delete` work from the record.
+
+use super::cli::Create;
+use super::config;
+use super::state::{self, Record, Status};
+use crate::cli::Options;
+use crate::commands::run::{self, Outcome};
+use crate::error::{Error, Result};
+use crate::record::Proc;
+use crate::sys::{self, fs, process};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `create`: returns the container's first process, which waits for `start`.
+pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
+    let bundle = config::bundle_dir(c.bundle.as_ref(), cwd);
+    let loaded = config::load(&bundle, &c.id, root)?;
+    let mut spec = loaded.spec;
+    spec.chroot = c.no_pivot;
+    spec.extra.new_keyring = !c.no_new_keyring;
+    let dir = spec.state_dir();
+    spec.extra.start_fifo = Some(dir.join(state::FIFO));
+    let rootfs = match &spec.rootfs {
+        crate::spec::Rootfs::Dir(d) => d.clone(),
+        crate::spec::Rootfs::Host => PathBuf::from("/"),
+    };
+    let cgroups_path = spec.extra.cgroups_path.clone();
+    let opts = Options {
+        trace,
+        detach: false,
+    };
+    let pid = match run::run_to(&spec, opts)? {
+        Outcome::Created(pid) => pid,
+        Outcome::Exited(code) => {
+            return Err(Error::new(
+                format!("container {:?}", c.id),
+                format!("ended before it was created (exit code {code})"),
+            )
+            .code(code));
+        }
+    };
+    let record = Record {
+        id: c.id.clone(),
+        pid: Proc::require(pid)?,
+        bundle,
+        rootfs,
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        annotations: loaded.annotations,
+        cgroups_path,
+    };
+    let written = record.save(&dir).and_then(|()| match &c.pid_file {
+        Some(f) => write_pid_file(f, pid),
+        None => Ok(()),
+    });
+    if let Err(e) = written {
+        // Nothing may stay of a create that failed: the container, then its state.
+        let _ = process::kill(pid, libc::SIGKILL);
+        wait_gone(&record.pid, Duration::from_secs(5));
+        let _ = remove(&dir, &record);
+        return Err(e);
+    }
+    Ok(pid)
+}
+
+/// The pid file: the decimal pid, no newline (what conmon and the shim read), written whole
+/// under a temporary name and renamed.
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    fs::replace_file(
+        &sys::cpath(&tmp)?,
+        &sys::cpath(path)?,
+        pid.to_string().as_bytes(),
+        0o644,
+    )
+    .map_err(|e| Error::sys(format!("write the pid file {path:?}"), e))
+}
+
+/// The record of container `id`, or the error that it does not exist.
+pub fn find(root: &Path, id: &str) -> Result<(PathBuf, Record)> {
+    let dir = root.join(id);
+    match Record::load(&dir)? {
+        Some(r) => Ok((dir, r)),
+        None => Err(
+            Error::new(format!("container {id:?}"), "does not exist").hint(format!(
+                "'nsbox --root {} list' lists the containers",
+                root.display()
+            )),
+        ),
+    }
+}
+
+/// `start`: opens the FIFO, which lets the first process go on to execve.
+pub fn start(root: &Path, id: &str) -> Result<()> {
+    let (dir, rec) = find(root, id)?;
+    let status = rec.status(&dir);
+    if status != Status::Created {
+        return Err(Error::new(
+            format!("start {id:?}"),
+            format!("the container is {}, not created", status.name()),
+        )
+        .hint("only a created container starts; 'nsbox run' creates and starts one"));
+    }
+    let fifo = dir.join(state::FIFO);
+    let fd = fs::openat(
+        libc::AT_FDCWD,
+        &sys::cpath(&fifo)?,
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        0,
+    )
+    .map_err(|e| Error::sys(format!("open {fifo:?}"), e))?;
+    // The first process completes its open of the other end, then writes one byte.
+    let mut byte = [0u8; 1];
+    loop {
+        match sys::read(&fd, &mut byte) {
+            Ok(1) => break,
+            Ok(_) | Err(syscalls::Errno::EAGAIN) => {
+                if !rec.pid.alive() {
+                    return Err(Error::new(
+                        format!("start {id:?}"),
+                        "the container's process ended before it started",
+                    ));
+                }
+                process::sleep(Duration::from_micros(100));
+            }
+            Err(e) => return Err(Error::sys(format!("read {fifo:?}"), e)),
+        }
+    }
+    sys::close(fd);
+    fs::unlink(&sys::cpath(&fifo)?).map_err(|e| Error::sys(format!("remove {fifo:?}"), e))
+}
+
+pub fn state_json(root: &Path, id: &str) -> Result<String> {
+    let (dir, rec) = find(root, id)?;
+    Ok(rec.state(rec.status(&dir)).text())
+}
+
+/// `kill`: the first process, or with `all` every process of the container's cgroups.
+pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
+    let (dir, rec) = find(root, id)?;
+    if rec.status(&dir) == Status::Stopped {
+        return Err(Error::new(
+            format!("kill {id:?}"),
+            "the container is not running (stopped)",
+        )
+        .hint(format!("remove it: nsbox delete {id}")));
+    }
+    let mut pids = vec![rec.pid.pid];
+    if all {
+        pids.extend(cgroup_pids(&dir)?.into_iter().filter(|p| *p != rec.pid.pid));
+    }
+    for pid in pids {
+        match process::kill(pid, signal) {
+            Ok(()) | Err(syscalls::Errno::ESRCH) => {}
+            Err(e) => {
+                return Err(Error::sys(
+                    format!("kill({pid}, {})", crate::flags::signal_name(signal)),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every pid in the container's recorded cgroups.
+pub fn cgroup_pids(dir: &Path) -> Result<Vec<i32>> {
+    let mut pids = Vec::new();
+    for cg in crate::state::recorded_cgroups(dir)? {
+        if let Ok(text) = sys::read_text(&cg.join("cgroup.procs")) {
+            pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    Ok(pids)
+}
+
+/// `delete`: a stopped container's teardown; `force` kills a created or running one first.
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    let (dir, rec) = find(root, id)?;
+    let status = rec.status(&dir);
+    if status != Status::Stopped {
+        if !force {
+            return Err(Error::new(
+                format!("delete {id:?}"),
+                format!("the container is {}", status.name()),
+            )
+            .hint(format!(
+                "stop it first (nsbox kill {id} KILL), or use delete --force"
+            )));
+        }
+        let _ = kill(root, id, libc::SIGKILL, true);
+        if !wait_gone(&rec.pid, Duration::from_secs(10)) {
+            return Err(Error::new(
+                format!("delete {id:?}"),
+                format!("its process {} did not end after SIGKILL", rec.pid.pid),
+            ));
+        }
+    }
+    remove(&dir, &rec)
+}
+
+/// Waits until `p` is gone (or a zombie): it is not our child, so it is watched, not waited.
+fn wait_gone(p: &Proc, patience: Duration) -> bool {
+    let mut waited = Duration::ZERO;
+    while p.alive() {
+        if waited >= patience {
+            return false;
+        }
+        let step = Duration::from_millis(1);
+        process::sleep(step);
+        waited += step;
+    }
+    true
+}
+
+/// Removes the container's cgroups (only those it was given), then its files and directory.
+fn remove(dir: &Path, rec: &Record) -> Result<()> {
+    let paths = crate::state::recorded_cgroups(dir)?;
+    let expected = rec
+        .cgroups_path
+        .as_deref()
+        .map(|p| p.trim_start_matches('/').to_string());
+    if let Some(bad) = paths.iter().find(|p| match &expected {
+        Some(e) => !p.ends_with(e),
+        None => !p.ends_with(Path::new("nsbox").join(&rec.id)),
+    }) {
+        return Err(Error::new(
+            format!("{:?}", dir.join(crate::state::CGROUPS_FILE)),
+            format!("records {bad:?}, which is not this container's cgroup"),
+        )
+        .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
+    }
+    crate::cgroup::remove_recorded(&paths)?;
+    for file in [
+        crate::state::CGROUPS_FILE,
+        state::FIFO,
+        state::FILE,
+        "oci.json.tmp",
+    ] {
+        let p = dir.join(file);
+        match fs::unlink(&sys::cpath(&p)?) {
+            Ok(()) | Err(syscalls::Errno::ENOENT) => {}
+            Err(e) => return Err(Error::sys(format!("remove {p:?}"), e)),
+        }
+    }
+    fs::rmdir(&sys::cpath(dir)?).map_err(|e| Error::sys(format!("remove {dir:?}"), e))
+}
+
+/// Every OCI container under `root`: (id, pid, status, bundle, created).
+pub fn list(root: &Path) -> Result<Vec<(PathBuf, Record)>> {
+    let mut out = Vec::new();
+    let Ok(dir) = crate::commands::container::open_dir(root) else {
+        return Ok(out);
+    };
+    for (name, _) in fs::list_dir(&dir).unwrap_or_default() {
+        let path = root.join(std::ffi::OsStr::from_bytes(&name));
+        if let Ok(Some(rec)) = Record::load(&path) {
+            out.push((path, rec));
+        }
+    }
+    out.sort_by(|a, b| a.1.created.cmp(&b.1.created));
+    Ok(out)
+}
+
+/// `run`: create and start; unless detached, wait for the container (our child: this process
+/// cloned it) and delete it. Returns the command's exit code.
+pub fn run(c: &Create, detach: bool, root: &Path, cwd: &Path, trace: bool) -> Result<u8> {
+    let pid = create(c, root, cwd, trace)?;
+    if let Err(e) = start(root, &c.id) {
+        let _ = delete(root, &c.id, true);
+        return Err(e);
+    }
+    if detach {
+        return Ok(0);
+    }
+    let exit = crate::signals::supervise_process(pid, true);
+    let _ = delete(root, &c.id, true);
+    exit.map(|e| e.code())
+}

@@ -1,0 +1,133 @@
+//! `linux.resources` into nsbox's limits: memory, cpu, pids and device rules. What nsbox
+//! cannot enforce is refused by name; weights and soft targets that isolate nothing are
+//! accepted and not applied (the README lists them).
+
+use super::field::Field;
+use crate::cgroup::limits::{self, CPU_PERIOD_US};
+use crate::error::Result;
+use crate::spec::Spec;
+
+pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
+    let limits = &mut spec.limits;
+    if let Some(m) = r.get("memory") {
+        if let Some(f) = m.get("limit") {
+            let n = f.i64()?;
+            if n > 0 {
+                if (n as u64) < limits::MIN_MEMORY {
+                    return Err(f.error(format!(
+                        "{n} bytes is less than the 6 MiB nsbox needs to start a container"
+                    )));
+                }
+                limits.memory = Some(n as u64);
+            }
+        }
+        for refused in [
+            "kernel",
+            "kernelTCP",
+            "swappiness",
+            "disableOOMKiller",
+            "checkBeforeUpdate",
+        ] {
+            if let Some(f) = m.get(refused)
+                && !matches!(f.value, super::json::Value::Bool(false))
+            {
+                return Err(f.unsupported("nsbox sets only memory.limit (and swap with it)"));
+            }
+        }
+    }
+    if let Some(c) = r.get("cpu") {
+        let quota = c.get("quota").map(|f| f.i64()).transpose()?;
+        let period = c
+            .get("period")
+            .map(|f| f.u64())
+            .transpose()?
+            .unwrap_or(CPU_PERIOD_US);
+        if let Some(q) = quota
+            && q > 0
+        {
+            if period == 0 {
+                return Err(c.error("period must not be 0"));
+            }
+            // nsbox's period is the kernel's default: the same share of a CPU.
+            let us = (q as u64).saturating_mul(CPU_PERIOD_US) / period;
+            limits.cpu_quota_us = Some(us.max(1_000));
+        }
+        if let Some(f) = c.get("cpus") {
+            let list = f.str()?;
+            if !list.is_empty() {
+                limits.cpuset = Some(
+                    limits::parse_cpuset(list).map_err(|e| f.error(e.why.unwrap_or_default()))?,
+                );
+            }
+        }
+        for refused in ["mems", "realtimeRuntime", "realtimePeriod", "idle", "burst"] {
+            if let Some(f) = c.get(refused)
+                && !matches!(f.value, super::json::Value::Str(s) if s.is_empty())
+                && !matches!(f.value, super::json::Value::Num(n) if n == "0")
+            {
+                return Err(f.unsupported("nsbox sets cpu quota, period and cpus only"));
+            }
+        }
+    }
+    if let Some(p) = r.get("pids")
+        && let Some(f) = p.get("limit")
+    {
+        let n = f.i64()?;
+        if n > 0 {
+            limits.pids = Some(n as u64);
+        }
+    }
+    if let Some(d) = r.get("devices") {
+        let mut rules = Vec::new();
+        for rule in d.items()? {
+            let allow = rule.need("allow")?.bool()?;
+            let kind = match rule.get("type") {
+                Some(t) => t.str()?.to_string(),
+                None => "a".into(),
+            };
+            if !matches!(kind.as_str(), "a" | "c" | "b") {
+                return Err(rule.error(format!("type {kind:?}: expected a, c or b")));
+            }
+            let number = |name: &str| -> Result<String> {
+                match rule.get(name) {
+                    Some(f) => {
+                        Ok(f.i64()?.to_string()).map(|n| if n == "-1" { "*".into() } else { n })
+                    }
+                    None => Ok("*".into()),
+                }
+            };
+            let access = match rule.get("access") {
+                Some(a) => a.str()?.to_string(),
+                None => "rwm".into(),
+            };
+            if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
+                return Err(rule.error(format!("access {access:?}: expected letters of rwm")));
+            }
+            let line = match kind.as_str() {
+                "a" => "a".to_string(),
+                _ => format!("{kind} {}:{} {access}", number("major")?, number("minor")?),
+            };
+            rules.push((allow, line));
+        }
+        if !rules.is_empty() {
+            limits.devices = Some(rules);
+        }
+    }
+    for refused in ["blockIO", "hugepageLimits", "network", "rdma", "unified"] {
+        if let Some(f) = r.get(refused)
+            && !is_empty(f.value)
+        {
+            return Err(f.unsupported("nsbox has no limits for it yet"));
+        }
+    }
+    Ok(())
+}
+
+fn is_empty(v: &super::json::Value) -> bool {
+    use super::json::Value;
+    match v {
+        Value::Obj(m) => m.is_empty(),
+        Value::Arr(a) => a.is_empty(),
+        _ => false,
+    }
+}

@@ -1,0 +1,171 @@
+//! An OCI container's record, `ROOT/ID/oci.json`, and its status as the runtime-spec defines
+//! it: `created` while its first process waits on the FIFO, `running` once it has gone on,
+//! `stopped` when that process is gone. Nothing is rewritten between them: the FIFO and the
+//! process say it.
+
+use super::field::Field;
+use super::json::{self, Value};
+use crate::error::{Error, Result};
+use crate::record::Proc;
+use std::path::{Path, PathBuf};
+
+pub const FILE: &str = "oci.json";
+pub const FIFO: &str = "exec.fifo";
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: String,
+    pub pid: Proc,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub owner: String,
+    pub annotations: Vec<(String, String)>,
+    /// The cgroupsPath the container was given (what `delete` may remove).
+    pub cgroups_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+impl Record {
+    pub fn status(&self, dir: &Path) -> Status {
+        if !self.pid.alive() {
+            return Status::Stopped;
+        }
+        match dir.join(FIFO).exists() {
+            true => Status::Created,
+            false => Status::Running,
+        }
+    }
+
+    /// The state JSON of the runtime-spec (plus runc's rootfs, created and owner).
+    pub fn state(&self, status: Status) -> Value {
+        let pid = match status {
+            Status::Stopped => 0,
+            _ => self.pid.pid,
+        };
+        let annotations = Value::Obj(
+            self.annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), json::str(v.as_str())))
+                .collect(),
+        );
+        json::obj(vec![
+            ("ociVersion", json::str(super::SPEC_VERSION)),
+            ("id", json::str(self.id.as_str())),
+            ("status", json::str(status.name())),
+            ("pid", json::num(pid)),
+            ("bundle", json::str(self.bundle.to_string_lossy())),
+            ("rootfs", json::str(self.rootfs.to_string_lossy())),
+            ("created", json::str(self.created.as_str())),
+            ("owner", json::str(self.owner.as_str())),
+            ("annotations", annotations),
+        ])
+    }
+
+    fn file(&self) -> Value {
+        let mut v = self.state(Status::Created);
+        if let Value::Obj(m) = &mut v {
+            m.push(("start".into(), json::num(self.pid.start)));
+            if let Some(p) = &self.cgroups_path {
+                m.push(("cgroupsPath".into(), json::str(p.as_str())));
+            }
+        }
+        v
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.join("oci.json.tmp");
+        let path = dir.join(FILE);
+        let text = self.file().text();
+        crate::sys::fs::replace_file(
+            &crate::sys::cpath(&tmp)?,
+            &crate::sys::cpath(&path)?,
+            text.as_bytes(),
+            0o600,
+        )
+        .map_err(|e| Error::sys(format!("write {path:?}"), e))
+    }
+
+    /// The record in `dir`, or None where there is none (not an OCI container).
+    pub fn load(dir: &Path) -> Result<Option<Record>> {
+        let path = dir.join(FILE);
+        let text = match crate::sys::fs::read_file(&crate::sys::cpath(&path)?) {
+            Ok(t) => t,
+            Err(syscalls::Errno::ENOENT) | Err(syscalls::Errno::ENOTDIR) => return Ok(None),
+            Err(e) => return Err(Error::sys(format!("read {path:?}"), e)),
+        };
+        let doc = json::parse(&text).map_err(|e| {
+            Error::new(
+                format!("{path:?}"),
+                format!("damaged ({} at line {})", e.why, e.line),
+            )
+        })?;
+        let f = Field::root("oci.json", &doc);
+        let s = |k: &str| -> Result<String> { Ok(f.need(k)?.str()?.to_string()) };
+        let annotations = match f.get("annotations") {
+            Some(a) => a
+                .members()?
+                .into_iter()
+                .map(|(k, v)| Ok((k.to_string(), v.str()?.to_string())))
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        Ok(Some(Record {
+            id: s("id")?,
+            pid: Proc {
+                pid: f.need("pid")?.i64()? as i32,
+                start: f.need("start")?.u64()?,
+            },
+            bundle: s("bundle")?.into(),
+            rootfs: s("rootfs")?.into(),
+            created: s("created")?,
+            owner: s("owner")?,
+            annotations,
+            cgroups_path: f
+                .get("cgroupsPath")
+                .map(|p| p.str().map(String::from))
+                .transpose()?,
+        }))
+    }
+}
+
+/// Now, as RFC 3339 in UTC with nanoseconds (`2026-12-07T06:00:00.123456789Z`).
+pub fn now_rfc3339() -> String {
+    let now = crate::sys::process::now_realtime();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        now.subsec_nanos()
+    )
+}
