@@ -148,6 +148,27 @@ fn main() {
                 println!("{}", if seen { "escaped" } else { "contained" });
                 return;
             }
+            "subreaper" => {
+                // As conmon and containerd's shim: a subreaper that runs `CMD ARGS...` (an OCI
+                // create), says how it ended, then reaps what it inherited: `reaped PID SIG`.
+                syscall(157, 36i64, 1i64); // prctl(PR_SET_CHILD_SUBREAPER, 1)
+                let ok = std::process::Command::new(arg(1))
+                    .args(&args[2..])
+                    .stdin(std::process::Stdio::null())
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false);
+                println!("create {}", if ok { "ok" } else { "failed" });
+                loop {
+                    let mut status = 0i32;
+                    let pid = syscall(61, -1i64, &mut status as *mut i32, 0i64, null);
+                    if pid <= 0 {
+                        break;
+                    }
+                    println!("reaped {pid} {}", status & 0x7f);
+                }
+                return;
+            }
             "hold-exe" => {
                 // Run as the ELF interpreter of a re-run nsbox (the image's ld.so): hold
                 // /proc/self/exe open, start WRITER (this probe) with it, which overwrites the

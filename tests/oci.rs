@@ -1,0 +1,811 @@
+//! The OCI front end driven the way podman (conmon) and containerd's shim drive runc: bundles
+//! with a config.json, create/start/state/kill/delete, pid files, JSON error logs. Each config
+//! field's effect is checked from inside the container (its output) and on the host.
+
+mod common;
+
+use common::{Fixture, HostSnapshot, Out, nsbox_bin, rootfs, wait_until};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// One bundle: a directory with config.json; the rootfs is the shared one unless `own_rootfs`.
+struct Bundle {
+    dir: PathBuf,
+    root: PathBuf,
+}
+
+/// The parts of a config a test changes; the rest is nsbox's `spec` default.
+#[derive(Default)]
+struct Config<'a> {
+    args: &'a [&'a str],
+    /// Members added at the end of `process` (`,"user":{...}`: a later member replaces an
+    /// earlier one of the same name), as JSON text with a leading comma.
+    process: &'a str,
+    /// Members added at the end of `linux`.
+    linux: &'a str,
+    /// Members added at the top.
+    top: &'a str,
+    /// Mounts after the standard ones (JSON objects with a leading comma).
+    mounts: &'a str,
+    /// Replaces the namespace list.
+    namespaces: Option<&'a str>,
+    readonly: bool,
+}
+
+const STD_MOUNTS: &str = r#"{"destination":"/proc","type":"proc","source":"proc"},
+ {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
+ {"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
+ {"destination":"/dev/shm","type":"tmpfs","source":"shm","options":["nosuid","noexec","nodev","mode=1777","size=65536k"]},
+ {"destination":"/dev/mqueue","type":"mqueue","source":"mqueue","options":["nosuid","noexec","nodev"]},
+ {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
+ {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","ro"]}"#;
+
+const CAPS: &str = r#"["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP","CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL"]"#;
+
+fn json_strs(items: &[&str]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("[{}]", quoted.join(","))
+}
+
+impl Config<'_> {
+    fn text(&self, root: &Path) -> String {
+        let namespaces = self.namespaces.unwrap_or(
+            r#"[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"}]"#,
+        );
+        format!(
+            r#"{{"ociVersion":"1.0.2-dev",{top}
+"process":{{"terminal":false,"user":{{"uid":0,"gid":0}},"args":{args},
+  "env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin","TERM=xterm"],"cwd":"/",
+  "capabilities":{{"bounding":{CAPS},"effective":{CAPS},"permitted":{CAPS}}},
+  "rlimits":[{{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}}],"noNewPrivileges":true{process}}},
+"root":{{"path":"{root}","readonly":{readonly}}},
+"hostname":"ocibox",
+"mounts":[{STD_MOUNTS}{mounts}],
+"linux":{{"namespaces":{namespaces},
+  "maskedPaths":["/proc/kcore","/proc/keys","/proc/timer_list","/sys/firmware"],
+  "readonlyPaths":["/proc/sys","/proc/sysrq-trigger"]{linux}}}}}"#,
+            top = self.top,
+            process = self.process,
+            args = json_strs(self.args),
+            root = root.display(),
+            readonly = self.readonly,
+            mounts = self.mounts,
+            linux = self.linux,
+        )
+    }
+}
+
+impl Bundle {
+    /// A bundle in the fixture's scratch directory; `own_rootfs` copies the rootfs (for configs
+    /// whose mount points are not in the shared one).
+    fn new(f: &Fixture, name: &str, own_rootfs: bool) -> Bundle {
+        let dir = f.scratch.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = match own_rootfs {
+            true => f.rootfs_copy(&format!("{name}-rootfs")),
+            false => rootfs().to_path_buf(),
+        };
+        Bundle { dir, root }
+    }
+
+    fn write(&self, c: &Config<'_>) -> &Self {
+        std::fs::write(self.dir.join("config.json"), c.text(&self.root)).unwrap();
+        self
+    }
+}
+
+/// `nsbox --root STATE --log LOG --log-format json ARGS...` as conmon calls it, from `cwd`.
+fn oci(f: &Fixture, args: &[&str]) -> Out {
+    let log = f.scratch.join("log.json");
+    // stdout and stderr are files: a created container keeps them open after create exits,
+    // and a pipe would keep output() waiting.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let (out, err) = (
+        f.scratch.join(format!("out.{n}")),
+        f.scratch.join(format!("err.{n}")),
+    );
+    let status = Command::new(nsbox_bin())
+        .arg("--root")
+        .arg(&f.state_root)
+        .arg(format!("--log={}", log.display()))
+        .arg("--log-format=json")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    Out(std::process::Output {
+        status,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    })
+}
+
+/// create, then start; the container's stdout and stderr go to `out` (a file of the scratch
+/// directory). Returns the pid from the pid file.
+fn create_and_start(f: &Fixture, b: &Bundle, id: &str) -> (u32, PathBuf) {
+    let out = f.scratch.join(format!("{id}.out"));
+    let pid_file = f.scratch.join(format!("{id}.pid"));
+    let file = std::fs::File::create(&out).unwrap();
+    let status = Command::new(nsbox_bin())
+        .arg("--root")
+        .arg(&f.state_root)
+        .args(["create", "--bundle"])
+        .arg(&b.dir)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "create failed: {}",
+        std::fs::read_to_string(&out).unwrap()
+    );
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(!pid.ends_with('\n'), "the pid file holds the number alone");
+    oci(f, &["start", id]).ok();
+    (pid.parse().unwrap(), out)
+}
+
+fn status_of(f: &Fixture, id: &str) -> String {
+    let state = oci(f, &["state", id]).ok();
+    state
+        .split("\"status\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Runs `args` in a container of config `c` (create, start, wait for stopped, delete) and
+/// returns what it printed.
+fn output_of(f: &Fixture, b: &Bundle, id: &str, c: Config<'_>) -> String {
+    b.write(&c);
+    let (_, out) = create_and_start(f, b, id);
+    wait_until(&format!("{id} stopped"), 10, || {
+        status_of(f, id) == "stopped"
+    });
+    oci(f, &["delete", id]).ok();
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// The last JSON line of the log, as clients read it.
+fn last_log_msg(f: &Fixture) -> String {
+    let text = std::fs::read_to_string(f.scratch.join("log.json")).unwrap_or_default();
+    let line = text.lines().last().unwrap_or_default().to_string();
+    assert!(
+        line.starts_with("{\"level\":\"error\",\"msg\":\"nsbox: "),
+        "log line: {line:?}"
+    );
+    assert!(line.contains("\"time\":\"20"), "log line: {line:?}");
+    line
+}
+
+fn parent_of(pid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    after.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn create_start_state_kill_delete() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "life", false);
+    let id = common::unique_id("oci-life");
+    b.write(&Config {
+        args: &["sh", "-c", "echo started; exec sleep 600"],
+        ..Default::default()
+    });
+    let pid_file = f.scratch.join("pid");
+    // create under a subreaper, as conmon and the shim run it; the container keeps create's
+    // stdout and stderr, so they are files here (a pipe would stay open after create exits).
+    let err = f.scratch.join("create.err");
+    let mut reaper = Command::new(common::probe_bin())
+        .arg("subreaper")
+        .arg(nsbox_bin())
+        .arg("--root")
+        .arg(&f.state_root)
+        .args(["create", "--bundle"])
+        .arg(&b.dir)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(reaper.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(
+        first,
+        "create ok",
+        "{}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+    let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    // create has exited: the container's first process is the subreaper's now, blocked
+    // before execve, and no nsbox process stays.
+    assert_eq!(parent_of(pid), reaper.id(), "reparented to the subreaper");
+    assert_eq!(status_of(&f, &id), "created");
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(
+        comm.trim(),
+        "nsbox:child",
+        "it has not exec'd its command yet"
+    );
+    let state = oci(&f, &["state", &id]).ok();
+    for field in [
+        "\"ociVersion\":\"1.2.0\"",
+        &format!("\"id\":\"{id}\""),
+        &format!("\"pid\":{pid}"),
+        &format!("\"bundle\":\"{}\"", b.dir.display()),
+        "\"created\":\"20",
+    ] {
+        assert!(state.contains(field), "{field} in {state}");
+    }
+    // A created container is listed, can't be deleted without --force, nor started twice.
+    assert!(oci(&f, &["list", "--format", "json"]).ok().contains(&id));
+    let refused = oci(&f, &["delete", &id]);
+    assert_ne!(refused.code(), 0);
+    assert!(last_log_msg(&f).contains("the container is created"));
+    oci(&f, &["start", &id]).ok();
+    wait_until("the command runs", 10, || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            == "sleep"
+    });
+    assert_eq!(status_of(&f, &id), "running");
+    // The command writes to create's stdout: the caller's (conmon's pipe).
+    assert_eq!(lines.next().unwrap().unwrap(), "started");
+    let again = oci(&f, &["start", &id]);
+    assert_ne!(again.code(), 0);
+    assert!(
+        again
+            .stderr()
+            .contains("the container is running, not created"),
+        "{}",
+        again.stderr()
+    );
+    // kill with a number, as podman does: the subreaper reaps the container, killed by 9.
+    oci(&f, &["kill", &id, "9"]).ok();
+    assert_eq!(lines.next().unwrap().unwrap(), format!("reaped {pid} 9"));
+    reaper.wait().unwrap();
+    assert_eq!(status_of(&f, &id), "stopped");
+    let k = oci(&f, &["kill", &id, "TERM"]);
+    assert_ne!(k.code(), 0, "kill of a stopped container fails");
+    oci(&f, &["delete", &id]).ok();
+    let gone = oci(&f, &["state", &id]);
+    assert_ne!(gone.code(), 0);
+    assert!(
+        gone.stderr().contains("does not exist"),
+        "{}",
+        gone.stderr()
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn delete_force_ends_a_running_container_and_its_cgroup() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "force", false);
+    let id = common::unique_id("oci-force");
+    let cg = format!("/nsbox-oci-test/{id}");
+    let linux = format!(
+        r#","cgroupsPath":"{cg}","resources":{{"pids":{{"limit":33}},"memory":{{"limit":67108864}},"cpu":{{"quota":25000,"period":50000}}}}"#
+    );
+    b.write(&Config {
+        args: &["sleep", "600"],
+        linux: &linux,
+        ..Default::default()
+    });
+    let (pid, _) = create_and_start(&f, &b, &id);
+    // The limits are on the host, in the cgroup the config named.
+    let host = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}{cg}/{file}"))
+            .unwrap_or_else(|e| panic!("{ctrl}{cg}/{file}: {e}"))
+    };
+    if Path::new("/sys/fs/cgroup/pids").is_dir() {
+        assert_eq!(host("pids", "pids.max").trim(), "33");
+        assert_eq!(host("memory", "memory.limit_in_bytes").trim(), "67108864");
+        assert_eq!(
+            host("cpu", "cpu.cfs_quota_us").trim(),
+            "50000",
+            "25 ms per 50 ms is 50 ms per 100 ms"
+        );
+        assert!(
+            host("pids", "cgroup.procs")
+                .lines()
+                .any(|l| l.trim() == pid.to_string())
+        );
+    } else {
+        assert_eq!(host("", "pids.max").trim(), "33");
+        assert_eq!(host("", "memory.max").trim(), "67108864");
+        assert!(
+            host("", "cgroup.procs")
+                .lines()
+                .any(|l| l.trim() == pid.to_string())
+        );
+    }
+    oci(&f, &["delete", "--force", &id]).ok();
+    assert!(
+        !Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z")
+    );
+    for ctrl in ["pids", "memory", "cpu", "unified", ""] {
+        assert!(
+            !Path::new(&format!("/sys/fs/cgroup/{ctrl}{cg}")).exists(),
+            "cgroup {ctrl}{cg} left"
+        );
+    }
+    for ctrl in [
+        "pids",
+        "memory",
+        "cpu,cpuacct",
+        "unified",
+        "systemd",
+        "devices",
+        "",
+    ] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctrl}/nsbox-oci-test"));
+    }
+    f.assert_clean();
+}
+
+#[test]
+fn config_fields_take_effect_inside() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "fields", true);
+    let vol = f.scratch.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("marker"), "from the host\n").unwrap();
+    let mounts = format!(
+        r#",{{"destination":"/mnt/ro","type":"bind","source":"{}","options":["rbind","ro","nosuid","nodev"]}},
+           {{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m","mode=700"]}}"#,
+        vol.display()
+    );
+    let script = "hostname; cat /proc/sys/kernel/domainname; id -u; id -g; id -G; umask; ulimit -n; \
+        grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; cat /proc/self/oom_score_adj; pwd; echo $FOO; \
+        cat /mnt/ro/marker; grep -c '^[^ ]* /mnt/ro [^ ]* ro,' /proc/self/mounts; \
+        stat -c '%a' /scratch; df -k /scratch | tail -1 | awk '{print $2}'; \
+        wc -c < /proc/timer_list; grep -c '^[^ ]* /proc/sys [^ ]* ro,' /proc/self/mounts; \
+        cat /proc/sys/kernel/shmmni; ip -o link | wc -l; grep -c '^[^ ]* / [^ ]* ro,' /proc/self/mounts; echo end";
+    let process = r#","user":{"uid":1000,"gid":1001,"umask":23,"additionalGids":[2000,2001]},"env":["PATH=/bin:/sbin:/usr/bin","FOO=bar"]"#;
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-fields"),
+        Config {
+            args: &["sh", "-c", script],
+            top: r#""domainname":"example.test","#,
+            linux: r#","sysctl":{"kernel.shmmni":"1234"}"#,
+            mounts: &mounts,
+            readonly: true,
+            // The base's user, env and cwd come first: these later members replace them.
+            process: &format!(r#"{process},"oomScoreAdj":123,"cwd":"/tmp""#),
+            ..Default::default()
+        },
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    let expect = [
+        "ocibox",
+        "example.test",
+        "1000",
+        "1001",
+        "1001 2000 2001",
+        "0027",
+        "1024",
+        "CapEff:\t0000000000000000",
+        "NoNewPrivs:\t1",
+        "123",
+        "/tmp",
+        "bar",
+        "from the host",
+        "1",
+        "700",
+        "1024",
+        "0",
+        "1",
+        "1234",
+        "1",
+        "1",
+        "end",
+    ];
+    assert_eq!(lines, expect, "full output:\n{out}");
+    f.assert_clean();
+}
+
+#[test]
+fn seccomp_profile_and_capabilities_hold() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "seccomp", false);
+    let linux = r#","seccomp":{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+        {"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1},
+        {"names":["uname"],"action":"SCMP_ACT_ERRNO","errnoRet":38,"args":[{"index":0,"value":0,"op":"SCMP_CMP_NE"}]}]}"#;
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-seccomp"),
+        Config {
+            args: &[
+                "sh",
+                "-c",
+                "mkdir /dev/shm/d 2>&1; uname -s 2>&1; grep CapBnd /proc/self/status; echo end",
+            ],
+            linux,
+            ..Default::default()
+        },
+    );
+    assert!(
+        out.contains("Operation not permitted"),
+        "mkdir refused with errnoRet 1: {out}"
+    );
+    assert!(!out.contains("Linux"), "uname refused: {out}");
+    assert!(
+        out.contains("CapBnd:\t00000000800405fb"),
+        "the bounding set is the config's 11: {out}"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn namespaces_are_new_or_joined_by_path() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "ns", false);
+    let ns = common::NetNs::new();
+    ns.sh("ip link add oci-join0 type veth peer name oci-join1")
+        .ok();
+    let joined = format!(
+        r#"[{{"type":"pid"}},{{"type":"network","path":"{}"}},{{"type":"ipc"}},{{"type":"uts"}},{{"type":"mount"}}]"#,
+        ns.path()
+    );
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-netjoin"),
+        Config {
+            args: &["sh", "-c", "ip -o link | grep -c ' oci-join0@'; echo $$"],
+            namespaces: Some(&joined),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        out, "1\n1\n",
+        "the joined network namespace's link shows; the pid namespace is new"
+    );
+    // A pid namespace joined by path, as a pod's app container joins its sandbox's: the
+    // sandbox here is a native detached container.
+    f.detach("oci-sandbox", &["sleep", "600"]);
+    let inner = common::first_pid(&f.manage(&["ps", "--json"]).ok());
+    let pidns = format!(
+        r#"[{{"type":"pid","path":"/proc/{inner}/ns/pid"}},{{"type":"ipc"}},{{"type":"uts"}},{{"type":"mount"}}]"#
+    );
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-pidjoin"),
+        Config {
+            args: &["sh", "-c", "echo $$; ps -o comm | grep -c sleep"],
+            namespaces: Some(&pidns),
+            ..Default::default()
+        },
+    );
+    f.manage(&["rm", "-f", "oci-sandbox"]).ok();
+    let first: u32 = out.lines().next().unwrap_or("").parse().unwrap_or(0);
+    assert!(first > 1, "not PID 1 in a joined pid namespace: {out}");
+    assert_eq!(
+        out.lines().nth(1),
+        Some("1"),
+        "it sees the namespace's sleep: {out}"
+    );
+    f.assert_clean();
+}
+
+#[test]
+fn run_returns_the_exit_code_and_leaves_nothing() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "run", false);
+    b.write(&Config {
+        args: &["sh", "-c", "exit 42"],
+        ..Default::default()
+    });
+    let id = common::unique_id("oci-run");
+    let out = oci(&f, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_eq!(out.code(), 42, "{}", out.stderr());
+    f.assert_clean();
+}
+
+#[test]
+fn bad_input_is_one_line_and_leaves_nothing() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "bad", false);
+    let bundle = b.dir.to_str().unwrap().to_string();
+    let create = |id: &str| oci(&f, &["create", "--bundle", &bundle, id]);
+    let expect = |out: Out, needle: &str| {
+        assert_ne!(out.code(), 0, "{needle}");
+        assert_eq!(
+            out.stderr().lines().count(),
+            1,
+            "one line: {}",
+            out.stderr()
+        );
+        assert!(
+            out.stderr().contains(needle),
+            "{needle:?} in {}",
+            out.stderr()
+        );
+        let in_json = needle.replace('"', "\\\"");
+        assert!(
+            last_log_msg(&f).contains(&in_json),
+            "{in_json:?} in the log"
+        );
+    };
+    expect(create("x1"), "cannot read config.json");
+    std::fs::write(
+        b.dir.join("config.json"),
+        "{\n  \"ociVersion\": \"1.0.2\",\n  \"root\" {}\n}",
+    )
+    .unwrap();
+    expect(create("x2"), "line 3 column 10");
+    let good = Config {
+        args: &["true"],
+        ..Default::default()
+    }
+    .text(&b.root);
+    for (from, to, needle) in [
+        (
+            "\"ociVersion\":\"1.0.2-dev\"",
+            "\"ociVersion\":\"2.0.0\"",
+            "ociVersion: version \"2.0.0\"",
+        ),
+        (
+            "\"cwd\":\"/\"",
+            "\"cwd\":\"tmp\"",
+            "process.cwd: must be an absolute path",
+        ),
+        (
+            "\"hostname\"",
+            "\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]},\"hostname\"",
+            "hooks.prestart: not supported",
+        ),
+        (
+            "\"type\":\"mqueue\"",
+            "\"type\":\"nfs\"",
+            "mounts[4].type: not supported",
+        ),
+        (
+            "\"RLIMIT_NOFILE\"",
+            "\"RLIMIT_BOGUS\"",
+            "process.rlimits[0].type",
+        ),
+        (
+            "\"noNewPrivileges\":true",
+            "\"noNewPrivileges\":true,\"apparmorProfile\":\"x\"",
+            "process.apparmorProfile: not supported",
+        ),
+    ] {
+        assert!(good.contains(from), "{from}");
+        std::fs::write(b.dir.join("config.json"), good.replacen(from, to, 1)).unwrap();
+        expect(create("x3"), needle);
+    }
+    std::fs::write(
+        b.dir.join("config.json"),
+        good.replace("\"root\":{\"path\"", "\"rooot\":{\"path\""),
+    )
+    .unwrap();
+    expect(create("x4"), "the member \"root\" is missing");
+    std::fs::write(b.dir.join("config.json"), &good).unwrap();
+    expect(create("../x"), "container id \"../x\"");
+    expect(create("a/b"), "container id \"a/b\"");
+    expect(oci(&f, &["start", "nosuch"]), "does not exist");
+    expect(oci(&f, &["state", "nosuch"]), "does not exist");
+    expect(oci(&f, &["kill", "nosuch", "9"]), "does not exist");
+    expect(oci(&f, &["delete", "nosuch"]), "does not exist");
+    expect(oci(&f, &["kill", "nosuch", "NOPE"]), "signal \"NOPE\"");
+    expect(
+        oci(
+            &f,
+            &["--systemd-cgroup", "create", "--bundle", &bundle, "x5"],
+        ),
+        "--systemd-cgroup",
+    );
+    // The same id twice: the second create fails, the first stays as it was.
+    let id = common::unique_id("oci-twice");
+    oci(&f, &["create", "--bundle", &bundle, &id]).ok();
+    expect(create(&id), "already exists");
+    assert_eq!(status_of(&f, &id), "created");
+    oci(&f, &["delete", "--force", &id]).ok();
+    f.assert_clean();
+}
+
+#[test]
+fn host_descriptors_never_reach_the_oci_container() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "fds", false);
+    let marker = f.scratch.join("host-marker");
+    std::fs::write(&marker, "host").unwrap();
+    for fd in 3..8 {
+        b.write(&Config {
+            args: &["sh", "-c", "ls ../../../.. ; cat ../../../../host-marker"],
+            process: &format!(r#","cwd":"/proc/self/fd/{fd}""#),
+            ..Default::default()
+        });
+        let id = format!("{}-{fd}", common::unique_id("oci-fd"));
+        // The caller leaks descriptors 3-7 of a host directory, as CVE-2024-21626's did.
+        let line = format!(
+            "exec 3<{s} 4<{s} 5<{s} 6<{s} 7<{s}; {bin} --root {root} run --bundle {bundle} {id}",
+            s = f.scratch.display(),
+            bin = nsbox_bin(),
+            root = f.state_root.display(),
+            bundle = b.dir.display(),
+        );
+        let out = Out(Command::new("sh")
+            .args(["-c", &line])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap());
+        assert_ne!(out.code(), 0, "fd {fd}: {}", out.stdout());
+        assert!(
+            !out.stdout().contains("host"),
+            "fd {fd} led out: {}",
+            out.stdout()
+        );
+        assert!(
+            out.stderr().contains("working directory") || out.stderr().contains("chdir"),
+            "fd {fd}: {}",
+            out.stderr()
+        );
+    }
+    f.assert_clean();
+}
+
+#[test]
+fn spec_and_features() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "spec", false);
+    let out = Out(Command::new(nsbox_bin())
+        .arg("spec")
+        .current_dir(&b.dir)
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    let config = std::fs::read_to_string(b.dir.join("config.json")).unwrap();
+    let compact = config.replace([' ', '\n'], "");
+    assert!(
+        compact.contains("\"ociVersion\":\"1.2.0\"") && compact.contains("\"path\":\"rootfs\""),
+        "{config}"
+    );
+    let again = Out(Command::new(nsbox_bin())
+        .arg("spec")
+        .current_dir(&b.dir)
+        .output()
+        .unwrap());
+    assert_ne!(again.code(), 0, "spec does not overwrite config.json");
+    // The default config runs as written, on a bundle with the rootfs beside it.
+    std::os::unix::fs::symlink(rootfs(), b.dir.join("rootfs")).unwrap();
+    assert!(config.contains("\"args\": [\"sh\"]"), "{config}");
+    let text = config.replace(
+        "\"args\": [\"sh\"]",
+        "\"args\": [\"sh\",\"-c\",\"echo default-ok\"]",
+    );
+    std::fs::write(b.dir.join("config.json"), text).unwrap();
+    let id = common::unique_id("oci-spec");
+    let run = oci(&f, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.stdout(), "default-ok\n");
+    let features = Out(Command::new(nsbox_bin()).arg("features").output().unwrap()).ok();
+    for part in [
+        "\"ociVersionMax\":\"1.2.0\"",
+        "\"SCMP_CMP_MASKED_EQ\"",
+        "\"rbind\"",
+        "\"systemd\":false",
+    ] {
+        assert!(features.contains(part), "{part} in {features}");
+    }
+    let version = Out(Command::new(nsbox_bin()).arg("--version").output().unwrap()).ok();
+    assert!(
+        version.starts_with("nsbox version ") && version.contains("\nspec: 1.2.0\n"),
+        "{version}"
+    );
+    let _ = HostSnapshot::take();
+    f.assert_clean();
+}
+
+#[test]
+fn the_readmes_oci_example_runs_as_written() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block = readme
+        .split_once("OCI example (as root, after `scripts/mkrootfs.sh ./rootfs`):\n\n")
+        .expect("the README has its OCI example")
+        .1
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let script: Vec<&str> = block
+        .lines()
+        .map(|l| l.strip_prefix("    ").expect("indented"))
+        .collect();
+    assert!(script.len() >= 4, "{block}");
+    let work = f.scratch.join("readme");
+    std::fs::create_dir_all(&work).unwrap();
+    // `cp -a rootfs ...` copies the rootfs that mkrootfs.sh made: a copy of the shared one here.
+    let made = Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(work.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let bin_dir = Path::new(nsbox_bin()).parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Each command of an `a && b` line on its own, so that `sh -e` stops at any that fails.
+    let out = Out(Command::new("sh")
+        .args(["-ec", &script.join("\n").replace(" && ", "\n")])
+        .current_dir(&work)
+        .env("PATH", path)
+        .env("NSBOX_ROOT", &f.state_root)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{}\n{}", out.stdout(), out.stderr());
+    assert!(
+        out.stdout().contains("\"status\":\"created\""),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stdout().contains("\"status\":\"running\""),
+        "{}",
+        out.stdout()
+    );
+    assert!(!work.join("bundle").exists());
+    f.assert_clean();
+}
