@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
-# 860 KiB: DESIGN.md's 800 held until user namespaces (850), and the escape fixes of issue 21
-# needed 20 KiB more (see docs/ARCHITECTURE.md, "Size").
-budget=$((860 * 1024))
+# 1 MiB with the OCI front end (DESIGN.md: 800 KiB native, 1 MiB with OCI). The native part
+# alone grew past 800 with user namespaces (850) and the escape fixes of issue 21 (860); see
+# docs/ARCHITECTURE.md, "Size".
+budget=$((1024 * 1024))
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   rustup target add "$target"
 fi

@@ -9,7 +9,7 @@ check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 bin=${1:-target/release/nsbox}
 [ -x "$bin" ] || cargo build --release --locked >&2
-commands="run ps logs exec kill rm gc doctor version"
+commands="run ps logs exec kill rm gc doctor version oci"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 # roff: a backslash is \e, a line that starts with . or ' must not be read as a request, and
