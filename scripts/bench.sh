@@ -131,6 +131,8 @@ cat > "$cfg" <<EOF
      "note": "no /proc, /dev or /sys mounts, no pivot_root, no cgroup ns"},
     {"name": "bwrap", "argv": ["$(command -v bwrap)", "--unshare-all", "--bind", "$rootfs", "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"], "binary": "$(command -v bwrap)",
      "note": "--unshare-all (adds a user ns); no /sys"},
+    {"name": "nsbox OCI run", "argv": ["$nsbox", "--root", "$state/oci", "run", "-b", "$bundle", "nsbox{n}"], "binary": "$nsbox",
+     "note": "the OCI front end on crun's and runc's bundle: create (up to the FIFO), start, wait, delete; the same default spec, no cgroupsPath"},
     {"name": "crun run", "argv": ["$(command -v crun)", "--cgroup-manager=disabled", "--root", "$state/crun", "run", "-b", "$bundle", "crun{n}"], "binary": "$(command -v crun)",
      "note": "default OCI spec: + caps, masked paths, rlimits, mqueue; cgroup manager disabled (hybrid host)"},
     {"name": "runc run", "argv": ["$(command -v runc)", "--root", "$state/runc", "run", "-b", "$bundle", "runc{n}"], "binary": "$(command -v runc)",

@@ -76,11 +76,38 @@ pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
         Ok(()) | Err(Errno::EINVAL) => {}
         Err(e) => return Err(Error::sys("clear the ambient capabilities", e)),
     }
+    let Some(sets) = spec.extra.cap_sets else {
+        become_user(spec, channel)?;
+        // Root keeps `keep` in its permitted and effective sets; another uid has lost them
+        // with setresuid already. Either way the inheritable set ends empty.
+        let set = if spec.user.uid == 0 { keep } else { Caps(0) };
+        return security::capset(set.0).map_err(|e| Error::sys("capset", e));
+    };
+    // An OCI config's sets: a user other than root keeps its permitted set through setresuid
+    // (PR_SET_KEEPCAPS) so that its ambient capabilities can be raised.
+    let keeps = spec.user.uid != 0;
+    let keep_caps =
+        |on| security::keep_caps(on).map_err(|e| Error::sys("prctl(PR_SET_KEEPCAPS)", e));
+    if keeps {
+        keep_caps(true)?;
+    }
     become_user(spec, channel)?;
-    // Root keeps `keep` in its permitted and effective sets; another uid has lost them with
-    // setresuid already. Either way the inheritable set ends empty.
-    let set = if spec.user.uid == 0 { keep } else { Caps(0) };
-    security::capset(set.0).map_err(|e| Error::sys("capset", e))
+    let (effective, permitted) = (sets.effective.0 & held.0, sets.permitted.0 & held.0);
+    security::capset_sets(effective, permitted, sets.inheritable.0 & held.0)
+        .map_err(|e| Error::sys("capset with the config's sets", e))?;
+    // The kernel raises only what is permitted and inheritable (runc's default config asks
+    // for more): the rest is left out, which gives less, never more.
+    let ambient = Caps(sets.ambient.0 & permitted & sets.inheritable.0);
+    for cap in 0..64 {
+        if ambient.has(cap) {
+            security::ambient_raise(cap)
+                .map_err(|e| Error::sys(format!("raise the ambient {}", caps::name(cap)), e))?;
+        }
+    }
+    if keeps {
+        keep_caps(false)?;
+    }
+    Ok(())
 }
 
 /// PR_CAPBSET_DROP for every capability not kept, up to the first this kernel does not know.

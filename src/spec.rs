@@ -138,6 +138,9 @@ pub struct Extra {
     /// Supplementary groups of the command's user.
     pub groups: Vec<u32>,
     pub umask: Option<u32>,
+    /// The capability sets besides the bounding set (`security.caps`), as an OCI config gives
+    /// them; the native CLI's are effective = permitted = bounding for root, none else.
+    pub cap_sets: Option<CapSets>,
     /// A session keyring of the container's own (OCI's default; runc's --no-new-keyring
     /// leaves the caller's).
     pub new_keyring: bool,
@@ -146,6 +149,15 @@ pub struct Extra {
     /// OCI `create`: the first process stops before execve, and waits until `start` opens this
     /// FIFO; it outlives the nsbox that made it (no parent-death signal).
     pub start_fifo: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapSets {
+    pub effective: Caps,
+    pub permitted: Caps,
+    pub inheritable: Caps,
+    /// Kept across execve by a non-root user (each must be permitted and inheritable).
+    pub ambient: Caps,
 }
 
 /// One entry of the ordered mount list.

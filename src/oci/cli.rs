@@ -283,10 +283,7 @@ fn kill(a: &mut Args) -> Result<Command> {
     let mut rest = rest.into_iter();
     let id = need_id(rest.next(), "kill")?;
     let signal = match rest.next() {
-        Some(s) => crate::cli::parse_signal(&s).map_err(|_| {
-            Error::new(format!("signal {s:?}"), "not a signal")
-                .hint("give a name such as TERM, KILL, HUP or a number from 1 to 64")
-        })?,
+        Some(s) => crate::cli::parse_signal(&s)?,
         None => libc::SIGTERM,
     };
     if let Some(extra) = rest.next() {
@@ -307,20 +304,14 @@ fn create(a: &mut Args, command: &str) -> Result<(Create, bool)> {
             "--no-pivot" => c.no_pivot = true,
             "--no-new-keyring" => c.no_new_keyring = true,
             "--detach" | "-d" if command == "run" => detach = true,
-            "--console-socket" => {
-                let socket = a.value(flag, inline)?;
-                return Err(Error::new(
-                    format!("--console-socket {socket:?}"),
-                    "not supported yet: nsbox cannot hand a terminal to the caller",
-                )
-                .hint("run the container without a terminal (no -t)"));
-            }
-            "--preserve-fds" => {
-                let n = a.value(flag, inline)?;
-                if n != "0" {
+            // No terminal to hand over yet; and every descriptor beyond 0-2 is closed before the
+            // container's paths are resolved (CVE-2024-21626).
+            "--console-socket" | "--preserve-fds" => {
+                let v = a.value(flag, inline)?;
+                if flag == "--console-socket" || v != "0" {
                     return Err(Error::new(
-                        format!("--preserve-fds {n}"),
-                        "not supported: nsbox closes every descriptor beyond 0-2 before the container's paths are resolved",
+                        format!("{flag} {v}"),
+                        "not supported by nsbox yet",
                     ));
                 }
             }

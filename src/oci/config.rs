@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 /// A bundle's config, as the runtime uses it.
 pub struct Bundle {
     pub spec: Spec,
-    pub annotations: Vec<(String, String)>,
+    /// The config's annotations (an object of strings), as written.
+    pub annotations: json::Value,
 }
 
 /// Reads `bundle/config.json` into a Spec for container `id`.
@@ -100,12 +101,13 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         None => Vec::new(),
     });
     let annotations = match c.get("annotations") {
-        Some(a) => a
-            .members()?
-            .into_iter()
-            .map(|(k, v)| Ok((k.to_string(), v.str()?.to_string())))
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
+        Some(a) => {
+            for (_, v) in a.members()? {
+                v.str()?;
+            }
+            a.value.clone()
+        }
+        None => json::Value::Obj(Vec::new()),
     };
     Ok(Bundle { spec, annotations })
 }
@@ -188,7 +190,7 @@ pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
         Some(f) => f.bool()?,
         None => false,
     };
-    let caps = capabilities(p.get("capabilities").as_ref())?;
+    let caps = capabilities(p.get("capabilities").as_ref(), extra)?;
     let security = Security {
         caps,
         named: Caps(0),
@@ -198,45 +200,31 @@ pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
     Ok((command, env, workdir, user, security))
 }
 
-/// The five sets. nsbox keeps one set for bounding, permitted and effective (inheritable and
-/// ambient empty, as runc's defaults): a config whose sets differ is refused, naming the set.
-fn capabilities(c: Option<&Field<'_>>) -> Result<Caps> {
+/// The five sets: the bounding set, and the others (absent ones empty).
+fn capabilities(c: Option<&Field<'_>>, extra: &mut Extra) -> Result<Caps> {
     let Some(c) = c else { return Ok(Caps(0)) };
-    let set = |name: &str| -> Result<Option<Caps>> {
+    let set = |name: &str| -> Result<Caps> {
         let Some(f) = c.get(name) else {
-            return Ok(None);
+            return Ok(Caps(0));
         };
         let mut caps = Caps(0);
-        for item in f.items()? {
-            let n = item.str()?;
+        for (i, n) in f.strs()?.into_iter().enumerate() {
             let bare = n.strip_prefix("CAP_").unwrap_or(n);
             match caps::NAMES.iter().position(|x| *x == bare) {
-                Some(i) => caps = caps.with(i as u32),
-                // A capability newer than this nsbox: it cannot be given, nor is it needed.
-                None => return Err(item.error(format!("{n} is not a capability nsbox knows"))),
+                Some(bit) => caps = caps.with(bit as u32),
+                None => return Err(f.error(format!("[{i}]: {n} is not a capability nsbox knows"))),
             }
         }
-        Ok(Some(caps))
+        Ok(caps)
     };
-    let bounding = set("bounding")?.unwrap_or(Caps(0));
-    for name in ["permitted", "effective"] {
-        if let Some(s) = set(name)?
-            && s != bounding
-            && let Some(f) = c.get(name)
-        {
-            return Err(f.unsupported("nsbox gives the process its bounding set as permitted and effective set: make them equal"));
-        }
-    }
-    for name in ["inheritable", "ambient"] {
-        if let Some(s) = set(name)?
-            && s != Caps(0)
-            && let Some(f) = c.get(name)
-        {
-            return Err(f.unsupported(
-                "nsbox keeps the inheritable and ambient sets empty (CVE-2022-29162)",
-            ));
-        }
-    }
+    let bounding = set("bounding")?;
+    let sets = crate::spec::CapSets {
+        effective: set("effective")?,
+        permitted: set("permitted")?,
+        inheritable: set("inheritable")?,
+        ambient: set("ambient")?,
+    };
+    extra.cap_sets = Some(sets);
     Ok(bounding)
 }
 

@@ -54,7 +54,6 @@ impl<'a> Field<'a> {
     }
 
     /// An error about this field.
-    #[inline(never)]
     pub fn error(&self, why: impl Into<String>) -> Error {
         let path = self.path();
         let what = match path.is_empty() {
@@ -64,13 +63,11 @@ impl<'a> Field<'a> {
         Error::new(what, why)
     }
 
-    #[inline(never)]
     fn expected(&self, kind: &str) -> Error {
         self.error(format!("expected {kind}, found {}", self.value.kind()))
     }
 
     /// The member `key`, when present and not null.
-    #[inline(never)]
     pub fn get(&'a self, key: &'a str) -> Option<Field<'a>> {
         match self.value.get(key) {
             None | Some(Value::Null) => None,
@@ -84,13 +81,11 @@ impl<'a> Field<'a> {
     }
 
     /// The member `key`, which must be there.
-    #[inline(never)]
     pub fn need(&'a self, key: &'a str) -> Result<Field<'a>> {
         self.get(key)
             .ok_or_else(|| self.error(format!("the member {key:?} is missing")))
     }
 
-    #[inline(never)]
     pub fn items(&'a self) -> Result<Vec<Field<'a>>> {
         match self.value {
             Value::Arr(items) => Ok(items
@@ -108,7 +103,6 @@ impl<'a> Field<'a> {
     }
 
     /// An object's members, in order.
-    #[inline(never)]
     pub fn members(&'a self) -> Result<Vec<(&'a str, Field<'a>)>> {
         match self.value {
             Value::Obj(members) => Ok(members
@@ -127,7 +121,6 @@ impl<'a> Field<'a> {
         }
     }
 
-    #[inline(never)]
     pub fn str(&self) -> Result<&'a str> {
         match self.value {
             Value::Str(s) => Ok(s),
@@ -135,7 +128,6 @@ impl<'a> Field<'a> {
         }
     }
 
-    #[inline(never)]
     pub fn bool(&self) -> Result<bool> {
         match self.value {
             Value::Bool(b) => Ok(*b),
@@ -143,7 +135,6 @@ impl<'a> Field<'a> {
         }
     }
 
-    #[inline(never)]
     pub fn u64(&self) -> Result<u64> {
         match self.value {
             Value::Num(n) => n
@@ -153,7 +144,6 @@ impl<'a> Field<'a> {
         }
     }
 
-    #[inline(never)]
     pub fn i64(&self) -> Result<i64> {
         match self.value {
             Value::Num(n) => n
@@ -163,14 +153,12 @@ impl<'a> Field<'a> {
         }
     }
 
-    #[inline(never)]
     pub fn u32(&self) -> Result<u32> {
         let n = self.u64()?;
         u32::try_from(n).map_err(|_| self.error(format!("{n} is more than 2^32-1")))
     }
 
     /// An array of strings.
-    #[inline(never)]
     pub fn strs(&self) -> Result<Vec<&'a str>> {
         match self.value {
             Value::Arr(items) => items
@@ -188,7 +176,6 @@ impl<'a> Field<'a> {
     }
 
     /// The error for a field nsbox knows but cannot honour.
-    #[inline(never)]
     pub fn unsupported(&self, why: &str) -> Error {
         self.error(format!("not supported: {why}"))
     }

@@ -129,17 +129,17 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
 fn report(e: &Error, global: &cli::Global) {
     crate::report_error(e);
     let Some(log) = &global.log else { return };
+    let msg = json::str(format!("nsbox: {e}"));
+    let time = json::str(state::now_rfc3339());
+    // text: runc's logrus shape, with the same quoting.
     let line = match global.json_log {
         true => json::obj(vec![
             ("level", json::str("error")),
-            ("msg", json::str(format!("nsbox: {e}"))),
-            ("time", json::str(state::now_rfc3339())),
+            ("msg", msg),
+            ("time", time),
         ])
         .text(),
-        false => format!(
-            "time=\"{}\" level=error msg=\"nsbox: {e}\"",
-            state::now_rfc3339()
-        ),
+        false => format!("time={} level=error msg={}", time.text(), msg.text()),
     };
     append(log, format!("{line}\n").as_bytes());
 }

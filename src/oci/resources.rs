@@ -110,6 +110,26 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
             rules.push((allow, line));
         }
         if !rules.is_empty() {
+            // What nsbox makes in /dev stays usable whatever the rules say (as runc does): the
+            // standard nodes, the ptys, and the config's own devices.
+            for std in [
+                "c 1:3 rwm",
+                "c 1:5 rwm",
+                "c 1:7 rwm",
+                "c 1:8 rwm",
+                "c 1:9 rwm",
+                "c 5:0 rwm",
+                "c 5:2 rwm",
+                "c 136:* rwm",
+            ] {
+                rules.push((true, std.to_string()));
+            }
+            for d in &spec.extra.devices {
+                let kind = if d.kind == libc::S_IFBLK { 'b' } else { 'c' };
+                if d.kind != libc::S_IFIFO {
+                    rules.push((true, format!("{kind} {}:{} rwm", d.major, d.minor)));
+                }
+            }
             limits.devices = Some(rules);
         }
     }

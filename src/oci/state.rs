@@ -21,7 +21,8 @@ pub struct Record {
     /// RFC 3339, UTC.
     pub created: String,
     pub owner: String,
-    pub annotations: Vec<(String, String)>,
+    /// An object of strings (checked when the config was read).
+    pub annotations: Value,
     /// The cgroupsPath the container was given (what `delete` may remove).
     pub cgroups_path: Option<String>,
 }
@@ -60,12 +61,6 @@ impl Record {
             Status::Stopped => 0,
             _ => self.pid.pid,
         };
-        let annotations = Value::Obj(
-            self.annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), json::str(v.as_str())))
-                .collect(),
-        );
         json::obj(vec![
             ("ociVersion", json::str(super::SPEC_VERSION)),
             ("id", json::str(self.id.as_str())),
@@ -75,7 +70,7 @@ impl Record {
             ("rootfs", json::str(self.rootfs.to_string_lossy())),
             ("created", json::str(self.created.as_str())),
             ("owner", json::str(self.owner.as_str())),
-            ("annotations", annotations),
+            ("annotations", self.annotations.clone()),
         ])
     }
 
@@ -120,12 +115,8 @@ impl Record {
         let f = Field::root("oci.json", &doc);
         let s = |k: &str| -> Result<String> { Ok(f.need(k)?.str()?.to_string()) };
         let annotations = match f.get("annotations") {
-            Some(a) => a
-                .members()?
-                .into_iter()
-                .map(|(k, v)| Ok((k.to_string(), v.str()?.to_string())))
-                .collect::<Result<Vec<_>>>()?,
-            None => Vec::new(),
+            Some(a) => a.value.clone(),
+            None => Value::Obj(Vec::new()),
         };
         Ok(Some(Record {
             id: s("id")?,

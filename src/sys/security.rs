@@ -36,6 +36,41 @@ pub fn ambient_clear() -> Result<(), Errno> {
     .map(drop)
 }
 
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap): `cap` survives execve for a non-root
+/// user (it must be permitted and inheritable).
+pub fn ambient_raise(cap: u32) -> Result<(), Errno> {
+    traced(
+        || {
+            format!(
+                "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {}, 0, 0)",
+                caps::name(cap)
+            )
+        },
+        // SAFETY: no memory is passed.
+        || unsafe {
+            syscalls::syscall!(
+                Sysno::prctl,
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE,
+                cap,
+                0,
+                0
+            )
+        },
+    )
+    .map(drop)
+}
+
+/// prctl(PR_SET_KEEPCAPS, on): whether a change from uid 0 keeps the permitted set.
+pub fn keep_caps(on: bool) -> Result<(), Errno> {
+    traced(
+        || format!("prctl(PR_SET_KEEPCAPS, {})", on as u8),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::prctl, libc::PR_SET_KEEPCAPS, on as u64) },
+    )
+    .map(drop)
+}
+
 /// struct __user_cap_header_struct.
 #[repr(C)]
 struct CapHeader {
@@ -81,20 +116,25 @@ pub fn permitted() -> Result<u64, Errno> {
 
 /// capset(2) for this thread: effective and permitted become `set`, inheritable empty.
 pub fn capset(set: u64) -> Result<(), Errno> {
+    capset_sets(set, set, 0)
+}
+
+/// capset(2) for this thread with each set given (an OCI config's).
+pub fn capset_sets(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
     let header = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let half = |bits: u64| CapData {
-        effective: bits as u32,
-        permitted: bits as u32,
-        inheritable: 0,
+    let half = |shift: u32| CapData {
+        effective: (effective >> shift) as u32,
+        permitted: (permitted >> shift) as u32,
+        inheritable: (inheritable >> shift) as u32,
     };
-    let data = [half(set), half(set >> 32)];
+    let data = [half(0), half(32)];
     traced(
         || {
             format!(
-                "capset({{_LINUX_CAPABILITY_VERSION_3, 0}}, {{effective=permitted={set:#x}, inheritable=0}})"
+                "capset({{_LINUX_CAPABILITY_VERSION_3, 0}}, {{effective={effective:#x}, permitted={permitted:#x}, inheritable={inheritable:#x}}})"
             )
         },
         // SAFETY: the header and the two data structs are valid for the call and are only read.
