@@ -177,20 +177,29 @@ pub fn protect(dev: &OwnedFd, masked: &[String], readonly: &[String]) -> Result<
             readonly.len()
         )
     });
+    let mut empty: Option<OwnedFd> = None;
     for path in masked {
         let Some(spot) = existing(path)? else {
             continue;
         };
         match fs::fd_file_type(&spot) {
+            // One empty read-only tmpfs, made once; each further directory gets a bind of it
+            // (open_tree is cheaper than a new superblock).
             Ok(libc::S_IFDIR) => {
-                let options: [(&std::ffi::CStr, &std::ffi::CStr); 1] = [(c"size", c"0")];
-                let attrs = mount::MOUNT_ATTR_RDONLY
-                    | mount::MOUNT_ATTR_NOSUID
-                    | mount::MOUNT_ATTR_NODEV
-                    | mount::MOUNT_ATTR_NOEXEC;
-                let empty = mount::new_tmpfs(&options, attrs)
-                    .ctx(|| format!("an empty tmpfs for {path}"))?;
-                mount::move_mount(&empty, &spot).ctx(|| format!("mask {path}"))?;
+                let mask = match &empty {
+                    Some(first) => mount::open_tree_clone(mount::Target::Fd(first.as_raw_fd())),
+                    None => {
+                        let options: [(&std::ffi::CStr, &std::ffi::CStr); 1] = [(c"size", c"0")];
+                        let attrs = mount::MOUNT_ATTR_RDONLY
+                            | mount::MOUNT_ATTR_NOSUID
+                            | mount::MOUNT_ATTR_NODEV
+                            | mount::MOUNT_ATTR_NOEXEC;
+                        mount::new_tmpfs(&options, attrs)
+                    }
+                }
+                .ctx(|| format!("an empty tmpfs for {path}"))?;
+                mount::move_mount(&mask, &spot).ctx(|| format!("mask {path}"))?;
+                empty.get_or_insert(mask);
             }
             _ => {
                 let null = mount::open_tree_clone(mount::Target::At(dev.as_raw_fd(), c"null"))
