@@ -59,6 +59,16 @@ fn mkdir_error(path: &Path, e: Errno) -> Error {
         .hint_on(Errno::EPERM, hint)
 }
 
+/// `+pids +memory`: what cgroup.subtree_control is given to enable the planned controllers.
+fn enable_line(p: &Planned) -> String {
+    let names: Vec<String> = p
+        .controllers
+        .iter()
+        .map(|c| format!("+{}", c.name()))
+        .collect();
+    names.join(" ")
+}
+
 /// The v2 parent: `<base>/nsbox`, with the needed controllers enabled in `<base>` and in it.
 /// `<base>` is nsbox's own cgroup when v2 allows, else the nearest ancestor that does: v2
 /// forbids enabling controllers in a cgroup that holds processes (nsbox's own always holds
@@ -66,12 +76,7 @@ fn mkdir_error(path: &Path, e: Errno) -> Error {
 /// offers it. So the container stays as close to the caller's cgroup as the kernel permits.
 fn v2_parent(p: &Planned) -> Result<PathBuf> {
     let h = &p.hierarchy;
-    let enable: Vec<String> = p
-        .controllers
-        .iter()
-        .map(|c| format!("+{}", c.name()))
-        .collect();
-    let enable = enable.join(" ");
+    let enable = enable_line(p);
     let subtree = |dir: &Path| dir.join("cgroup.subtree_control");
     let mut base = h.own.clone();
     while !enable.is_empty() {
@@ -141,12 +146,7 @@ fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, String)>
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| Error::new(format!("cgroup path {place:?}"), "it names no cgroup"))?;
     let mut dir = p.hierarchy.mount.clone();
-    let enable: Vec<String> = p
-        .controllers
-        .iter()
-        .map(|c| format!("+{}", c.name()))
-        .collect();
-    let enable = enable.join(" ");
+    let enable = enable_line(p);
     let cpuset = p.controllers.contains(&Controller::Cpuset) && p.version == Version::V1;
     let mut mems = String::new();
     let parts: Vec<_> = rel

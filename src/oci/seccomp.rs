@@ -9,7 +9,7 @@
 
 use super::field::Field;
 use crate::error::Result;
-use crate::seccomp::{ARCH, Insn};
+use crate::seccomp::{AND, ARCH, Insn, JEQ, JGE, JGT, LD_W_ABS as LD, RET};
 #[cfg(test)]
 use syscalls::Sysno;
 
@@ -24,12 +24,6 @@ fn syscall_number(name: &str) -> Option<u32> {
     NAMES.split('\n').position(|n| n == name).map(|i| i as u32)
 }
 
-const LD: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
-const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
-const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
-const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
-const AND: u16 = (libc::BPF_ALU | libc::BPF_AND | libc::BPF_K) as u16;
-const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 /// The most names one block of an argument-free rule compares (jumps reach 255 ahead).
 const BLOCK: usize = 200;
 /// The kernel's limit on a filter's length.
