@@ -54,7 +54,7 @@ fn setup(
     inputs: &Inputs<'_>,
     born_inside: bool,
     channel: &ChildChannel,
-) -> Result<Option<std::os::fd::OwnedFd>> {
+) -> Result<Option<crate::extras::StartGate>> {
     let spec = inputs.spec;
     if spec.userns.is_some() {
         // Until the parent has written the maps, this process is nobody in its namespace;
@@ -81,7 +81,7 @@ fn setup(
     }
     // The cgroup files were the last of the host's descriptors the child needed.
     channel.close_everything_else()?;
-    let fifo = crate::extras::open_start_fifo(spec)?;
+    let mut fifo = crate::extras::open_start_fifo(spec)?;
     if spec.net.own_namespace() && spec.extra.namespaces.is_none() {
         allow_ping(spec);
     }
@@ -94,6 +94,14 @@ fn setup(
         view,
         inputs.network_files.as_deref(),
     )?;
+    if let (Some(hooks), Some(gate)) = (&spec.extra.hooks, fifo.as_mut()) {
+        trace::step(|| "built: wait for the parent's hooks (prestart, createRuntime)".into());
+        let pid = channel.pause_for_hooks();
+        gate.host_pid = Some(pid);
+        let state = crate::hooks::state_text(&hooks.state, "creating", pid);
+        crate::hooks::run(&hooks.create_container, &state)?;
+    }
+    rootfs::enter(spec)?;
 
     trace::step(|| format!("set the hostname to {:?}", spec.hostname));
     process::sethostname(&spec.hostname).ctx(|| format!("sethostname({:?})", spec.hostname))?;

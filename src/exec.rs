@@ -17,10 +17,10 @@ pub fn exec(
     spec: &Spec,
     mask: SigSet,
     channel: &ChildChannel,
-    fifo: Option<&std::os::fd::OwnedFd>,
+    gate: Option<&crate::extras::StartGate>,
 ) -> Error {
-    let ready = prepare(spec, channel).and_then(|cmd| match fifo {
-        Some(fifo) => crate::extras::wait_for_start(fifo, channel).map(|()| cmd),
+    let ready = prepare(spec, channel).and_then(|cmd| match gate {
+        Some(gate) => crate::extras::wait_for_start(gate, spec, channel).map(|()| cmd),
         None => Ok(cmd),
     });
     match ready {

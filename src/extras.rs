@@ -71,29 +71,50 @@ pub fn apply_process_settings(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// OCI `create`'s gate: the FIFO `start` opens, and (with hooks) the process's host pid.
+pub struct StartGate {
+    fifo: OwnedFd,
+    pub host_pid: Option<i32>,
+}
+
 /// Opens `create`'s FIFO (O_PATH: it opens nothing yet), before the container's filesystem
 /// hides the state directory. The descriptor is close-on-exec.
-pub fn open_start_fifo(spec: &Spec) -> Result<Option<OwnedFd>> {
+pub fn open_start_fifo(spec: &Spec) -> Result<Option<StartGate>> {
     let Some(path) = &spec.extra.start_fifo else {
         return Ok(None);
     };
     let p = sys::cpath(path)?;
     fs::openat(libc::AT_FDCWD, &p, libc::O_PATH | libc::O_CLOEXEC, 0)
         .ctx(|| format!("open {path:?}"))
-        .map(Some)
+        .map(|fifo| {
+            Some(StartGate {
+                fifo,
+                host_pid: None,
+            })
+        })
 }
 
 /// `create`'s end: tells the parent the container is built, then waits until `start` opens
 /// the FIFO for reading, and writes it one byte. Opened again through /proc/self/fd, the only
-/// way to it from inside the container's root.
-pub fn wait_for_start(fifo: &OwnedFd, channel: &crate::spawn::ChildChannel) -> Result<()> {
+/// way to it from inside the container's root. Then the startContainer hooks run.
+pub fn wait_for_start(
+    gate: &StartGate,
+    spec: &Spec,
+    channel: &crate::spawn::ChildChannel,
+) -> Result<()> {
     trace::step(|| "created: wait for 'start' on the FIFO".into());
     channel.created();
-    let path = sys::cstr(format!("/proc/self/fd/{}", fifo.as_raw_fd()))
+    let path = sys::cstr(format!("/proc/self/fd/{}", gate.fifo.as_raw_fd()))
         .ctx(|| "the FIFO's path".into())?;
     let end = fs::openat(libc::AT_FDCWD, &path, libc::O_WRONLY | libc::O_CLOEXEC, 0)
         .ctx(|| "open the start FIFO for writing (through /proc/self/fd)".into())?;
     sys::write(&end, b"0").ctx(|| "write to the start FIFO".into())?;
     sys::close(end);
-    Ok(())
+    match (&spec.extra.hooks, gate.host_pid) {
+        (Some(h), Some(pid)) => crate::hooks::run(
+            &h.start_container,
+            &crate::hooks::state_text(&h.state, "created", pid),
+        ),
+        _ => Ok(()),
+    }
 }

@@ -20,6 +20,7 @@ mod extras;
 mod flags;
 mod hardening;
 mod help;
+mod hooks;
 mod init;
 mod masks;
 mod mountpoint;

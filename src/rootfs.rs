@@ -24,7 +24,7 @@ const HOST_REPLACED: [&str; 6] = ["proc", "sys", "dev", "tmp", "var/tmp", "run"]
 
 use crate::sys::cpath as c;
 
-/// Builds the whole filesystem and switches the process root into it. `volume_kinds[i]` says
+/// Builds the whole filesystem (`enter` switches the process root into it). `volume_kinds[i]` says
 /// whether volume i's source is a directory or a file (the parent checked them).
 /// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup. `network_files`: the
 /// directory with the container's /etc/hosts and /etc/hostname.
@@ -108,6 +108,11 @@ pub fn setup(
         mount::setattr(mount::Target::Path(c"."), mount::MOUNT_ATTR_RDONLY, false)
             .ctx(|| "make the rootfs read-only (mount_setattr MOUNT_ATTR_RDONLY)".into())?;
     }
+    Ok(())
+}
+
+/// Switches the process root into the filesystem `setup` built (OCI hooks run in between).
+pub fn enter(spec: &Spec) -> Result<()> {
     if spec.chroot {
         enter_chroot()?;
     } else {

@@ -5,6 +5,8 @@
 //!   builds its filesystem meanwhile, and waits only right before execve);
 //! - child -> parent: at most one report, `[exit code][message]`, when a setup step or execve
 //!   fails. A successful execve closes the child's end, so the parent then reads end-of-stream.
+//! - OCI hooks: the child says `[1]` when its filesystem is built (before pivot_root); the
+//!   parent runs its hooks and answers `h` and the child's host pid (for the hooks' state).
 
 use crate::error::{Context, EXIT_NSBOX, Error, Result};
 use crate::sys::clone::{self, How};
@@ -31,10 +33,14 @@ enum Received {
     Report,
     /// OCI `create`: the container is built and waits for `start`.
     Created,
+    /// OCI hooks: the filesystem is built, the pivot_root waits for the parent's hooks.
+    Hooks,
 }
 
 /// The child's message for `Received::Created` (a report is never one byte: it has a line).
 const CREATED: &[u8] = &[0];
+/// The child's message for `Received::Hooks`.
+const HOOKS: &[u8] = &[1];
 
 /// The child's end of the channel, seen from the child.
 #[derive(Clone, Copy)]
@@ -166,6 +172,20 @@ impl Child {
         matches!(self.receive(), Received::Created)
     }
 
+    /// OCI hooks: blocks until the child's filesystem is built (true), or it failed.
+    pub fn wait_for_hooks(&self) -> bool {
+        matches!(self.receive(), Received::Hooks)
+    }
+
+    /// OCI hooks: the parent's hooks ran; the child may run its own and go on.
+    pub fn hooks_done(&self) -> Result<()> {
+        let mut msg = vec![b'h'];
+        msg.extend_from_slice(&self.pid.to_ne_bytes());
+        sys::send(&self.sock, &msg)
+            .map(drop)
+            .map_err(|e| Error::sys(format!("release the child (pid {})", self.pid), e))
+    }
+
     /// Receives the descriptor the child sends (`-t`'s pty master). `None` when the child
     /// failed first: its report is kept for `report`.
     pub fn receive_fd(&self) -> Option<OwnedFd> {
@@ -183,6 +203,7 @@ impl Child {
                 Ok((_, Some(fd))) => return Received::Fd(fd),
                 Ok((0, None)) => return Received::End,
                 Ok((1, None)) if buf[0] == 0 => return Received::Created,
+                Ok((1, None)) if buf[0] == 1 => return Received::Hooks,
                 Ok((n, None)) => {
                     *self.early.borrow_mut() = Some(decode(&buf[..n]));
                     return Received::Report;
@@ -236,6 +257,17 @@ impl ChildChannel {
         let _ = sys::send(&self.sock, CREATED);
     }
 
+    /// OCI hooks: tells the parent the filesystem is built, waits until its hooks ran, and
+    /// returns this process's pid on the host. Quits if the parent is gone.
+    pub fn pause_for_hooks(&self) -> i32 {
+        let _ = sys::send(&self.sock, HOOKS);
+        let mut msg = [0u8; 5];
+        match sys::read(&self.sock, &mut msg) {
+            Ok(5) if msg[0] == b'h' => i32::from_ne_bytes([msg[1], msg[2], msg[3], msg[4]]),
+            _ => process::exit_now(EXIT_NSBOX as i32),
+        }
+    }
+
     /// Hands `fd` (the pty master of `-t`) to nsbox.
     pub fn send_fd(&self, fd: &OwnedFd) -> Result<()> {
         sys::pty::send_fd(&self.sock, fd, b"t")
@@ -261,10 +293,14 @@ impl ChildChannel {
         sys::fd::close_raw(self.sock);
     }
 
-    /// Sends the error to the parent (which prints it) and exits with its code.
+    /// Sends the error to the parent (which prints it) and exits with its code. Where the
+    /// parent is gone (OCI `start` released the container, and `create` has ended), the line
+    /// goes to the container's stderr.
     pub fn fail(&self, err: &Error) -> ! {
         trace::end_of_steps();
-        let _ = sys::send(&self.sock, &encode(err));
+        if sys::send(&self.sock, &encode(err)).is_err() {
+            crate::report_error(err);
+        }
         process::exit_now(err.code as i32)
     }
 }

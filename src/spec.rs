@@ -149,6 +149,8 @@ pub struct Extra {
     /// OCI `create`: the first process stops before execve, and waits until `start` opens this
     /// FIFO; it outlives the nsbox that made it (no parent-death signal).
     pub start_fifo: Option<PathBuf>,
+    /// OCI hooks (with the state they are given).
+    pub hooks: Option<Box<crate::hooks::Hooks>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,197 +4,12 @@
 
 mod common;
 
+use common::oci::{
+    Bundle, CAPS, Config, create_and_start, last_log_msg, oci, output_of, parent_of, status_of,
+};
 use common::{Fixture, HostSnapshot, Out, nsbox_bin, rootfs, wait_until};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// One bundle: a directory with config.json; the rootfs is the shared one unless `own_rootfs`.
-struct Bundle {
-    dir: PathBuf,
-    root: PathBuf,
-}
-
-/// The parts of a config a test changes; the rest is nsbox's `spec` default.
-#[derive(Default)]
-struct Config<'a> {
-    args: &'a [&'a str],
-    /// Members added at the end of `process` (`,"user":{...}`: a later member replaces an
-    /// earlier one of the same name), as JSON text with a leading comma.
-    process: &'a str,
-    /// Members added at the end of `linux`.
-    linux: &'a str,
-    /// Members added at the top.
-    top: &'a str,
-    /// Mounts after the standard ones (JSON objects with a leading comma).
-    mounts: &'a str,
-    /// Replaces the namespace list.
-    namespaces: Option<&'a str>,
-    readonly: bool,
-}
-
-const STD_MOUNTS: &str = r#"{"destination":"/proc","type":"proc","source":"proc"},
- {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
- {"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
- {"destination":"/dev/shm","type":"tmpfs","source":"shm","options":["nosuid","noexec","nodev","mode=1777","size=65536k"]},
- {"destination":"/dev/mqueue","type":"mqueue","source":"mqueue","options":["nosuid","noexec","nodev"]},
- {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
- {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["nosuid","noexec","nodev","ro"]}"#;
-
-const CAPS: &str = r#"["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP","CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL"]"#;
-
-fn json_strs(items: &[&str]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
-        .collect();
-    format!("[{}]", quoted.join(","))
-}
-
-impl Config<'_> {
-    fn text(&self, root: &Path) -> String {
-        let namespaces = self.namespaces.unwrap_or(
-            r#"[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"}]"#,
-        );
-        format!(
-            r#"{{"ociVersion":"1.0.2-dev",{top}
-"process":{{"terminal":false,"user":{{"uid":0,"gid":0}},"args":{args},
-  "env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin","TERM=xterm"],"cwd":"/",
-  "capabilities":{{"bounding":{CAPS},"effective":{CAPS},"permitted":{CAPS}}},
-  "rlimits":[{{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}}],"noNewPrivileges":true{process}}},
-"root":{{"path":"{root}","readonly":{readonly}}},
-"hostname":"ocibox",
-"mounts":[{STD_MOUNTS}{mounts}],
-"linux":{{"namespaces":{namespaces},
-  "maskedPaths":["/proc/kcore","/proc/keys","/proc/timer_list","/sys/firmware"],
-  "readonlyPaths":["/proc/sys","/proc/sysrq-trigger"]{linux}}}}}"#,
-            top = self.top,
-            process = self.process,
-            args = json_strs(self.args),
-            root = root.display(),
-            readonly = self.readonly,
-            mounts = self.mounts,
-            linux = self.linux,
-        )
-    }
-}
-
-impl Bundle {
-    /// A bundle in the fixture's scratch directory; `own_rootfs` copies the rootfs (for configs
-    /// whose mount points are not in the shared one).
-    fn new(f: &Fixture, name: &str, own_rootfs: bool) -> Bundle {
-        let dir = f.scratch.join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let root = match own_rootfs {
-            true => f.rootfs_copy(&format!("{name}-rootfs")),
-            false => rootfs().to_path_buf(),
-        };
-        Bundle { dir, root }
-    }
-
-    fn write(&self, c: &Config<'_>) -> &Self {
-        std::fs::write(self.dir.join("config.json"), c.text(&self.root)).unwrap();
-        self
-    }
-}
-
-/// `nsbox --root STATE --log LOG --log-format json ARGS...` as conmon calls it, from `cwd`.
-fn oci(f: &Fixture, args: &[&str]) -> Out {
-    let log = f.scratch.join("log.json");
-    // stdout and stderr are files: a created container keeps them open after create exits,
-    // and a pipe would keep output() waiting.
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let (out, err) = (
-        f.scratch.join(format!("out.{n}")),
-        f.scratch.join(format!("err.{n}")),
-    );
-    let status = Command::new(nsbox_bin())
-        .arg("--root")
-        .arg(&f.state_root)
-        .arg(format!("--log={}", log.display()))
-        .arg("--log-format=json")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .status()
-        .unwrap();
-    Out(std::process::Output {
-        status,
-        stdout: std::fs::read(&out).unwrap(),
-        stderr: std::fs::read(&err).unwrap(),
-    })
-}
-
-/// create, then start; the container's stdout and stderr go to `out` (a file of the scratch
-/// directory). Returns the pid from the pid file.
-fn create_and_start(f: &Fixture, b: &Bundle, id: &str) -> (u32, PathBuf) {
-    let out = f.scratch.join(format!("{id}.out"));
-    let pid_file = f.scratch.join(format!("{id}.pid"));
-    let file = std::fs::File::create(&out).unwrap();
-    let status = Command::new(nsbox_bin())
-        .arg("--root")
-        .arg(&f.state_root)
-        .args(["create", "--bundle"])
-        .arg(&b.dir)
-        .arg("--pid-file")
-        .arg(&pid_file)
-        .arg(id)
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "create failed: {}",
-        std::fs::read_to_string(&out).unwrap()
-    );
-    let pid = std::fs::read_to_string(&pid_file).unwrap();
-    assert!(!pid.ends_with('\n'), "the pid file holds the number alone");
-    oci(f, &["start", id]).ok();
-    (pid.parse().unwrap(), out)
-}
-
-fn status_of(f: &Fixture, id: &str) -> String {
-    let state = oci(f, &["state", id]).ok();
-    state
-        .split("\"status\":\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Runs `args` in a container of config `c` (create, start, wait for stopped, delete) and
-/// returns what it printed.
-fn output_of(f: &Fixture, b: &Bundle, id: &str, c: Config<'_>) -> String {
-    b.write(&c);
-    let (_, out) = create_and_start(f, b, id);
-    wait_until(&format!("{id} stopped"), 10, || {
-        status_of(f, id) == "stopped"
-    });
-    oci(f, &["delete", id]).ok();
-    std::fs::read_to_string(out).unwrap()
-}
-
-/// The last JSON line of the log, as clients read it.
-fn last_log_msg(f: &Fixture) -> String {
-    let text = std::fs::read_to_string(f.scratch.join("log.json")).unwrap_or_default();
-    let line = text.lines().last().unwrap_or_default().to_string();
-    assert!(
-        line.starts_with("{\"level\":\"error\",\"msg\":\"nsbox: "),
-        "log line: {line:?}"
-    );
-    assert!(line.contains("\"time\":\"20"), "log line: {line:?}");
-    line
-}
-
-fn parent_of(pid: u32) -> u32 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = stat.rsplit_once(')').unwrap().1;
-    after.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
 
 #[test]
 fn create_start_state_kill_delete() {
@@ -688,8 +503,8 @@ fn bad_input_is_one_line_and_leaves_nothing() {
         ),
         (
             "\"hostname\"",
-            "\"hooks\":{\"prestart\":[{\"path\":\"/bin/true\"}]},\"hostname\"",
-            "hooks.prestart: not supported",
+            "\"hooks\":{\"prestart\":[{\"path\":\"bin/true\"}]},\"hostname\"",
+            "hooks.prestart[0].path: must be an absolute path",
         ),
         (
             "\"type\":\"mqueue\"",

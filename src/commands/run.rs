@@ -390,6 +390,18 @@ fn release_and_wait(
         }
         None => None,
     };
+    if let Some(hooks) = &spec.extra.hooks {
+        trace::step(|| {
+            "wait for the child's filesystem: the hooks run before its pivot_root".into()
+        });
+        if !child.wait_for_hooks() {
+            let exit = sys::process::wait(child.pid).map_err(|e| Error::sys("wait4", e))?;
+            return Ok(Some(exit));
+        }
+        let state = crate::hooks::state_text(&hooks.state, "creating", child.pid);
+        crate::hooks::run(&hooks.create_runtime, &state)?;
+        child.hooks_done()?;
+    }
     let detached = notify.is_some();
     let master = match spec.tty {
         true => console::receive_master(child, detached),

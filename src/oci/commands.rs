@@ -27,7 +27,20 @@ pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
         crate::spec::Rootfs::Dir(d) => d.clone(),
         crate::spec::Rootfs::Host => PathBuf::from("/"),
     };
-    let cgroups_path = spec.extra.cgroups_path.clone();
+    let mut record = Record {
+        id: c.id.clone(),
+        pid: Proc { pid: 0, start: 0 },
+        bundle,
+        rootfs,
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        annotations: loaded.annotations,
+        cgroups_path: spec.extra.cgroups_path.clone(),
+        hooks: loaded.hooks,
+    };
+    if let Some(h) = spec.extra.hooks.as_mut() {
+        h.state = record.state(Status::Created);
+    }
     let opts = Options {
         trace,
         detach: false,
@@ -42,16 +55,7 @@ pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
             .code(code));
         }
     };
-    let record = Record {
-        id: c.id.clone(),
-        pid: Proc::require(pid)?,
-        bundle,
-        rootfs,
-        created: state::now_rfc3339(),
-        owner: String::new(),
-        annotations: loaded.annotations,
-        cgroups_path,
-    };
+    record.pid = Proc::require(pid)?;
     let written = record.save(&dir).and_then(|()| match &c.pid_file {
         Some(f) => write_pid_file(f, pid),
         None => Ok(()),
@@ -130,7 +134,11 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         }
     }
     sys::close(fd);
-    fs::unlink(&sys::cpath(&fifo)?).map_err(|e| Error::sys(format!("remove {fifo:?}"), e))
+    fs::unlink(&sys::cpath(&fifo)?).map_err(|e| Error::sys(format!("remove {fifo:?}"), e))?;
+    if let Some(h) = rec.hooks()? {
+        crate::hooks::run_warning(&h.poststart, &rec.state(Status::Running).text());
+    }
+    Ok(())
 }
 
 pub fn state_json(root: &Path, id: &str) -> Result<String> {
@@ -201,7 +209,12 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
             ));
         }
     }
-    remove(&dir, &rec)
+    let hooks = rec.hooks()?;
+    remove(&dir, &rec)?;
+    if let Some(h) = hooks {
+        crate::hooks::run_warning(&h.poststop, &rec.state(Status::Stopped).text());
+    }
+    Ok(())
 }
 
 /// Waits until `p` is gone (or a zombie): it is not our child, so it is watched, not waited.

@@ -14,6 +14,8 @@ pub struct Bundle {
     pub spec: Spec,
     /// The config's annotations (an object of strings), as written.
     pub annotations: json::Value,
+    /// The config's hooks as written (kept in the record for `start` and `delete`).
+    pub hooks: Option<json::Value>,
 }
 
 /// Reads `bundle/config.json` into a Spec for container `id`.
@@ -45,15 +47,6 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         if let Some(f) = c.get(unsupported) {
             return Err(f.unsupported("nsbox runs Linux containers only"));
         }
-    }
-    if let Some(hooks) = c.get("hooks")
-        && let Some((name, f)) = hooks
-            .members()?
-            .into_iter()
-            .find(|(_, f)| !matches!(f.value, json::Value::Arr(a) if a.is_empty()))
-    {
-        let _ = name;
-        return Err(f.unsupported("nsbox does not run hooks yet"));
     }
     let root = c.need("root")?;
     let root_path = root.need("path")?;
@@ -109,7 +102,18 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         }
         None => json::Value::Obj(Vec::new()),
     };
-    Ok(Bundle { spec, annotations })
+    let hooks = match c.get("hooks") {
+        Some(h) => {
+            spec.extra.hooks = super::hooks::parse(&h)?;
+            spec.extra.hooks.as_ref().map(|_| h.value.clone())
+        }
+        None => None,
+    };
+    Ok(Bundle {
+        spec,
+        annotations,
+        hooks,
+    })
 }
 
 type ProcessParts = (Vec<std::ffi::OsString>, Vec<String>, String, User, Security);

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod field;
+mod hooks;
 pub mod json;
 mod linux;
 mod mounts;

@@ -25,6 +25,8 @@ pub struct Record {
     pub annotations: Value,
     /// The cgroupsPath the container was given (what `delete` may remove).
     pub cgroups_path: Option<String>,
+    /// The config's hooks, as written (poststart and poststop run from here).
+    pub hooks: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,9 @@ impl Record {
             if let Some(p) = &self.cgroups_path {
                 m.push(("cgroupsPath".into(), json::str(p.as_str())));
             }
+            if let Some(h) = &self.hooks {
+                m.push(("hooks".into(), h.clone()));
+            }
         }
         v
     }
@@ -133,11 +138,22 @@ impl Record {
                 .get("cgroupsPath")
                 .map(|p| p.str().map(String::from))
                 .transpose()?,
+            hooks: f.get("hooks").map(|h| h.value.clone()),
         }))
     }
 }
 
 /// Now, as RFC 3339 in UTC with nanoseconds (`2026-12-07T06:00:00.123456789Z`).
+impl Record {
+    /// The hooks the record keeps (`start` runs poststart, `delete` poststop).
+    pub fn hooks(&self) -> Result<Option<Box<crate::hooks::Hooks>>> {
+        match &self.hooks {
+            Some(v) => super::hooks::parse(&Field::root(FILE, v)),
+            None => Ok(None),
+        }
+    }
+}
+
 pub fn now_rfc3339() -> String {
     let now = crate::sys::process::now_realtime();
     let secs = now.as_secs() as i64;

@@ -37,6 +37,17 @@ pub fn dup2(old: &impl AsRawFd, new: RawFd) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// fcntl(F_SETPIPE_SZ): lets the pipe hold at least `bytes` (up to /proc/sys/fs/pipe-max-size).
+pub fn set_pipe_size(fd: &impl AsRawFd, bytes: usize) -> Result<(), Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("fcntl({fd}, F_SETPIPE_SZ, {bytes})"),
+        // SAFETY: only changes the pipe's capacity; no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::fcntl, fd, libc::F_SETPIPE_SZ, bytes) },
+    )
+    .map(drop)
+}
+
 /// close_range(first, last, 0): closes every descriptor in the range.
 pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     traced(

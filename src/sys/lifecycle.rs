@@ -45,6 +45,17 @@ pub fn run_helper(args: &[String]) -> Result<u8, Errno> {
     }
 }
 
+/// pidfd_open(pid, 0): a descriptor that becomes readable when the process `pid` ends.
+pub fn pidfd_open(pid: i32) -> Result<std::os::fd::OwnedFd, Errno> {
+    traced(
+        || format!("pidfd_open({pid}, 0)"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::pidfd_open, pid, 0) },
+    )
+    // SAFETY: pidfd_open just created the descriptor; nothing else owns it.
+    .map(|fd| unsafe { super::owned(fd) })
+}
+
 /// setsid(2): a new session and process group, without a controlling terminal.
 pub fn setsid() -> Result<(), Errno> {
     traced(

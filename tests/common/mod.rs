@@ -2,6 +2,8 @@
 //! and a check that nothing is left on the host afterwards.
 #![allow(dead_code)]
 
+pub mod oci;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
