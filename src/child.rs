@@ -73,6 +73,7 @@ fn setup(
             .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
     }
     crate::extras::join_namespaces(spec)?;
+    crate::extras::new_time_namespace(spec)?;
     let _ = process::set_name(c"nsbox:child");
     // Modes given to mknod and mkdir are meant exactly; the container gets 022 back at exec.
     fs::umask(0);

@@ -22,6 +22,34 @@ pub fn join_namespaces(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// A time namespace of the container's own: unshared, given its offsets while nothing is in
+/// it yet, and entered by this process's execve (and by what it forks from now on).
+pub fn new_time_namespace(spec: &Spec) -> Result<()> {
+    let Some(offsets) = &spec.extra.time_offsets else {
+        return Ok(());
+    };
+    trace::step(|| "unshare a time namespace (the command enters it at execve)".into());
+    process::unshare(crate::flags::CLONE_NEWTIME).ctx(|| "unshare(CLONE_NEWTIME)".into())?;
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let text: String = offsets
+        .iter()
+        .map(|(clock, secs, nanos)| format!("{clock} {secs} {nanos}\n"))
+        .collect();
+    fs::write_file_at(
+        libc::AT_FDCWD,
+        c"/proc/self/timens_offsets",
+        text.as_bytes(),
+    )
+    .ctx(|| {
+        format!(
+            "write the time offsets {:?} to /proc/self/timens_offsets",
+            text.trim_end()
+        )
+    })
+}
+
 /// Opens a namespace file (`/proc/PID/ns/net`, a bind mount of one).
 pub fn open_namespace(path: &std::path::Path) -> Result<OwnedFd> {
     let p = sys::cpath(path)?;
@@ -53,6 +81,9 @@ pub fn apply_process_settings(spec: &Spec) -> Result<()> {
                     "raising a hard limit needs CAP_SYS_RESOURCE, which nsbox does not hold here",
                 )
             })?;
+    }
+    if let Some(persona) = spec.extra.personality {
+        process::set_personality(persona).ctx(|| format!("personality({persona:#x})"))?;
     }
     if spec.extra.new_keyring {
         trace::step(|| "join a new session keyring (keys of the caller's stay out)".into());

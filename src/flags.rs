@@ -2,6 +2,10 @@
 
 type Table = &'static [(u64, &'static str)];
 
+/// The time namespace (Linux 5.6): unshare(2) and setns(2) only, as clone(2) reads this bit as
+/// part of its exit signal.
+pub const CLONE_NEWTIME: i32 = 0x80;
+
 pub const CLONE: Table = &[
     (libc::CLONE_NEWNS as u64, "CLONE_NEWNS"),
     (libc::CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
@@ -11,6 +15,7 @@ pub const CLONE: Table = &[
     (libc::CLONE_NEWPID as u64, "CLONE_NEWPID"),
     (libc::CLONE_NEWNET as u64, "CLONE_NEWNET"),
     (0x2_0000_0000, "CLONE_INTO_CGROUP"),
+    (CLONE_NEWTIME as u64, "CLONE_NEWTIME"),
 ];
 
 pub const MOUNT: Table = &[

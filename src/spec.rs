@@ -149,6 +149,11 @@ pub struct Extra {
     /// OCI `create`: the first process stops before execve, and waits until `start` opens this
     /// FIFO; it outlives the nsbox that made it (no parent-death signal).
     pub start_fifo: Option<PathBuf>,
+    /// A time namespace of the container's own (unshared by the first process, entered at its
+    /// execve), with these offsets: (clock name, seconds, nanoseconds).
+    pub time_offsets: Option<Vec<(&'static str, i64, u32)>>,
+    /// personality(2) before execve (PER_LINUX32: `uname -m` says i686).
+    pub personality: Option<u64>,
     /// OCI hooks (with the state they are given).
     pub hooks: Option<Box<crate::hooks::Hooks>>,
 }

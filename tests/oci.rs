@@ -601,6 +601,84 @@ fn host_descriptors_never_reach_the_oci_container() {
 }
 
 #[test]
+fn time_namespace_offsets_and_personality() {
+    if !common::can_run() {
+        return;
+    }
+    let uptime = |text: &str| -> f64 {
+        text.split_whitespace()
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "time", false);
+    let ns = r#"[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"time"}]"#;
+    let before = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-time"),
+        Config {
+            args: &["sh", "-c", "cat /proc/uptime; uname -m"],
+            namespaces: Some(ns),
+            linux: r#","timeOffsets":{"boottime":{"secs":86400,"nanosecs":5},"monotonic":{"secs":-5}},"personality":{"domain":"LINUX32"}"#,
+            ..Default::default()
+        },
+    );
+    let after = uptime(&std::fs::read_to_string("/proc/uptime").unwrap());
+    let inside = uptime(&out);
+    assert!(
+        inside >= before + 86400.0 && inside <= after + 86400.0,
+        "the boot time is a day later inside ({inside}; host {before}..{after}): {out}"
+    );
+    assert_eq!(out.lines().nth(1), Some("i686"), "LINUX32: {out}");
+    // Joined by path: the time namespace of a process made with unshare(1).
+    let mut holder = Command::new("unshare")
+        .args(["--time", "--boottime", "500000", "sleep", "600"])
+        .spawn()
+        .unwrap();
+    let path = format!("/proc/{}/ns/time", holder.id());
+    wait_until("unshare's time namespace", 5, || {
+        std::fs::read_link(&path).ok() != std::fs::read_link("/proc/self/ns/time").ok()
+    });
+    let joined = format!(
+        r#"[{{"type":"pid"}},{{"type":"ipc"}},{{"type":"uts"}},{{"type":"mount"}},{{"type":"time","path":"{path}"}}]"#
+    );
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-timejoin"),
+        Config {
+            args: &["cat", "/proc/uptime"],
+            namespaces: Some(&joined),
+            ..Default::default()
+        },
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(uptime(&out) >= before + 500000.0, "joined: {out}");
+    // Offsets need a time namespace of the container's own.
+    b.write(&Config {
+        args: &["true"],
+        linux: r#","timeOffsets":{"boottime":{"secs":1}}"#,
+        ..Default::default()
+    });
+    let bad = oci(
+        &f,
+        &["run", "--bundle", b.dir.to_str().unwrap(), "oci-time-bad"],
+    );
+    assert_ne!(bad.code(), 0);
+    assert!(
+        bad.stderr()
+            .contains("linux.timeOffsets: needs a time namespace"),
+        "{}",
+        bad.stderr()
+    );
+    f.assert_clean();
+}
+
+#[test]
 fn spec_and_features() {
     if !common::can_run() {
         return;

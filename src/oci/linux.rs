@@ -1,8 +1,10 @@
 //! config.json's `linux` object: namespaces (new, or joined by path), id maps, devices,
-//! cgroupsPath and resources, sysctl, seccomp, propagation, masked and read-only paths.
+//! cgroupsPath and resources, sysctl, seccomp, propagation, masked and read-only paths, time
+//! offsets and personality.
 
 use super::field::Field;
 use crate::error::Result;
+use crate::flags::CLONE_NEWTIME;
 use crate::spec::{Device, Net, Spec};
 use crate::userns::{IdMap, UserNs};
 use std::path::PathBuf;
@@ -66,13 +68,44 @@ pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
     {
         return Err(f.unsupported("nsbox applies no SELinux labels"));
     }
-    for other in [
-        "personality",
-        "timeOffsets",
-        "intelRdt",
-        "memoryPolicy",
-        "netDevices",
-    ] {
+    if let Some(f) = l.get("timeOffsets") {
+        let Some(offsets) = spec.extra.time_offsets.as_mut() else {
+            return Err(f.error("needs a time namespace of the container's own (type \"time\")"));
+        };
+        for (clock, o) in f.members()? {
+            let clock = match clock {
+                "monotonic" => "monotonic",
+                "boottime" => "boottime",
+                _ => return Err(o.error("only monotonic and boottime have offsets")),
+            };
+            let nanos = match o.get("nanosecs") {
+                Some(n) => n.u32()?,
+                None => 0,
+            };
+            if nanos >= 1_000_000_000 {
+                return Err(o.error("nanosecs must be under 1000000000"));
+            }
+            let secs = match o.get("secs") {
+                Some(s) => s.i64()?,
+                None => 0,
+            };
+            offsets.push((clock, secs, nanos));
+        }
+    }
+    if let Some(f) = l.get("personality") {
+        let d = f.need("domain")?;
+        spec.extra.personality = Some(match d.str()? {
+            "LINUX" => 0,
+            "LINUX32" => 8,
+            other => return Err(d.error(format!("{other:?} is not LINUX or LINUX32"))),
+        });
+        if let Some(flags) = f.get("flags")
+            && !flags.strs()?.is_empty()
+        {
+            return Err(flags.unsupported("personality flags"));
+        }
+    }
+    for other in ["intelRdt", "memoryPolicy", "netDevices"] {
         if let Some(f) = l.get(other) {
             return Err(f.unsupported("nsbox does not set it yet"));
         }
@@ -89,6 +122,7 @@ fn flag_of(kind: &str) -> Option<i32> {
         "uts" => libc::CLONE_NEWUTS,
         "user" => libc::CLONE_NEWUSER,
         "cgroup" => libc::CLONE_NEWCGROUP,
+        "time" => CLONE_NEWTIME,
         _ => return None,
     })
 }
@@ -101,12 +135,11 @@ fn namespaces(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
             let t = ns.need("type")?;
             let kind = t.str()?;
             let Some(flag) = flag_of(kind) else {
-                return Err(match kind {
-                    "time" => t.unsupported("nsbox has no time namespaces yet"),
-                    _ => t.error(format!("{kind:?} is not a namespace type")),
-                });
+                return Err(t.error(format!("{kind:?} is not a namespace type")));
             };
             match ns.get("path") {
+                // Unshared by the child (clone has no bit for it), with the config's offsets.
+                None if flag == CLONE_NEWTIME => spec.extra.time_offsets = Some(Vec::new()),
                 None => {
                     flags |= flag;
                     own_net |= flag == libc::CLONE_NEWNET;

@@ -306,6 +306,17 @@ pub fn unshare(flags: i32) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// personality(2): the execution domain (PER_LINUX, PER_LINUX32) of this process and what it
+/// executes.
+pub fn set_personality(persona: u64) -> Result<(), Errno> {
+    traced(
+        || format!("personality({persona:#x})"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::personality, persona) },
+    )
+    .map(drop)
+}
+
 /// clock_nanosleep(CLOCK_MONOTONIC) for `d` (a signal that interrupts it ends it early).
 pub fn sleep(d: Duration) {
     let ts = libc::timespec {
