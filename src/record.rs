@@ -113,7 +113,15 @@ impl Record {
             pid,
             detached,
             status: Status::Running,
-            namespaces: spec.clone_flags(),
+            // With those joined by path (`--net ns:PATH`): `exec` joins what PID 1 is in.
+            namespaces: spec.clone_flags()
+                | spec
+                    .extra
+                    .join
+                    .iter()
+                    .map(|(f, _)| *f)
+                    .filter(|f| *f != crate::flags::CLONE_NEWTIME)
+                    .fold(0, |a, f| a | f),
             address: None,
             command: spec.command.clone(),
             env: spec.env.clone(),

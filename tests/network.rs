@@ -830,3 +830,53 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     assert!(out.stderr().contains("root is needed"), "{}", out.stderr());
     f.assert_clean();
 }
+
+#[test]
+fn net_ns_path_joins_a_prepared_namespace_for_run_and_exec() {
+    let Some(net) = Net::new() else { return };
+    let f = &net.f;
+    // The prepared namespace (as `ip netns add` makes one): a throwaway one with a link of
+    // its own, which nsbox must neither make nor remove.
+    let prepared = NetNs::new();
+    prepared
+        .sh("ip link add prep0 type veth peer name prep1")
+        .ok();
+    let arg = format!("ns:{}", prepared.path());
+    let script = "ip -o link | grep -c ' prep0@'; ls /sys/class/net | grep -c '^prep0$'";
+    let out = f.run(&["--net", &arg, "--", "sh", "-c", script]);
+    assert_eq!(
+        out.ok(),
+        "1\n1\n",
+        "the joined namespace's link, in ip and /sys"
+    );
+    // A detached container, and a process exec'd into it: both in the joined namespace.
+    f.detach("nsjoin", &["--net", &arg, "--", "sleep", "600"]);
+    let pid1 = common::first_pid(&f.manage(&["ps", "--json"]).ok());
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid1}/ns/net")).unwrap(),
+        std::fs::read_link(prepared.path()).unwrap()
+    );
+    let exec = f.manage(&["exec", "nsjoin", "sh", "-c", script]);
+    assert_eq!(exec.ok(), "1\n1\n", "exec joins it too");
+    f.manage(&["rm", "-f", "nsjoin"]).ok();
+    assert_eq!(
+        prepared.sh("ip -o link | grep -c ' prep0@'").ok(),
+        "1\n",
+        "the prepared namespace keeps its link"
+    );
+    // Bad input: one line, exit 125, nothing made.
+    for (bad, why) in [
+        ("ns:run/netns/x", "needs the absolute path"),
+        (
+            "ns:/nonexistent/netns",
+            "open the namespace \"/nonexistent/netns\": ENOENT",
+        ),
+        ("ns:/proc/self/ns/uts", "EINVAL"),
+    ] {
+        let out = f.run(&["--net", bad, "--", "true"]);
+        assert_eq!(out.code(), 125, "{bad}: {}", out.stderr());
+        assert_eq!(out.stderr().lines().count(), 1, "{bad}: {}", out.stderr());
+        assert!(out.stderr().contains(why), "{bad}: {}", out.stderr());
+    }
+    f.assert_clean();
+}

@@ -216,6 +216,8 @@ fn parse_run(
         (None, None, None, None, None);
     let (mut env, mut volumes, mut tmpfs) = (Vec::new(), Vec::new(), Vec::new());
     let (mut read_only, mut chroot, mut net) = (false, false, Net::None);
+    // `--net ns:PATH`: the network namespace of that file, joined (as the host's is shared).
+    let mut net_join = None;
     let mut state_root = ctx.state_root_env.clone().map(PathBuf::from);
     let mut limits = Limits::default();
     let (mut cap_add, mut cap_drop) = (Vec::new(), Vec::new());
@@ -255,7 +257,23 @@ fn parse_run(
             }
             Long("tmpfs") => tmpfs.push(container_path("--tmpfs", &value(&mut p, &flag)?, false)?),
             Long("read-only") => read_only = true,
-            Long("net") => net = crate::net::mode::parse(&value_once(&mut p, &mut seen, "--net")?)?,
+            Long("net") => {
+                let mode = value_once(&mut p, &mut seen, "--net")?;
+                match mode.strip_prefix("ns:") {
+                    Some(path) if path.starts_with('/') => {
+                        net_join = Some(std::path::PathBuf::from(path));
+                        net = Net::Host;
+                    }
+                    Some(_) => {
+                        return Err(Error::new(
+                            format!("--net {mode:?}"),
+                            "ns: needs the absolute path of a network namespace file",
+                        )
+                        .hint("e.g. --net ns:/run/netns/NAME, as 'ip netns add NAME' makes"));
+                    }
+                    None => net = crate::net::mode::parse(&mode)?,
+                }
+            }
             Long("chroot") => chroot = true,
             Long("userns") => userns = true,
             Long("uidmap") => {
@@ -379,7 +397,12 @@ fn parse_run(
         tty,
         userns,
         state_root: absolute(ctx.cwd, state_root),
-        extra: Default::default(),
+        extra: spec::Extra {
+            join: net_join
+                .map(|p| vec![(libc::CLONE_NEWNET, p)])
+                .unwrap_or_default(),
+            ..Default::default()
+        },
     };
     Ok(Command::Run(Box::new(spec), opts))
 }

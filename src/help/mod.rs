@@ -75,6 +75,8 @@ Options:
                             /etc/hosts and /etc/hostname show the name and address (bound
                             read-only over the image's files, if it has them); the pair goes
                             with the container's network namespace when it ends
+                            ns:PATH: join the network namespace of the file PATH (as 'ip netns
+                            add NAME' makes /run/netns/NAME); nsbox changes nothing in it
       --chroot              enter the rootfs with chroot(2) instead of pivot_root(2).
                             pivot_root moves the whole mount tree and detaches the old root, so
                             no host path is left to reach; chroot only changes what '/' means
