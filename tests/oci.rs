@@ -287,30 +287,24 @@ fn seccomp_profile_and_capabilities_hold() {
     f.assert_clean();
 }
 
-#[test]
-fn device_rules_are_enforced_and_nsboxs_devices_stay_usable() {
-    if !common::can_run() {
-        return;
-    }
-    if !Path::new("/sys/fs/cgroup/devices").is_dir() {
-        common::skip(
-            "no v1 devices hierarchy: on cgroup v2 nsbox refuses device rules (a BPF device program is not written yet)",
-        );
-        return;
-    }
-    let f = Fixture::new();
-    let b = Bundle::new(&f, "devices", false);
-    let id = common::unique_id("oci-devices");
+/// The device rules of an OCI config, checked from inside: a node the rules deny cannot be
+/// made, nsbox's own nodes and the config's devices stay usable.
+fn device_rules_hold(
+    f: &Fixture,
+    b: &Bundle,
+    id: &str,
+    run: impl FnOnce(&Fixture, &Bundle, &str, Config<'_>) -> String,
+) {
     let caps = CAPS.replace("\"CAP_KILL\"", "\"CAP_KILL\",\"CAP_MKNOD\"");
     let process =
         format!(r#","capabilities":{{"bounding":{caps},"effective":{caps},"permitted":{caps}}}"#);
     let linux = format!(
         r#","cgroupsPath":"/nsbox-oci-dev/{id}","resources":{{"devices":[{{"allow":false,"access":"rwm"}}]}},"devices":[{{"path":"/dev/fuse","type":"c","major":10,"minor":229}}]"#
     );
-    let out = output_of(
-        &f,
-        &b,
-        &id,
+    let out = run(
+        f,
+        b,
+        id,
         Config {
             args: &[
                 "sh",
@@ -328,6 +322,49 @@ fn device_rules_are_enforced_and_nsboxs_devices_stay_usable() {
         let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctrl}/nsbox-oci-dev"));
     }
     f.assert_clean();
+}
+
+#[test]
+fn device_rules_are_enforced_by_the_v1_controller() {
+    if !common::can_run() {
+        return;
+    }
+    if !Path::new("/sys/fs/cgroup/devices").is_dir() {
+        common::skip("no v1 devices hierarchy on this host (the v2 test covers the BPF program)");
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "devices", false);
+    device_rules_hold(&f, &b, &common::unique_id("oci-devices"), output_of);
+}
+
+/// On cgroup v2 (here: a mount namespace that sees only the cgroup2 hierarchy, as a pure v2
+/// host does), the rules are a BPF program nsbox writes and attaches to the container's cgroup.
+#[test]
+fn device_rules_are_enforced_by_a_bpf_program_on_cgroup_v2() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "devices-v2", false);
+    let pure_v2 = |f: &Fixture, b: &Bundle, id: &str, c: Config<'_>| -> String {
+        b.write(&c);
+        let out = Out(Command::new("unshare")
+            .args(["-m", "sh", "-c"])
+            .arg(
+                "umount -R -l /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup && \
+                 exec \"$0\" --root \"$1\" run --bundle \"$2\" \"$3\"",
+            )
+            .arg(nsbox_bin())
+            .arg(&f.state_root)
+            .arg(&b.dir)
+            .arg(id)
+            .output()
+            .unwrap());
+        assert_eq!(out.code(), 0, "{}", out.stderr());
+        out.stdout()
+    };
+    device_rules_hold(&f, &b, &common::unique_id("oci-devices-v2"), pure_v2);
 }
 
 #[test]

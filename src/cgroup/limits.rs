@@ -23,7 +23,7 @@ pub struct Limits {
     /// The CPUs the container may run on, as a sorted list of CPU numbers.
     pub cpuset: Option<Vec<u32>>,
     /// Device access rules (an OCI config's), in order: `(allow, "c 1:3 rwm")`; the v1
-    /// devices controller takes them (v2 has none: it would need a BPF program).
+    /// devices controller takes them, on v2 a BPF program made of them.
     pub devices: Option<Vec<(bool, String)>>,
 }
 
@@ -154,6 +154,8 @@ impl Limits {
                 }
                 s
             }),
+            // On v2 the rules are a BPF program (device_program.rs), not files.
+            Controller::Devices if v2 => None,
             Controller::Devices => self.devices.as_ref().map(|rules| {
                 rules
                     .iter()

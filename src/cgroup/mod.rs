@@ -8,6 +8,7 @@
 //!   parent, after the container ended: out-of-memory report -> rmdir (bounded retry)
 
 pub mod child;
+mod device_program;
 pub mod layout;
 pub mod limits;
 mod plan;

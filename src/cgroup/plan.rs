@@ -3,6 +3,7 @@
 //!
 //! - A controller lives in the v1 hierarchy that holds it if there is one (a controller bound to
 //!   v1 is never available in v2), else in v2 if v2 offers it; else it is missing: an error.
+//! - Device rules go to v1's devices hierarchy, else to v2 as a BPF program (device_program.rs).
 //! - The v2 hierarchy gets a directory even when it holds no controller (hybrid hosts): the
 //!   container is born there with CLONE_INTO_CGROUP, and it tracks every process it forks.
 
@@ -50,7 +51,11 @@ pub fn plan(limits: &Limits, layout: &Layout, v2_available: &str) -> Result<Vec<
                     controllers: vec![controller],
                 }),
             }
-        } else if layout.v2.is_some() && v2_available.split_whitespace().any(|c| c == name) {
+        } else if layout.v2.is_some()
+            && (controller == Controller::Devices
+                || v2_available.split_whitespace().any(|c| c == name))
+        {
+            // v2 has no devices controller: its rules are a BPF program of the directory.
             v2_controllers.push(controller);
         } else {
             return Err(missing(controller, layout));

@@ -64,6 +64,7 @@ fn enable_line(p: &Planned) -> String {
     let names: Vec<String> = p
         .controllers
         .iter()
+        .filter(|c| **c != Controller::Devices)
         .map(|c| format!("+{}", c.name()))
         .collect();
     names.join(" ")
@@ -302,6 +303,12 @@ impl Cgroups {
             Version::V2 => {
                 let fd = fs::openat(libc::AT_FDCWD, &cpath, dir_flags, 0)
                     .ctx(|| format!("open cgroup {path:?}"))?;
+                if let (true, Some(rules)) = (
+                    p.controllers.contains(&Controller::Devices),
+                    &limits.devices,
+                ) {
+                    attach_device_rules(&fd, &path, rules)?;
+                }
                 self.v2_dir = Some(fd);
                 ("cgroup2", String::new())
             }
@@ -516,4 +523,31 @@ fn describe(pid: i32) -> String {
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .unwrap_or("?");
     format!("{pid} ({state})")
+}
+
+/// The device rules of a v2 directory: loaded as a BPF program and attached to it. The
+/// attachment holds the program; it goes with the directory.
+fn attach_device_rules(dir: &OwnedFd, path: &Path, rules: &[(bool, String)]) -> Result<()> {
+    let program = super::device_program::program(rules)?;
+    trace::step(|| {
+        format!(
+            "load the device rules as a BPF program ({} rules, {} instructions) and attach it to {path:?}",
+            rules.len(),
+            program.len()
+        )
+    });
+    let bytes: Vec<u8> = program.iter().flat_map(|i| i.bytes()).collect();
+    let prog = crate::sys::bpf::load_device_program(&bytes).map_err(|(e, log)| {
+        let err = Error::sys("load the device rules' BPF program (bpf BPF_PROG_LOAD)", e);
+        match log.is_empty() {
+            true => err,
+            false => err.hint(format!("the verifier says: {log}")),
+        }
+    })?;
+    crate::sys::bpf::attach_device_program(dir, &prog).map_err(|e| {
+        Error::sys(format!("attach the device rules' BPF program to {path:?}"), e).hint_on(
+            Errno::EPERM,
+            "a program above it in the cgroup tree forbids others (attached without BPF_F_ALLOW_MULTI)",
+        )
+    })
 }

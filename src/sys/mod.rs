@@ -4,6 +4,7 @@
 //! doing (`error::Context::ctx`). With `--trace`, each call prints its decoded arguments, result
 //! and duration (see `trace.rs`), in the order the kernel saw them.
 
+pub mod bpf;
 pub mod clone;
 pub mod exe;
 pub mod fd;
