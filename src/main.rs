@@ -4,6 +4,8 @@
 //! nsbox starts without std's runtime initialisation (`no_main`): fewer syscalls at start-up,
 //! and no SIGPIPE disposition changed behind the container's back.
 #![cfg_attr(not(test), no_main)]
+// `unsafe` lives in the syscall layer (sys/) alone: the compiler keeps it there.
+#![deny(unsafe_code)]
 
 mod caps;
 mod cgroup;
@@ -35,6 +37,7 @@ mod signals;
 mod spawn;
 mod spec;
 mod state;
+#[allow(unsafe_code)]
 mod sys;
 mod trace;
 mod tty;
@@ -45,6 +48,7 @@ use std::ffi::OsString;
 
 /// C's `main`: called by the C runtime with the raw arguments.
 #[cfg(not(test))]
+#[allow(unsafe_code)] // the C runtime finds it by its name
 #[unsafe(no_mangle)]
 pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     sys::exe::save_argv(argv);
