@@ -6,7 +6,9 @@
 # write (scripts/test.sh runs it).
 #
 # The runs (RUN): a = --net veth --pids-limit 20 --hostname box, in a throwaway network
-# namespace (unshare --net); u = --userns; x = `nsbox exec` into a detached container. Times,
+# namespace (unshare --net); u = --userns; x = `nsbox exec` into a detached container; o, s and
+# d = OCI create, start and delete (--debug) of a bundle with a createRuntime and a
+# startContainer hook. Times,
 # pids, addresses and the sizes of reads vary from run to run: they are written as PID, ADDR,
 # START, MS and N, or left out. Other containers with limits on the host make the shared
 # parent cgroup's mkdir say EEXIST and its rmdir EBUSY: written as the lone run's 0. NSBOX defaults to target/release/nsbox (built if missing).
@@ -23,6 +25,7 @@ w=/tmp/nsbox-walkthrough
 state=$w/state
 cleanup() {
   "$bin" rm -f --root "$state" walk-x >/dev/null 2>&1 || true
+  "$bin" --root "$state" delete --force walk-o >/dev/null 2>&1 || true
   "$bin" gc --root "$state" >/dev/null 2>&1 || true
   rm -rf "$w"
 }
@@ -49,6 +52,21 @@ run -d --name walk-x -- sleep 30 >/dev/null
 only_stdio "$bin" exec --root "$state" --trace walk-x /bin/true 2>"$w/x.raw" \
   || { cat "$w/x.raw" >&2; exit 1; }
 "$bin" rm -f --root "$state" walk-x >/dev/null
+mkdir "$w/bundle"
+ln -s ../rootfs "$w/bundle/rootfs"
+(cd "$w/bundle" && "$bin" spec)
+sed -i -e 's|"args": \["sh"\]|"args": ["/bin/true"]|' \
+  -e 's|^\( *"ociVersion": "[^"]*",\)$|\1\n  "hooks": {"createRuntime": [{"path": "/bin/true"}], "startContainer": [{"path": "/bin/true"}]},|' \
+  "$w/bundle/config.json"
+oci() { only_stdio "$bin" --root "$state" --debug "$@"; }
+oci create --bundle "$w/bundle" walk-o 2>"$w/o.raw" || { cat "$w/o.raw" >&2; exit 1; }
+oci start walk-o 2>"$w/s.raw" || { cat "$w/s.raw" >&2; exit 1; }
+# The container's trace (the startContainer hook) goes on in o.raw; it is done once it stops.
+for _ in $(seq 100); do
+  "$bin" --root "$state" state walk-o | grep -q '"status":"stopped"' && break
+  sleep 0.05
+done
+oci delete walk-o 2>"$w/d.raw" || { cat "$w/d.raw" >&2; exit 1; }
 
 # Trace lines without what varies: the time column, durations, pids, addresses, timestamps, and
 # where nsbox's own cgroup is (cgroup paths read <hierarchy>/nsbox/ID).
@@ -80,6 +98,10 @@ normalize() {
       # The size of nsbox (its sealed copy) changes with every build.
       if (line ~ /^sendfile\(/) sub(/= [1-9][0-9]*$/, "= N", line)
       gsub(/, 4096\) = [1-9][0-9]*$/, ", 4096) = N", line)
+      # The state JSON a hook is given names the container by its pid.
+      while (match(line, /pid\\":[0-9]+/)) {
+        line = substr(line, 1, RSTART - 1) "pid\\\":PID" substr(line, RSTART + RLENGTH)
+      }
       while (match(line, /(supervisor|pid) [0-9]+ [0-9]+/)) {
         s = substr(line, RSTART, RLENGTH); sub(/ [0-9]+ [0-9]+$/, " PID START", s)
         line = substr(line, 1, RSTART - 1) s substr(line, RSTART + RLENGTH)
@@ -88,7 +110,7 @@ normalize() {
       print "nsbox[" role "] " line
     }' "$1" | sed -E 's#(/sys/fs/cgroup/[a-z0-9_,=]+)(/[^/"\\]+)*/nsbox/#\1/nsbox/#g'
 }
-for r in a u x; do normalize "$w/$r.raw" > "$w/$r.trace"; done
+for r in a u x o s d; do normalize "$w/$r.raw" > "$w/$r.trace"; done
 
 # The step of run $1 whose label starts with $3, and the lines of the same process up to the
 # step $2 steps later.

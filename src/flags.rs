@@ -59,6 +59,8 @@ pub const OPEN: Table = &[
     (libc::O_CREAT as u64, "O_CREAT"),
     (libc::O_EXCL as u64, "O_EXCL"),
     (libc::O_NOCTTY as u64, "O_NOCTTY"),
+    (libc::O_TRUNC as u64, "O_TRUNC"),
+    (libc::O_NONBLOCK as u64, "O_NONBLOCK"),
     (libc::O_DIRECTORY as u64, "O_DIRECTORY"),
     (libc::O_NOFOLLOW as u64, "O_NOFOLLOW"),
     (libc::O_CLOEXEC as u64, "O_CLOEXEC"),

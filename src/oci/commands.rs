@@ -10,6 +10,7 @@ use crate::commands::run::{self, Outcome};
 use crate::error::{Error, Result};
 use crate::record::Proc;
 use crate::sys::{self, fs, process};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -109,6 +110,7 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         .hint("only a created container starts; 'nsbox run' creates and starts one"));
     }
     let fifo = dir.join(state::FIFO);
+    crate::trace::step(|| format!("open the FIFO {fifo:?}: the first process goes on to execve"));
     let fd = fs::openat(
         libc::AT_FDCWD,
         &sys::cpath(&fifo)?,
@@ -119,18 +121,25 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     // The first process completes its open of the other end, then writes one byte.
     let mut byte = [0u8; 1];
     loop {
-        match sys::read(&fd, &mut byte) {
-            Ok(1) => break,
-            Ok(_) | Err(syscalls::Errno::EAGAIN) => {
-                if !rec.pid.alive() {
-                    return Err(Error::new(
-                        format!("start {id:?}"),
-                        "the container's process ended before it started",
-                    ));
-                }
-                process::sleep(Duration::from_micros(100));
+        let mut ready = [libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        let n = sys::term::poll(&mut ready, 100)
+            .map_err(|e| Error::sys(format!("poll {fifo:?}"), e))?;
+        if n > 0 {
+            match sys::read(&fd, &mut byte) {
+                Ok(1) => break,
+                Ok(_) | Err(syscalls::Errno::EAGAIN) => {}
+                Err(e) => return Err(Error::sys(format!("read {fifo:?}"), e)),
             }
-            Err(e) => return Err(Error::sys(format!("read {fifo:?}"), e)),
+        }
+        if !rec.pid.alive() {
+            return Err(Error::new(
+                format!("start {id:?}"),
+                "the container's process ended before it started",
+            ));
         }
     }
     sys::close(fd);
@@ -210,6 +219,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
         }
     }
     let hooks = rec.hooks()?;
+    crate::trace::step(|| format!("tear down {id:?}: its cgroups, then its state directory"));
     remove(&dir, &rec)?;
     if let Some(h) = hooks {
         crate::hooks::run_warning(&h.poststop, &rec.state(Status::Stopped).text());

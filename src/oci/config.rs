@@ -256,9 +256,11 @@ fn rlimit_number(name: &str) -> Option<u32> {
 
 /// The bundle's path, absolute (the caller's cwd when not given).
 pub fn bundle_dir(given: Option<&PathBuf>, cwd: &Path) -> PathBuf {
-    match given {
+    let joined = match given {
         Some(b) if b.is_absolute() => b.clone(),
         Some(b) => cwd.join(b),
         None => cwd.to_path_buf(),
-    }
+    };
+    // `/b/./x/` is `/b/x` (what `state` shows, and the hooks read); `..` stays as written.
+    joined.components().collect()
 }

@@ -55,6 +55,11 @@ pub fn main(args: Vec<OsString>, cwd: &Path, default_root: PathBuf) -> u8 {
 
 fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::error::Result<u8> {
     use cli::Command as C;
+    // --debug: every command traces its steps and syscalls (create and run as `nsbox run
+    // --trace` does).
+    if debug {
+        crate::trace::enable();
+    }
     let out = |text: String| crate::sys::write_stdout(text.as_bytes());
     match command {
         C::Create(c) => commands::create(&c, root, cwd, debug).map(|_| 0),
