@@ -11,6 +11,14 @@ budget=$((1024 * 1024))
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   rustup target add "$target"
 fi
+# Linked by rust-lld, the linker the Rust toolchain ships (through its gcc-ld wrapper: cc
+# still drives the link, with musl's start files): 5 KiB smaller than GNU ld's output for the
+# same objects, with code kept on pages of its own (-z separate-code, GNU ld's default). Where
+# the toolchain has no rust-lld, GNU ld links it.
+gcc_ld="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/gcc-ld"
+if [ -x "$gcc_ld/ld.lld" ]; then
+  export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-arg=-B$gcc_ld -C link-arg=-fuse-ld=lld -C link-arg=-Wl,-z,separate-code"
+fi
 cargo build --release --locked --target "$target" >&2
 bin="target/$target/release/nsbox"
 if readelf -l "$bin" | grep -q 'INTERP'; then

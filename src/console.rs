@@ -60,6 +60,30 @@ pub fn receive_master(child: &spawn::Child, detached: bool) -> Option<OwnedFd> {
     Some(master)
 }
 
+/// OCI `create --console-socket`: the master goes to the socket (one SCM_RIGHTS message, as
+/// runc sends it; the client relays the terminal from then on), with `process.consoleSize`.
+pub fn hand_over(
+    master: &OwnedFd,
+    socket: &std::path::Path,
+    size: Option<(u16, u16)>,
+) -> Result<()> {
+    if let Some((rows, cols)) = size {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        term::set_winsize(master, &ws).ctx(|| "set the terminal's size (TIOCSWINSZ)".into())?;
+    }
+    crate::trace::step(|| format!("send the pty master to the console socket {socket:?}"));
+    let what = || format!("the console socket {socket:?}");
+    let sock = sys::unix_connect(&sys::cpath(socket)?).ctx(what)?;
+    pty::send_fd(&sock, master, b"/dev/ptmx").ctx(what)?;
+    sys::close(sock);
+    Ok(())
+}
+
 /// nsbox's side: relays between the caller's terminal (none when `detached`: output only, to
 /// the log) and the pty master, and handles signals, until the process `sup` watches ends.
 pub fn relay(master: OwnedFd, sup: Supervisor, detached: bool) -> Result<Exit> {

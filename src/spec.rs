@@ -154,6 +154,11 @@ pub struct Extra {
     pub time_offsets: Option<Vec<(&'static str, i64, u32)>>,
     /// personality(2) before execve (PER_LINUX32: `uname -m` says i686).
     pub personality: Option<u64>,
+    /// OCI `create --console-socket`: the pty master of `tty` goes to this AF_UNIX socket
+    /// (SCM_RIGHTS) instead of being relayed by nsbox.
+    pub console_socket: Option<PathBuf>,
+    /// The terminal's size (rows, columns), `process.consoleSize`.
+    pub console_size: Option<(u16, u16)>,
     /// OCI hooks (with the state they are given).
     pub hooks: Option<Box<crate::hooks::Hooks>>,
 }

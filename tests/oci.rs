@@ -716,6 +716,87 @@ fn time_namespace_offsets_and_personality() {
 }
 
 #[test]
+fn a_terminal_goes_to_the_console_socket() {
+    if !common::can_run() {
+        return;
+    }
+    use std::io::Read;
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "console", false);
+    let id = common::unique_id("oci-console");
+    let socket = f.scratch.join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    b.write(&Config {
+        args: &["sh", "-c", "tty; stty size; echo done"],
+        process: r#","terminal":true,"consoleSize":{"height":33,"width":101}"#,
+        ..Default::default()
+    });
+    let dir = b.dir.to_str().unwrap();
+    let sock = socket.to_str().unwrap();
+    oci(
+        &f,
+        &["create", "--bundle", dir, "--console-socket", sock, &id],
+    )
+    .ok();
+    let (stream, _) = listener.accept().unwrap();
+    let master = std::fs::File::from(common::oci::receive_fd(&stream));
+    oci(&f, &["start", &id]).ok();
+    // Everything the container wrote, until its last slave descriptor closes (EIO).
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut master = master;
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&seen).replace('\r', "");
+    assert_eq!(
+        text, "/dev/pts/0\n33 101\ndone\n",
+        "the pty is the container's, with the config's size"
+    );
+    wait_until("the container stopped", 10, || {
+        status_of(&f, &id) == "stopped"
+    });
+    oci(&f, &["delete", &id]).ok();
+    // Bad input: one line, nothing left.
+    let file = f.scratch.join("not-a-socket");
+    std::fs::write(&file, "").unwrap();
+    for (args, why) in [
+        (
+            vec!["--console-socket", file.to_str().unwrap()],
+            "not a socket",
+        ),
+        (vec![], "a terminal needs --console-socket"),
+    ] {
+        let mut all = vec!["create", "--bundle", dir];
+        all.extend(args);
+        all.push("oci-console-bad");
+        let out = oci(&f, &all);
+        assert_ne!(out.code(), 0);
+        assert!(out.stderr().contains(why), "{}", out.stderr());
+    }
+    b.write(&Config {
+        args: &["true"],
+        ..Default::default()
+    });
+    let out = oci(
+        &f,
+        &[
+            "create",
+            "--bundle",
+            dir,
+            "--console-socket",
+            sock,
+            "oci-console-bad",
+        ],
+    );
+    assert!(out.stderr().contains("has no terminal"), "{}", out.stderr());
+    f.assert_clean();
+}
+
+#[test]
 fn spec_and_features() {
     if !common::can_run() {
         return;

@@ -5,9 +5,10 @@ nsbox as an OCI runtime - runc's command line over a runtime-spec bundle
 
 Usage: nsbox [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [OPTIONS] ID
 
-  create [--bundle DIR] [--pid-file F] [--no-pivot] [--no-new-keyring] ID
+  create [--bundle DIR] [--pid-file F] [--console-socket SOCK] [--no-pivot] [--no-new-keyring] ID
                           build the container from DIR/config.json up to its command's execve,
-                          write F and exit; its first process waits, the caller's subreaper's
+                          write F and exit; its first process waits, the caller's subreaper's;
+                          with process.terminal its pty master goes to SOCK (SCM_RIGHTS)
   start ID                let a created container run its command
   state ID                the runtime-spec state JSON (created, running or stopped)
   kill [--all] ID [SIGNAL]

@@ -41,6 +41,8 @@ pub struct Create {
     pub pid_file: Option<PathBuf>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Where the pty master of a `process.terminal` container goes (runc's protocol).
+    pub console_socket: Option<PathBuf>,
 }
 
 /// The commands that only the OCI front end has, and the global flags that only it takes.
@@ -304,11 +306,12 @@ fn create(a: &mut Args, command: &str) -> Result<(Create, bool)> {
             "--no-pivot" => c.no_pivot = true,
             "--no-new-keyring" => c.no_new_keyring = true,
             "--detach" | "-d" if command == "run" => detach = true,
-            // No terminal to hand over yet; and every descriptor beyond 0-2 is closed before the
-            // container's paths are resolved (CVE-2024-21626).
-            "--console-socket" | "--preserve-fds" => {
+            "--console-socket" => c.console_socket = Some(a.value(flag, inline)?.into()),
+            // Every descriptor beyond 0-2 is closed before the container's paths are resolved
+            // (CVE-2024-21626): none can be passed on yet.
+            "--preserve-fds" => {
                 let v = a.value(flag, inline)?;
-                if flag == "--console-socket" || v != "0" {
+                if v != "0" {
                     return Err(Error::new(
                         format!("{flag} {v}"),
                         "not supported by nsbox yet",

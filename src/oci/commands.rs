@@ -22,6 +22,35 @@ pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
     let mut spec = loaded.spec;
     spec.chroot = c.no_pivot;
     spec.extra.new_keyring = !c.no_new_keyring;
+    match (&c.console_socket, spec.tty) {
+        (Some(socket), true) => {
+            let p = sys::cpath(socket)?;
+            match fs::file_type(&p) {
+                Ok(libc::S_IFSOCK) => {}
+                Ok(_) => {
+                    return Err(Error::new(
+                        format!("--console-socket {socket:?}"),
+                        "not a socket",
+                    ));
+                }
+                Err(e) => return Err(Error::sys(format!("--console-socket {socket:?}"), e)),
+            }
+            spec.extra.console_socket = Some(socket.clone());
+        }
+        (Some(socket), false) => {
+            return Err(Error::new(
+                format!("--console-socket {socket:?}"),
+                "the config's process has no terminal (process.terminal is false)",
+            ));
+        }
+        (None, true) => {
+            return Err(Error::new(
+                "process.terminal",
+                "a terminal needs --console-socket (where its pty master goes)",
+            ));
+        }
+        (None, false) => {}
+    }
     let dir = spec.state_dir();
     spec.extra.start_fifo = Some(dir.join(state::FIFO));
     let rootfs = match &spec.rootfs {

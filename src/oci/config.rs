@@ -57,7 +57,7 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
     };
     let process = c.need("process")?;
     let mut extra = Extra::default();
-    let (command, env, workdir, user, security) = process_of(&process, &mut extra)?;
+    let (command, env, workdir, user, security, tty) = process_of(&process, &mut extra)?;
     let hostname = match c.get("hostname") {
         Some(f) => f.str()?.to_string(),
         None => String::new(),
@@ -82,7 +82,7 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         limits: Default::default(),
         security,
         init: false,
-        tty: false,
+        tty,
         userns: None,
         state_root: state_root.to_path_buf(),
         extra,
@@ -116,16 +116,27 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
     })
 }
 
-type ProcessParts = (Vec<std::ffi::OsString>, Vec<String>, String, User, Security);
+type ProcessParts = (
+    Vec<std::ffi::OsString>,
+    Vec<String>,
+    String,
+    User,
+    Security,
+    bool,
+);
 
 /// `process`: what runs, as whom, with which privileges.
 pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
-    if let Some(t) = p.get("terminal")
-        && t.bool()?
-    {
-        return Err(
-            t.unsupported("nsbox cannot give the process a terminal yet (the console socket)")
-        );
+    let terminal = match p.get("terminal") {
+        Some(t) => t.bool()?,
+        None => false,
+    };
+    if terminal && let Some(size) = p.get("consoleSize") {
+        let dim = |k| -> Result<u16> {
+            let f = size.need(k)?;
+            u16::try_from(f.u32()?).map_err(|_| f.error("must be under 65536"))
+        };
+        extra.console_size = Some((dim("height")?, dim("width")?));
     }
     let args = p.need("args")?;
     let command: Vec<std::ffi::OsString> = args.strs()?.into_iter().map(Into::into).collect();
@@ -201,7 +212,7 @@ pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
         no_new_privs,
         seccomp: false,
     };
-    Ok((command, env, workdir, user, security))
+    Ok((command, env, workdir, user, security, terminal))
 }
 
 /// The five sets: the bounding set, and the others (absent ones empty).

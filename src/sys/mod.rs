@@ -226,6 +226,38 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), Errno> {
     Ok(unsafe { (owned(fds[0] as usize), owned(fds[1] as usize)) })
 }
 
+/// socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC) connected to the socket file `path` (at most
+/// 107 bytes: sun_path's size).
+pub fn unix_connect(path: &CStr) -> Result<OwnedFd, Errno> {
+    let bytes = path.to_bytes();
+    // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+    let fd = traced(
+        || "socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)".into(),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::socket, libc::AF_UNIX, ty, 0) },
+    )?;
+    // SAFETY: socket just created the descriptor; nothing else owns it.
+    let sock = unsafe { owned(fd) };
+    let len = size_of::<libc::sa_family_t>() + bytes.len() + 1;
+    traced(
+        || format!("connect({fd}, {{AF_UNIX, {path:?}}}, {len})"),
+        // SAFETY: `addr` is a sockaddr_un that lives across the call; `len` is within it.
+        || unsafe {
+            syscalls::syscall!(Sysno::connect, fd, &addr as *const libc::sockaddr_un, len)
+        },
+    )?;
+    Ok(sock)
+}
+
 /// close(2) of a descriptor we own, traced (a plain drop closes untraced).
 pub fn close(fd: OwnedFd) {
     fd::close_raw(std::os::fd::IntoRawFd::into_raw_fd(fd));
