@@ -1,9 +1,9 @@
 //! The container's first process, from clone to execve. It never prints: a failure goes to the
 //! parent over the sync channel, and the parent prints one message.
 
-use crate::cgroup::child::{self as cgroup, Join};
+use crate::cgroup::join::{self as cgroup, Join};
 use crate::error::{Context, Error, Result};
-use crate::exec;
+use crate::execve;
 use crate::mountpoint::Kind;
 use crate::rootfs;
 use crate::spawn::ChildChannel;
@@ -41,7 +41,7 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
             channel.wait_for_parent();
             match spec.init {
                 true => crate::init::run(spec, mask, channel),
-                false => exec::exec(spec, mask, &channel, fifo.as_ref()),
+                false => execve::exec(spec, mask, &channel, fifo.as_ref()),
             }
         }
         Err(e) => e,

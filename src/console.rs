@@ -10,8 +10,8 @@
 //! the container and no host pty is reachable from it.
 
 use crate::error::{Context, Error, Result};
-use crate::signals::{self, Supervisor};
 use crate::spawn::{self, ChildChannel};
+use crate::supervise::{self, Supervisor};
 use crate::sys::{self, fs, mount, process::Exit, pty, term};
 use crate::tty::{self, RawMode};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -88,7 +88,7 @@ pub fn hand_over(
 /// the log) and the pty master, and handles signals, until the process `sup` watches ends.
 pub fn relay(master: OwnedFd, sup: Supervisor, detached: bool) -> Result<Exit> {
     let mut sup = sup.with_own_terminal();
-    let signals = term::signalfd(signals::supervised_set())
+    let signals = term::signalfd(supervise::supervised_set())
         .ctx(|| "signalfd for the terminal relay".into())?;
     let input = match detached {
         true => None,

@@ -13,10 +13,10 @@
 //! be able to open (CVE-2019-5736).
 
 use crate::error::{EXIT_NSBOX, Error};
-use crate::exec;
-use crate::signals::SI_KERNEL;
+use crate::execve;
 use crate::spawn::ChildChannel;
 use crate::spec::Spec;
+use crate::supervise::SI_KERNEL;
 use crate::sys::clone::{self, How};
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{lifecycle, process};
@@ -25,7 +25,7 @@ use crate::trace;
 /// Becomes the init: starts the command, then reaps and forwards until the command ends.
 /// Returns only an error that came before the command was started.
 pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
-    let cmd = match exec::prepare(spec, &channel) {
+    let cmd = match execve::prepare(spec, &channel) {
         Ok(cmd) => cmd,
         Err(e) => return e,
     };
@@ -40,7 +40,7 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
         Err(e) => return Error::sys("map the command's stack", e),
     };
     let mut entry = || -> i32 {
-        let err = exec::execvpe(spec, &cmd, mask);
+        let err = execve::execvpe(spec, &cmd, mask);
         channel.fail(&err)
     };
     // Every signal waits for the init's loop (blocked, the kernel queues them even for a

@@ -3,7 +3,7 @@
 //! Every target is resolved beneath the rootfs (`mountpoint::open`) and mounted through the
 //! descriptor, as the native mounts are.
 
-use crate::cgroup::child::ViewMount;
+use crate::cgroup::join::ViewMount;
 use crate::devices;
 use crate::error::{Context, Error, Result};
 use crate::mountpoint::{self, Create, Kind, Symlinks};
@@ -115,7 +115,7 @@ fn cgroup(m: &Mount, create: Create, view: Option<&[ViewMount]>) -> Result<()> {
     if m.destination == "/sys/fs/cgroup"
         && let Some(view) = view
     {
-        return crate::cgroup::child::mount_view(view);
+        return crate::cgroup::join::mount_view(view);
     }
     trace::step(|| {
         format!(

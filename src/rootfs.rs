@@ -2,7 +2,7 @@
 //! private propagation, the rootfs bound onto itself, /proc, /dev, /sys, volumes and tmpfs,
 //! then pivot_root (or chroot) so that no host path stays reachable.
 
-use crate::cgroup::child::ViewMount;
+use crate::cgroup::join::ViewMount;
 use crate::devices;
 use crate::error::{Context, Error, Result};
 use crate::masks;
@@ -144,7 +144,7 @@ fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -
     masks::apply(&dev)?;
     sys::close(dev);
     if let Some(view) = cgroups {
-        crate::cgroup::child::mount_view(view)?;
+        crate::cgroup::join::mount_view(view)?;
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ const CHOICE: &str = "NSBOX_SEAL";
 
 /// Returns when nsbox runs from an image nobody can write; otherwise makes one and re-executes
 /// it (with the same arguments and environment, and `caller_mask` for the new image's
-/// `signals::block`), and returns only the error that prevented it. Called with nsbox's
+/// `supervise::block`), and returns only the error that prevented it. Called with nsbox's
 /// signals blocked: a closed stderr must not kill it here either.
 pub fn ensure(caller_mask: SigSet) -> Result<()> {
     let flags = libc::O_RDONLY | libc::O_CLOEXEC;

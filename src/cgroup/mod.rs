@@ -7,8 +7,8 @@
 //!     thread) -> unshare(CLONE_NEWCGROUP) -> mounts its own cgroups read-only at /sys/fs/cgroup
 //!   parent, after the container ended: out-of-memory report -> rmdir (bounded retry)
 
-pub mod child;
 mod device_program;
+pub mod join;
 pub mod layout;
 pub mod limits;
 mod plan;

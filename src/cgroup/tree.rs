@@ -3,7 +3,7 @@
 //! retry. Each path is recorded in the state before it is created, so `nsbox gc` can remove
 //! what a killed nsbox left.
 
-use super::child::{Join, ViewMount};
+use super::join::{Join, ViewMount};
 use super::limits::{Controller, Limits, Version};
 use super::plan::Planned;
 use crate::error::{Context, Error, Result};

@@ -24,7 +24,7 @@ use crate::spec::{Net, Rootfs, Spec};
 use crate::state;
 use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
 use crate::trace;
-use crate::{signals, spec};
+use crate::{spec, supervise};
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -58,7 +58,7 @@ pub fn exec(opts: &Exec) -> Result<u8> {
 }
 
 fn start(opts: &Exec) -> Result<u8> {
-    let mask = signals::block()?;
+    let mask = supervise::block()?;
     // The joining process runs from a read-only image of nsbox (see sealed.rs); execveat of a
     // descriptor named it after the descriptor's number.
     crate::sealed::ensure(mask)?;
@@ -146,8 +146,8 @@ fn start(opts: &Exec) -> Result<u8> {
         )
     });
     let waited = match master {
-        Some(m) => crate::console::relay(m, signals::Supervisor::new(child.pid, false), false),
-        None => signals::supervise_process(child.pid, false),
+        Some(m) => crate::console::relay(m, supervise::Supervisor::new(child.pid, false), false),
+        None => supervise::supervise_process(child.pid, false),
     };
     let exit = match waited {
         Ok(exit) => exit,
@@ -253,7 +253,7 @@ fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Inf
             // "go" must be taken: the privilege step reads the channel to learn whether
             // nsbox still lives.
             channel.wait_for_parent();
-            crate::exec::exec(spec, mask, &channel, None)
+            crate::execve::exec(spec, mask, &channel, None)
         }
         Err(e) => e,
     };

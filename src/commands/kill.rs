@@ -9,7 +9,7 @@ use super::container;
 use crate::error::{Error, Result};
 use crate::flags::signal_name;
 use crate::record::Proc;
-use crate::signals::FORWARDED;
+use crate::supervise::FORWARDED;
 use crate::sys::process;
 use crate::trace;
 use std::path::Path;

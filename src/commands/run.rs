@@ -21,14 +21,14 @@ use crate::error::{Context, Error, Result};
 use crate::mountpoint::Kind;
 use crate::net;
 use crate::record::{Proc, Record};
-use crate::signals::Supervisor;
 use crate::spawn;
 use crate::spec::{Rootfs, Spec};
 use crate::state::State;
+use crate::supervise::Supervisor;
 use crate::sys::lifecycle;
 use crate::sys::{self, fs, process::Exit, signal::SigSet};
 use crate::userns;
-use crate::{signals, trace};
+use crate::{supervise, trace};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -62,7 +62,7 @@ pub fn run_to(spec: &Spec, opts: Options) -> Result<Outcome> {
     // the host and removing it, and once the container exists they go to it. SIGPIPE too: a
     // reader of --trace that goes away must not kill nsbox in the middle of its work (so this
     // comes before the first line of the trace).
-    let result = signals::block().and_then(|mask| {
+    let result = supervise::block().and_then(|mask| {
         // What `ps` and `strace -f` show for this process (the child is nsbox:child, --init's
         // PID 1 nsbox:init, a detached container's supervisor nsbox:supervise).
         let _ = sys::process::set_name(c"nsbox:parent");
@@ -444,7 +444,7 @@ fn release_and_wait(
     });
     match master {
         Some(master) => console::relay(master, Supervisor::new(child.pid, !spec.init), detached),
-        None => signals::supervise_process(child.pid, !spec.init),
+        None => supervise::supervise_process(child.pid, !spec.init),
     }
     .map(Some)
 }

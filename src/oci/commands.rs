@@ -330,7 +330,7 @@ pub fn run(c: &Create, detach: bool, root: &Path, cwd: &Path, trace: bool) -> Re
     if detach {
         return Ok(0);
     }
-    let exit = crate::signals::supervise_process(pid, true);
+    let exit = crate::supervise::supervise_process(pid, true);
     let _ = delete(root, &c.id, true);
     exit.map(|e| e.code())
 }
