@@ -147,7 +147,8 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
         0,
     )
     .map_err(|e| Error::sys(format!("open {fifo:?}"), e))?;
-    // The first process completes its open of the other end, then writes one byte.
+    // The first process completes its open of the other end, then writes one byte. A second
+    // without it, and the process is looked at (it may have died before its open).
     let mut byte = [0u8; 1];
     loop {
         let mut ready = [libc::pollfd {
@@ -155,7 +156,7 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
             events: libc::POLLIN,
             revents: 0,
         }];
-        let n = sys::term::poll(&mut ready, 100)
+        let n = sys::term::poll(&mut ready, 1000)
             .map_err(|e| Error::sys(format!("poll {fifo:?}"), e))?;
         if n > 0 {
             match sys::read(&fd, &mut byte) {
