@@ -395,7 +395,9 @@ fn release_and_wait(
             "wait for the child's filesystem: the hooks run before its pivot_root".into()
         });
         if !child.wait_for_hooks() {
-            let exit = sys::process::wait(child.pid).map_err(|e| Error::sys("wait4", e))?;
+            let exit = sys::process::wait(child.pid).map_err(|e| {
+                Error::sys("wait4 for the container's first process, which failed", e)
+            })?;
             return Ok(Some(exit));
         }
         let state = crate::hooks::state_text(&hooks.state, "creating", child.pid);
@@ -419,7 +421,8 @@ fn release_and_wait(
             return Ok(None);
         }
         // It failed: its report says why.
-        let exit = sys::process::wait(child.pid).map_err(|e| Error::sys("wait4", e))?;
+        let exit = sys::process::wait(child.pid)
+            .map_err(|e| Error::sys("wait4 for the container's first process, which failed", e))?;
         return Ok(Some(exit));
     }
     // The record (what `ps` lists and `exec` joins) is written once the command runs: before

@@ -103,6 +103,14 @@ impl Record {
         .map_err(|e| Error::sys(format!("write {path:?}"), e))
     }
 
+    /// The hooks the record keeps (`start` runs poststart, `delete` poststop).
+    pub fn hooks(&self) -> Result<Option<Box<crate::hooks::Hooks>>> {
+        match &self.hooks {
+            Some(v) => super::hooks::parse(&Field::root(FILE, v)),
+            None => Ok(None),
+        }
+    }
+
     /// The record in `dir`, or None where there is none (not an OCI container).
     pub fn load(dir: &Path) -> Result<Option<Record>> {
         let path = dir.join(FILE);
@@ -144,16 +152,6 @@ impl Record {
 }
 
 /// Now, as RFC 3339 in UTC with nanoseconds (`2026-12-07T06:00:00.123456789Z`).
-impl Record {
-    /// The hooks the record keeps (`start` runs poststart, `delete` poststop).
-    pub fn hooks(&self) -> Result<Option<Box<crate::hooks::Hooks>>> {
-        match &self.hooks {
-            Some(v) => super::hooks::parse(&Field::root(FILE, v)),
-            None => Ok(None),
-        }
-    }
-}
-
 pub fn now_rfc3339() -> String {
     let now = crate::sys::process::now_realtime();
     let secs = now.as_secs() as i64;
