@@ -15,6 +15,7 @@ command -v strace >/dev/null || need+=(strace)
 command -v script >/dev/null || need+=(bsdutils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
+command -v losetup >/dev/null || need+=(mount)
 command -v newuidmap >/dev/null || need+=(uidmap)
 command -v useradd >/dev/null || need+=(passwd)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,5 +1,6 @@
 //! Resource limits as the user writes them (`--pids-limit 20`, `-m 64m`, `--cpus 0.5`,
-//! `--cpuset 0-1`), parsed into exact values, and the cgroup files each one is written to.
+//! `--cpuset 0-1`) or an OCI config sets them, parsed into exact values (settings.rs maps
+//! them to cgroup files).
 //! Pure: no syscalls (what depends on the machine, like the CPU count, is passed in).
 
 use crate::error::{Error, Result};
@@ -25,6 +26,47 @@ pub struct Limits {
     /// Device access rules (an OCI config's), in order: `(allow, "c 1:3 rwm")`; the v1
     /// devices controller takes them, on v2 a BPF program made of them.
     pub devices: Option<Vec<(bool, String)>>,
+    /// The rest only an OCI config sets (linux.resources).
+    /// Memory the kernel reclaims from last, in bytes (memory.reservation).
+    pub memory_low: Option<u64>,
+    /// Memory and swap together, in bytes (memory.swap); `u64::MAX`: swap not limited.
+    /// Without it swap is limited to nothing beyond `memory`.
+    pub memory_swap: Option<u64>,
+    /// The CPU weight as v1's cpu.shares (2..=262144; 1024 is a default share).
+    pub cpu_shares: Option<u64>,
+    /// The memory nodes the container may allocate from (cpuset.mems).
+    pub cpuset_mems: Option<Vec<u32>>,
+    /// Block I/O weights and throttles.
+    pub block_io: Option<BlockIo>,
+    /// Huge page limits: the page size as the kernel names it (`2MB`, `1GB`) and bytes.
+    pub hugepages: Option<Vec<(String, u64)>>,
+}
+
+/// An OCI config's linux.resources.blockIO: a weight as v1's blkio.weight (10..=1000),
+/// weights per device, and throttles per device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockIo {
+    pub weight: Option<u64>,
+    /// (major, minor, weight)
+    pub device_weights: Vec<(u64, u64, u64)>,
+    pub throttles: Vec<Throttle>,
+}
+
+/// One device's throttle: at most `rate` bytes or operations per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    pub kind: ThrottleKind,
+    pub major: u64,
+    pub minor: u64,
+    pub rate: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleKind {
+    ReadBps,
+    WriteBps,
+    ReadIops,
+    WriteIops,
 }
 
 /// A cgroup controller nsbox uses.
@@ -35,6 +77,8 @@ pub enum Controller {
     Cpu,
     Cpuset,
     Devices,
+    Blkio,
+    Hugetlb,
 }
 
 impl Controller {
@@ -45,6 +89,16 @@ impl Controller {
             Controller::Cpu => "cpu",
             Controller::Cpuset => "cpuset",
             Controller::Devices => "devices",
+            Controller::Blkio => "blkio",
+            Controller::Hugetlb => "hugetlb",
+        }
+    }
+
+    /// Its name in cgroup v2 (blkio is `io` there).
+    pub fn v2_name(self) -> &'static str {
+        match self {
+            Controller::Blkio => "io",
+            c => c.name(),
         }
     }
 
@@ -56,6 +110,8 @@ impl Controller {
             Controller::Cpu => "--cpus",
             Controller::Cpuset => "--cpuset",
             Controller::Devices => "linux.resources.devices",
+            Controller::Blkio => "linux.resources.blockIO",
+            Controller::Hugetlb => "linux.resources.hugepageLimits",
         }
     }
 }
@@ -65,23 +121,6 @@ impl Controller {
 pub enum Version {
     V1,
     V2,
-}
-
-/// One value to write: file name, value, and whether the file may be missing (swap
-/// accounting is optional in the kernel).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    pub file: &'static str,
-    pub value: String,
-    pub optional: bool,
-}
-
-fn set(file: &'static str, value: impl ToString) -> Setting {
-    Setting {
-        file,
-        value: value.to_string(),
-        optional: false,
-    }
 }
 
 impl Limits {
@@ -95,78 +134,25 @@ impl Limits {
         if self.pids.is_some() {
             c.push(Controller::Pids);
         }
-        if self.memory.is_some() {
+        if self.memory.is_some() || self.memory_low.is_some() || self.memory_swap.is_some() {
             c.push(Controller::Memory);
         }
-        if self.cpu_quota_us.is_some() {
+        if self.cpu_quota_us.is_some() || self.cpu_shares.is_some() {
             c.push(Controller::Cpu);
         }
-        if self.cpuset.is_some() {
+        if self.cpuset.is_some() || self.cpuset_mems.is_some() {
             c.push(Controller::Cpuset);
         }
         if self.devices.is_some() {
             c.push(Controller::Devices);
         }
-        c
-    }
-
-    /// The files to write for `controller`, in order (v1 needs the period before the quota, and
-    /// the memory limit before memory+swap). `mems` is the parent's cpuset.mems (v1 only: a
-    /// new v1 cpuset starts empty and refuses tasks).
-    pub fn settings(&self, controller: Controller, version: Version, mems: &str) -> Vec<Setting> {
-        let v2 = version == Version::V2;
-        match controller {
-            Controller::Pids => self.pids.map(|n| vec![set("pids.max", n)]),
-            Controller::Memory => self.memory.map(|bytes| {
-                // Swap is limited too: `-m 32m` means 32 MiB in all, as users expect of it.
-                if v2 {
-                    vec![
-                        set("memory.max", bytes),
-                        Setting {
-                            optional: true,
-                            ..set("memory.swap.max", 0)
-                        },
-                    ]
-                } else {
-                    vec![
-                        set("memory.limit_in_bytes", bytes),
-                        Setting {
-                            optional: true,
-                            ..set("memory.memsw.limit_in_bytes", bytes)
-                        },
-                    ]
-                }
-            }),
-            Controller::Cpu => self.cpu_quota_us.map(|quota| {
-                if v2 {
-                    vec![set("cpu.max", format!("{quota} {CPU_PERIOD_US}"))]
-                } else {
-                    vec![
-                        set("cpu.cfs_period_us", CPU_PERIOD_US),
-                        set("cpu.cfs_quota_us", quota),
-                    ]
-                }
-            }),
-            Controller::Cpuset => self.cpuset.as_ref().map(|cpus| {
-                let mut s = vec![set("cpuset.cpus", format_cpus(cpus))];
-                if !v2 {
-                    s.push(set("cpuset.mems", mems));
-                }
-                s
-            }),
-            // On v2 the rules are a BPF program (device_program.rs), not files.
-            Controller::Devices if v2 => None,
-            Controller::Devices => self.devices.as_ref().map(|rules| {
-                rules
-                    .iter()
-                    .map(|(allow, rule)| match allow {
-                        true => set("devices.allow", rule),
-                        false => set("devices.deny", rule),
-                    })
-                    .collect()
-            }),
+        if self.block_io.is_some() {
+            c.push(Controller::Blkio);
         }
-        .unwrap_or_default()
+        if self.hugepages.is_some() {
+            c.push(Controller::Hugetlb);
+        }
+        c
     }
 }
 
@@ -407,57 +393,6 @@ mod tests {
             check_cpuset(&[0, 1, 2], &[0, 1]).unwrap_err().to_string(),
             "--cpuset \"0-2\": no such CPU: 2 (online: 0-1)"
         );
-    }
-
-    #[test]
-    fn files_per_version() {
-        let l = Limits {
-            pids: Some(20),
-            memory: Some(32 << 20),
-            cpu_quota_us: Some(50_000),
-            cpuset: Some(vec![0, 1]),
-            devices: None,
-        };
-        let files = |c, v| {
-            l.settings(c, v, "0")
-                .into_iter()
-                .map(|s| format!("{}={}", s.file, s.value))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(files(Controller::Pids, Version::V2), ["pids.max=20"]);
-        assert_eq!(
-            files(Controller::Memory, Version::V2),
-            ["memory.max=33554432", "memory.swap.max=0"]
-        );
-        assert_eq!(
-            files(Controller::Memory, Version::V1),
-            [
-                "memory.limit_in_bytes=33554432",
-                "memory.memsw.limit_in_bytes=33554432"
-            ]
-        );
-        assert_eq!(
-            files(Controller::Cpu, Version::V2),
-            ["cpu.max=50000 100000"]
-        );
-        assert_eq!(
-            files(Controller::Cpu, Version::V1),
-            ["cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000"]
-        );
-        assert_eq!(
-            files(Controller::Cpuset, Version::V1),
-            ["cpuset.cpus=0-1", "cpuset.mems=0"]
-        );
-        assert_eq!(
-            l.controllers(),
-            [
-                Controller::Pids,
-                Controller::Memory,
-                Controller::Cpu,
-                Controller::Cpuset
-            ]
-        );
-        assert!(Limits::default().is_empty());
     }
 
     #[test]

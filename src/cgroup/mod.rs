@@ -12,6 +12,7 @@ pub mod join;
 pub mod layout;
 pub mod limits;
 mod plan;
+mod settings;
 mod tree;
 
 pub use plan::Planned;

@@ -41,8 +41,7 @@ pub fn plan(limits: &Limits, layout: &Layout, v2_available: &str) -> Result<Vec<
     let mut dirs: Vec<Planned> = Vec::new();
     let mut v2_controllers = Vec::new();
     for controller in limits.controllers() {
-        let name = controller.name();
-        if let Some(h) = layout.v1_with(name) {
+        if let Some(h) = layout.v1_with(controller.name()) {
             match dirs.iter_mut().find(|d| d.hierarchy == *h) {
                 Some(d) => d.controllers.push(controller),
                 None => dirs.push(Planned {
@@ -53,7 +52,9 @@ pub fn plan(limits: &Limits, layout: &Layout, v2_available: &str) -> Result<Vec<
             }
         } else if layout.v2.is_some()
             && (controller == Controller::Devices
-                || v2_available.split_whitespace().any(|c| c == name))
+                || v2_available
+                    .split_whitespace()
+                    .any(|c| c == controller.v2_name()))
         {
             // v2 has no devices controller: its rules are a BPF program of the directory.
             v2_controllers.push(controller);
@@ -119,9 +120,7 @@ mod tests {
         Limits {
             pids: Some(20),
             memory: Some(32 << 20),
-            cpu_quota_us: None,
-            cpuset: None,
-            devices: None,
+            ..Limits::default()
         }
     }
 

@@ -6,6 +6,7 @@
 use super::join::{Join, ViewMount};
 use super::limits::{Controller, Limits, Version};
 use super::plan::Planned;
+use super::settings::Inherited;
 use crate::error::{Context, Error, Result};
 use crate::state::State;
 use crate::sys::{self, fs, process};
@@ -65,7 +66,7 @@ fn enable_line(p: &Planned) -> String {
         .controllers
         .iter()
         .filter(|c| **c != Controller::Devices)
-        .map(|c| format!("+{}", c.name()))
+        .map(|c| format!("+{}", c.v2_name()))
         .collect();
     names.join(" ")
 }
@@ -114,14 +115,17 @@ fn v2_parent(p: &Planned) -> Result<PathBuf> {
     Ok(parent)
 }
 
-/// The v1 parent `<own>/nsbox`. Returns it and, in the cpuset hierarchy, its memory nodes (a
-/// new v1 cpuset starts with no CPUs and no nodes, and refuses tasks until both are set).
-fn v1_parent(p: &Planned) -> Result<(PathBuf, String)> {
+/// A v1 cpuset's CPUs and memory nodes, as a new child copies them.
+type Cpuset = [String; 2];
+
+/// The v1 parent `<own>/nsbox`. Returns it and, in the cpuset hierarchy, its CPUs and memory
+/// nodes (a new v1 cpuset starts with neither, and refuses tasks until both are set).
+fn v1_parent(p: &Planned) -> Result<(PathBuf, Cpuset)> {
     let parent = p.hierarchy.own.join(PARENT);
     ensure_dir(&parent)?;
-    let mut mems = String::new();
+    let mut up = Cpuset::default();
     if p.controllers.contains(&Controller::Cpuset) {
-        for file in ["cpuset.cpus", "cpuset.mems"] {
+        for (file, out) in ["cpuset.cpus", "cpuset.mems"].into_iter().zip(&mut up) {
             let mut value = read(&parent.join(file))?.trim().to_string();
             if value.is_empty() {
                 value = read(&p.hierarchy.own.join(file))?.trim().to_string();
@@ -129,10 +133,10 @@ fn v1_parent(p: &Planned) -> Result<(PathBuf, String)> {
                     Error::sys(format!("write {value:?} to {:?}", parent.join(file)), e)
                 })?;
             }
-            mems = value;
+            *out = value;
         }
     }
-    Ok((parent, mems))
+    Ok((parent, up))
 }
 
 /// The parent for an OCI `cgroupsPath` (`/libpod_parent/libpod-ID`: relative to each
@@ -140,7 +144,7 @@ fn v1_parent(p: &Planned) -> Result<(PathBuf, String)> {
 /// ancestors as needed (they stay: they are the caller's, shared by its containers), with the
 /// controllers enabled on the way down (v2) or the cpuset copied down (v1). Returns the parent
 /// and the leaf's name.
-fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, String)> {
+fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, Cpuset)> {
     let rel = place.strip_prefix("/").unwrap_or(place);
     let name = rel
         .file_name()
@@ -149,7 +153,7 @@ fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, String)>
     let mut dir = p.hierarchy.mount.clone();
     let enable = enable_line(p);
     let cpuset = p.controllers.contains(&Controller::Cpuset) && p.version == Version::V1;
-    let mut mems = String::new();
+    let mut up = Cpuset::default();
     let parts: Vec<_> = rel
         .parent()
         .map(|r| r.components().collect())
@@ -163,18 +167,16 @@ fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, String)>
         dir.push(part);
         ensure_dir(&dir)?;
         if cpuset {
-            for file in ["cpuset.cpus", "cpuset.mems"] {
+            for (file, out) in ["cpuset.cpus", "cpuset.mems"].into_iter().zip(&mut up) {
                 let mut value = read(&dir.join(file))?.trim().to_string();
                 if value.is_empty() {
-                    let up = dir.parent().unwrap_or(&dir).join(file);
-                    value = read(&up)?.trim().to_string();
+                    let above = dir.parent().unwrap_or(&dir).join(file);
+                    value = read(&above)?.trim().to_string();
                     write(&dir.join(file), &value).map_err(|e| {
                         Error::sys(format!("write {value:?} to {:?}", dir.join(file)), e)
                     })?;
                 }
-                if file == "cpuset.mems" {
-                    mems = value;
-                }
+                *out = value;
             }
         }
     }
@@ -182,10 +184,12 @@ fn placed_parent(p: &Planned, place: &Path) -> Result<(PathBuf, String, String)>
         let file = dir.join("cgroup.subtree_control");
         write(&file, &enable).map_err(|e| Error::sys(format!("enable {enable} in {file:?}"), e))?;
     }
-    if cpuset && mems.is_empty() {
-        mems = read(&dir.join("cpuset.mems"))?.trim().to_string();
+    if cpuset && up[1].is_empty() {
+        for (file, out) in ["cpuset.cpus", "cpuset.mems"].into_iter().zip(&mut up) {
+            *out = read(&dir.join(file))?.trim().to_string();
+        }
     }
-    Ok((dir, name, mems))
+    Ok((dir, name, up))
 }
 
 impl Cgroups {
@@ -208,16 +212,16 @@ impl Cgroups {
         let mut parents = Vec::new();
         let mut paths = Vec::new();
         for p in planned {
-            let (parent, name, mems) = match (place, p.version) {
+            let (parent, name, up) = match (place, p.version) {
                 (Some(place), _) => placed_parent(p, place)?,
-                (None, Version::V2) => (v2_parent(p)?, id.to_string(), String::new()),
+                (None, Version::V2) => (v2_parent(p)?, id.to_string(), Cpuset::default()),
                 (None, Version::V1) => {
-                    let (parent, mems) = v1_parent(p)?;
-                    (parent, id.to_string(), mems)
+                    let (parent, up) = v1_parent(p)?;
+                    (parent, id.to_string(), up)
                 }
             };
             paths.push(parent.join(name));
-            parents.push((parent, mems));
+            parents.push((parent, up));
         }
         state.record_cgroups(&paths)?;
         let mut cgroups = Cgroups {
@@ -227,8 +231,12 @@ impl Cgroups {
             memory: None,
             view: Vec::new(),
         };
-        for ((p, (_, mems)), path) in planned.iter().zip(&parents).zip(paths) {
-            if let Err(e) = cgroups.add(p, limits, mems, path, place.is_some()) {
+        for ((p, (_, up)), path) in planned.iter().zip(&parents).zip(paths) {
+            let up = Inherited {
+                cpus: &up[0],
+                mems: &up[1],
+            };
+            if let Err(e) = cgroups.add(p, limits, up, path, place.is_some()) {
                 if !cgroups.remove() {
                     state.keep(); // the record lets `nsbox gc` finish
                 }
@@ -242,7 +250,7 @@ impl Cgroups {
         &mut self,
         p: &Planned,
         limits: &Limits,
-        mems: &str,
+        up: Inherited,
         path: PathBuf,
         placed: bool,
     ) -> Result<()> {
@@ -277,9 +285,17 @@ impl Cgroups {
             e => mkdir_error(&path, e),
         })?;
         self.dirs.push(path.clone());
+        let enable = enable_line(p);
+        if p.version == Version::V2 && !enable.is_empty() {
+            // Enabled once more, now that our directory holds the parent: another nsbox may
+            // have removed the parent (its last container) and made it anew without them.
+            let file = path.with_file_name("cgroup.subtree_control");
+            write(&file, &enable)
+                .map_err(|e| Error::sys(format!("enable {enable} in {file:?}"), e))?;
+        }
         for controller in &p.controllers {
-            for s in limits.settings(*controller, p.version, mems) {
-                match write(&path.join(s.file), &s.value) {
+            for s in limits.settings(*controller, p.version, up) {
+                match write(&path.join(&s.file), &s.value) {
                     Ok(()) => {}
                     Err(Errno::ENOENT) if s.optional => trace::note(|| {
                         format!(
@@ -287,7 +303,7 @@ impl Cgroups {
                             s.file
                         )
                     }),
-                    Err(e) => return Err(setting_error(&path, s.file, &s.value, *controller, e)),
+                    Err(e) => return Err(setting_error(&path, &s.file, &s.value, *controller, e)),
                 }
             }
             if *controller == Controller::Memory {
@@ -407,23 +423,30 @@ impl Cgroups {
 
 fn setting_error(path: &Path, file: &str, value: &str, c: Controller, e: Errno) -> Error {
     let err = Error::sys(
-        format!(
-            "set {} (write {value:?} to {:?})",
-            c.flag(),
-            path.join(file)
-        ),
+        format!("set {file} (write {value:?} to {:?})", path.join(file)),
         e,
     );
     match (c, e) {
         (Controller::Memory, Errno::EBUSY) => {
-            err.hint("the cgroup already uses more memory than that: give a larger --memory")
+            err.hint("the cgroup already uses more memory than that: give a larger memory limit")
         }
         (_, Errno::EINVAL) | (_, Errno::ERANGE) => {
             err.hint("the kernel refused this value for the controller")
         }
         (Controller::Cpuset, Errno::ENOSPC) | (Controller::Cpuset, Errno::EACCES) => err.hint(
-            "those CPUs are not allowed to nsbox's own cgroup (see its cpuset.cpus.effective)",
+            "those CPUs or memory nodes are not allowed to nsbox's own cgroup (see its \
+             cpuset.cpus.effective and cpuset.mems.effective)",
         ),
+        (Controller::Blkio, Errno::ENOENT) => err.hint(
+            "this kernel has no such file: I/O weights need the BFQ I/O scheduler (throttles \
+             need only the blkio or io controller)",
+        ),
+        (Controller::Hugetlb, Errno::ENOENT) => {
+            err.hint("this kernel has no huge pages of that size (see /sys/kernel/mm/hugepages)")
+        }
+        (Controller::Blkio, Errno::ENODEV) => {
+            err.hint("no block device has that major:minor number on this host")
+        }
         _ => err,
     }
 }

@@ -589,7 +589,7 @@ mod tests {
                 memory: Some(64 << 20),
                 cpu_quota_us: Some(50_000),
                 cpuset: Some(vec![0, 1]),
-                devices: None,
+                ..Limits::default()
             }
         );
         assert_eq!(s.clone_flags() & libc::CLONE_NEWCGROUP, 0);

@@ -11,6 +11,7 @@ pub mod json;
 mod linux;
 mod mounts;
 mod resources;
+mod resources_io;
 mod seccomp;
 mod state;
 mod template;

@@ -1,6 +1,5 @@
-//! `linux.resources` into nsbox's limits: memory, cpu, pids and device rules. What nsbox
-//! cannot enforce is refused by name; weights and soft targets that isolate nothing are
-//! accepted and not applied (the README lists them).
+//! `linux.resources` into nsbox's limits: memory, cpu, pids and device rules here, block I/O
+//! and huge pages in resources_io.rs. What nsbox cannot enforce is refused by name.
 
 use super::field::Field;
 use crate::cgroup::limits::{self, CPU_PERIOD_US};
@@ -21,6 +20,32 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
                 limits.memory = Some(n as u64);
             }
         }
+        if let Some(f) = m.get("reservation") {
+            let n = f.i64()?;
+            if n > 0 {
+                limits.memory_low = Some(n as u64);
+            }
+        }
+        if let Some(f) = m.get("swap") {
+            // Memory and swap together; -1: swap is not limited; 0: not set.
+            let n = f.i64()?;
+            let limit = limits.memory;
+            if n == -1 || n > 0 {
+                if limit.is_none() {
+                    return Err(
+                        f.error("a swap limit needs memory.limit (swap is counted with it)")
+                    );
+                }
+                if n > 0 && (n as u64) < limit.unwrap_or(0) {
+                    return Err(f.error(
+                        "it is less than memory.limit: swap is memory and swap together, at least the limit",
+                    ));
+                }
+                limits.memory_swap = Some(if n == -1 { u64::MAX } else { n as u64 });
+            } else if n < -1 {
+                return Err(f.error("expected bytes, or -1 for no swap limit"));
+            }
+        }
         for refused in [
             "kernel",
             "kernelTCP",
@@ -31,7 +56,7 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
             if let Some(f) = m.get(refused)
                 && !matches!(f.value, super::json::Value::Bool(false))
             {
-                return Err(f.unsupported("nsbox sets only memory.limit (and swap with it)"));
+                return Err(f.unsupported("nsbox sets memory limit, reservation and swap only"));
             }
         }
     }
@@ -60,12 +85,29 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
                 );
             }
         }
-        for refused in ["mems", "realtimeRuntime", "realtimePeriod", "idle", "burst"] {
+        if let Some(f) = c.get("shares") {
+            let n = f.u64()?;
+            if n > 0 {
+                limits.cpu_shares = Some(n);
+            }
+        }
+        if let Some(f) = c.get("mems") {
+            let list = f.str()?;
+            if !list.is_empty() {
+                let nodes = limits::parse_cpu_list(list).ok_or_else(|| {
+                    f.error("expected memory node numbers and ranges such as 0-1")
+                })?;
+                limits.cpuset_mems = Some(nodes);
+            }
+        }
+        for refused in ["realtimeRuntime", "realtimePeriod", "idle", "burst"] {
             if let Some(f) = c.get(refused)
                 && !matches!(f.value, super::json::Value::Str(s) if s.is_empty())
                 && !matches!(f.value, super::json::Value::Num(n) if n == "0")
             {
-                return Err(f.unsupported("nsbox sets cpu quota, period and cpus only"));
+                return Err(
+                    f.unsupported("nsbox sets cpu shares, quota, period, cpus and mems only")
+                );
             }
         }
     }
@@ -133,7 +175,13 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
             limits.devices = Some(rules);
         }
     }
-    for refused in ["blockIO", "hugepageLimits", "network", "rdma", "unified"] {
+    if let Some(b) = r.get("blockIO") {
+        limits.block_io = super::resources_io::block_io(&b)?;
+    }
+    if let Some(h) = r.get("hugepageLimits") {
+        limits.hugepages = super::resources_io::hugepages(&h)?;
+    }
+    for refused in ["network", "rdma", "unified"] {
         if let Some(f) = r.get(refused)
             && !is_empty(f.value)
         {

@@ -42,7 +42,10 @@ pub const CAPS: &str = r#"["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWN
 pub fn json_strs(items: &[&str]) -> String {
     let quoted: Vec<String> = items
         .iter()
-        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .map(|s| {
+            let s = s.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{}\"", s.replace('\n', "\\n").replace('\t', "\\t"))
+        })
         .collect();
     format!("[{}]", quoted.join(","))
 }
