@@ -20,7 +20,11 @@ pub fn exec(
     gate: Option<&crate::extras::StartGate>,
 ) -> Error {
     let ready = prepare(spec, channel).and_then(|cmd| match gate {
-        Some(gate) => crate::extras::wait_for_start(gate, spec, channel).map(|()| cmd),
+        // A command that is not there fails `create`, before the wait, as runc's does (the
+        // clients report it as create's error, with 127 or 126).
+        Some(gate) => look_up(spec, &cmd)
+            .and_then(|()| crate::extras::wait_for_start(gate, spec, channel))
+            .map(|()| cmd),
         None => Ok(cmd),
     });
     match ready {
@@ -117,20 +121,9 @@ pub fn execvpe(spec: &Spec, cmd: &Command, mask: SigSet) -> Error {
     if name.contains(&b'/') {
         return failure(spec, &shown, execve(&argv[0]), None);
     }
-    let path = spec
-        .env
-        .iter()
-        .find_map(|v| v.strip_prefix("PATH="))
-        .unwrap_or(spec::DEFAULT_PATH);
+    let path = search_path(spec);
     let mut denied = None;
-    for dir in path.split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let mut joined = dir.as_bytes().to_vec();
-        joined.push(b'/');
-        joined.extend_from_slice(name);
-        let Ok(full) = sys::cstr(joined) else {
-            continue;
-        };
+    for full in candidates(path, name) {
         match execve(&full) {
             Errno::ENOENT | Errno::ENOTDIR => continue,
             Errno::EACCES => denied = Some(full.to_string_lossy().into_owned()),
@@ -143,16 +136,67 @@ pub fn execvpe(spec: &Spec, cmd: &Command, mask: SigSet) -> Error {
     }
 }
 
+/// Whether execvpe will find the command: a file this process may execute, named or found in
+/// the container's PATH. The error is the one execve would give. Where the config's seccomp
+/// profile refuses faccessat2 itself, execve is left to tell.
+fn look_up(spec: &Spec, cmd: &Command) -> Result<()> {
+    let name = cmd.argv[0].as_bytes();
+    if name.contains(&b'/') {
+        return match fs::executable(&cmd.argv[0]) {
+            Ok(()) | Err(Errno::ENOSYS | Errno::EPERM) => Ok(()),
+            Err(e) => Err(failure(spec, &String::from_utf8_lossy(name), e, None)),
+        };
+    }
+    let path = search_path(spec);
+    let mut denied = None;
+    for full in candidates(path, name) {
+        match fs::executable(&full) {
+            Ok(()) if fs::file_type(&full) == Ok(libc::S_IFREG) => return Ok(()),
+            Ok(()) | Err(Errno::EACCES) => denied = Some(full),
+            Err(Errno::ENOSYS | Errno::EPERM) => return Ok(()),
+            Err(_) => continue,
+        }
+    }
+    Err(match denied {
+        Some(found) => failure(spec, &found.to_string_lossy(), Errno::EACCES, None),
+        None => failure(
+            spec,
+            &String::from_utf8_lossy(name),
+            Errno::ENOENT,
+            Some(path),
+        ),
+    })
+}
+
+fn search_path(spec: &Spec) -> &str {
+    spec.env
+        .iter()
+        .find_map(|v| v.strip_prefix("PATH="))
+        .unwrap_or(spec::DEFAULT_PATH)
+}
+
+/// `dir/name` for each directory of PATH (an empty entry is the working directory).
+fn candidates<'a>(path: &'a str, name: &'a [u8]) -> impl Iterator<Item = std::ffi::CString> + 'a {
+    path.split(':').filter_map(move |dir| {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let mut joined = dir.as_bytes().to_vec();
+        joined.push(b'/');
+        joined.extend_from_slice(name);
+        sys::cstr(joined).ok()
+    })
+}
+
 /// The error for a failed execve: 127 when not found, 126 when not executable, 125 when nsbox
 /// picked the command itself.
 fn failure(spec: &Spec, what: &str, e: Errno, searched: Option<&str>) -> Error {
     let mut err = Error::sys(format!("exec {what:?}"), e);
     err = match (e, searched) {
-        (Errno::ENOENT, Some(path)) => err.code(EXIT_NOT_FOUND).hint(format!("not found in the container's PATH={path}")),
+        // The words runc uses are the ones podman and containerd look for in the message.
+        (Errno::ENOENT, Some(path)) => err.code(EXIT_NOT_FOUND).hint(format!("executable file not found in $PATH (the container's PATH={path})")),
         (Errno::ENOENT, None) => err.code(EXIT_NOT_FOUND).hint(
-            "no such file in the container (if it exists, its interpreter or dynamic loader is missing from the rootfs)",
+            "no such file or directory in the container (if it exists, its interpreter or dynamic loader is missing from the rootfs)",
         ),
-        (Errno::EACCES, _) => err.code(EXIT_CANNOT_EXEC).hint("the file is not executable (or its filesystem is noexec)"),
+        (Errno::EACCES, _) => err.code(EXIT_CANNOT_EXEC).hint("permission denied: the file is not executable (or its filesystem is noexec)"),
         (Errno::ENOEXEC, _) => err.code(EXIT_CANNOT_EXEC).hint("not a binary this kernel can run, and no #! line"),
         _ => err.code(EXIT_CANNOT_EXEC),
     };

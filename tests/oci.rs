@@ -584,6 +584,21 @@ fn bad_input_is_one_line_and_leaves_nothing() {
         ),
         "--systemd-cgroup",
     );
+    // A command that is not in the rootfs fails `create` itself (as runc's does: podman and
+    // containerd report it from create), with runc's words; so does one that cannot run.
+    for (args, needle) in [
+        (&["nosuchcmd"][..], "executable file not found in $PATH"),
+        (&["/bin/nosuch"][..], "no such file or directory"),
+        (&["/etc/passwd"][..], "permission denied"),
+    ] {
+        b.write(&Config {
+            args,
+            ..Default::default()
+        });
+        let out = create("x6");
+        expect(out, needle);
+    }
+    std::fs::write(b.dir.join("config.json"), &good).unwrap();
     // The same id twice: the second create fails, the first stays as it was.
     let id = common::unique_id("oci-twice");
     oci(&f, &["create", "--bundle", &bundle, &id]).ok();

@@ -177,7 +177,8 @@ fn exit_codes_come_through() {
     let out = f.run(&["--", "nope"]);
     assert_eq!(out.code(), 127);
     assert!(
-        out.stderr().contains("not found in the container's PATH="),
+        out.stderr()
+            .contains("executable file not found in $PATH (the container's PATH="),
         "{}",
         out.stderr()
     );

@@ -451,15 +451,25 @@ pub fn rename(from: &CStr, to: &CStr) -> Result<(), Errno> {
 /// faccessat2(AT_FDCWD, path, W_OK, AT_EACCESS): whether this process may write `path`, with
 /// its effective ids and the mount's read-only flag counted (unlike a look at the mode bits).
 pub fn writable(path: &CStr) -> Result<(), Errno> {
+    access(path, libc::W_OK, "W_OK")
+}
+
+/// faccessat2(AT_FDCWD, path, X_OK, AT_EACCESS): whether this process may execute `path`
+/// (noexec mounts counted).
+pub fn executable(path: &CStr) -> Result<(), Errno> {
+    access(path, libc::X_OK, "X_OK")
+}
+
+fn access(path: &CStr, mode: i32, name: &str) -> Result<(), Errno> {
     traced(
-        || format!("faccessat2(AT_FDCWD, {}, W_OK, AT_EACCESS)", q(path)),
+        || format!("faccessat2(AT_FDCWD, {}, {name}, AT_EACCESS)", q(path)),
         // SAFETY: `path` is NUL-terminated.
         || unsafe {
             syscalls::syscall!(
                 Sysno::faccessat2,
                 libc::AT_FDCWD,
                 path.as_ptr(),
-                libc::W_OK,
+                mode,
                 libc::AT_EACCESS
             )
         },
