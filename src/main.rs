@@ -7,41 +7,25 @@
 // `unsafe` lives in the syscall layer (sys/) alone: the compiler keeps it there.
 #![deny(unsafe_code)]
 
-mod caps;
 mod cgroup;
 mod child;
 mod cli;
 mod commands;
-mod console;
-mod detach;
-mod devices;
+mod container;
 mod doctor;
 mod error;
-mod execve;
-mod extras;
 mod flags;
-mod hardening;
 mod help;
-mod hooks;
-mod init;
-mod masks;
-mod mountpoint;
-mod mounts;
 mod net;
 mod oci;
-mod record;
+mod process;
 mod rootfs;
-mod sealed;
-mod seccomp;
-mod spawn;
 mod spec;
 mod state;
-mod supervise;
 #[allow(unsafe_code)]
 mod sys;
+mod terminal;
 mod trace;
-mod tty;
-mod userns;
 
 use error::{EXIT_NSBOX, Error};
 use std::ffi::OsString;

@@ -1,9 +1,9 @@
 //! The container Spec: what to run and with which isolation. Pure data; defaults live here.
 
-use crate::caps::Caps;
 use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
 use crate::net::cidr::Cidr;
+use crate::process::caps::Caps;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -100,7 +100,7 @@ pub struct Spec {
     /// `-t`: the command gets a pseudo-terminal from the container's own devpts.
     pub tty: bool,
     /// `--userns`: a user namespace of its own, with its uid and gid maps.
-    pub userns: Option<crate::userns::UserNs>,
+    pub userns: Option<crate::container::userns::UserNs>,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
     /// What only the OCI front end sets so far (the native CLI leaves the defaults).
@@ -145,7 +145,7 @@ pub struct Extra {
     /// leaves the caller's).
     pub new_keyring: bool,
     /// A seccomp filter compiled from the config's profile, in place of nsbox's default one.
-    pub filter: Option<Vec<crate::seccomp::Insn>>,
+    pub filter: Option<Vec<crate::process::seccomp::Insn>>,
     /// OCI `create`: the first process stops before execve, and waits until `start` opens this
     /// FIFO; it outlives the nsbox that made it (no parent-death signal).
     pub start_fifo: Option<PathBuf>,
@@ -160,7 +160,7 @@ pub struct Extra {
     /// The terminal's size (rows, columns), `process.consoleSize`.
     pub console_size: Option<(u16, u16)>,
     /// OCI hooks (with the state they are given).
-    pub hooks: Option<Box<crate::hooks::Hooks>>,
+    pub hooks: Option<Box<crate::container::hooks::Hooks>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! and show them read-only at /sys/fs/cgroup.
 
 use crate::error::{Context, Result};
-use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::rootfs::mountpoint::{self, Create, Kind, Symlinks};
 use crate::sys::{self, fs, mount, process};
 use crate::trace;
 use std::ffi::CStr;

@@ -4,9 +4,9 @@ mod manage;
 
 pub use manage::{Doctor, Exec, Ps, parse_signal};
 
-use crate::caps::{self, Caps};
 use crate::cgroup::limits::{self, Limits};
 use crate::error::{Error, Result};
+use crate::process::caps::{self, Caps};
 use crate::spec::{self, Net, Rootfs, Security, Spec, User, Volume};
 use lexopt::prelude::*;
 use std::ffi::OsString;
@@ -276,12 +276,14 @@ fn parse_run(
             }
             Long("chroot") => chroot = true,
             Long("userns") => userns = true,
-            Long("uidmap") => {
-                uid_maps.push(crate::userns::parse_map(&flag, &value(&mut p, &flag)?)?)
-            }
-            Long("gidmap") => {
-                gid_maps.push(crate::userns::parse_map(&flag, &value(&mut p, &flag)?)?)
-            }
+            Long("uidmap") => uid_maps.push(crate::container::userns::parse_map(
+                &flag,
+                &value(&mut p, &flag)?,
+            )?),
+            Long("gidmap") => gid_maps.push(crate::container::userns::parse_map(
+                &flag,
+                &value(&mut p, &flag)?,
+            )?),
             Short('m') | Long("memory") => {
                 limits.memory = Some(limits::parse_memory(&value_once(
                     &mut p, &mut seen, "--memory",
@@ -354,7 +356,9 @@ fn parse_run(
     }
     let state_root = state_root_or_default(state_root, ctx)?;
     let userns = match userns || !uid_maps.is_empty() || !gid_maps.is_empty() {
-        true => Some(crate::userns::plan(uid_maps, gid_maps, ctx.uid, ctx.gid)?),
+        true => Some(crate::container::userns::plan(
+            uid_maps, gid_maps, ctx.uid, ctx.gid,
+        )?),
         false => None,
     };
     // chroot leaves the host's root in the mount namespace: with CAP_SYS_CHROOT, root in the

@@ -8,7 +8,7 @@
 use crate::cgroup;
 use crate::error::{Context, Error, Result};
 use crate::net;
-use crate::record::{self, Record, Status};
+use crate::state::record::{self, Record, Status};
 use crate::state::{CGROUPS_FILE, LOG_FILE, NETWORK_FILE, recorded_cgroups};
 use crate::sys::{self, cpath as c, fs};
 use std::os::fd::OwnedFd;

@@ -17,14 +17,14 @@
 use super::container;
 use crate::cgroup::limits::Limits;
 use crate::cli::Exec;
+use crate::container::spawn::{self, ChildChannel};
 use crate::error::{Context, Error, Result};
-use crate::record::Record;
-use crate::spawn::{self, ChildChannel};
 use crate::spec::{Net, Rootfs, Spec};
 use crate::state;
+use crate::state::record::Record;
 use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
 use crate::trace;
-use crate::{spec, supervise};
+use crate::{container::supervise, spec};
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -61,10 +61,10 @@ fn start(opts: &Exec) -> Result<u8> {
     let mask = supervise::block()?;
     // The joining process runs from a read-only image of nsbox (see sealed.rs); execveat of a
     // descriptor named it after the descriptor's number.
-    crate::sealed::ensure(mask)?;
+    crate::container::sealed::ensure(mask)?;
     let _ = process::set_name(c"nsbox");
     if opts.tty {
-        crate::console::require_terminal("exec")?;
+        crate::terminal::console::require_terminal("exec")?;
     }
     trace::step(|| "make nsbox undumpable: the container cannot open /proc/PID/exe of it".into());
     lifecycle::set_undumpable().ctx(|| "prctl(PR_SET_DUMPABLE, 0)".into())?;
@@ -106,7 +106,7 @@ fn start(opts: &Exec) -> Result<u8> {
     if user_ns.is_some() {
         // The command sets its ids as in a user namespace; whether setgroups is denied there
         // it reads from its own /proc/self/setgroups (userns::identity).
-        spec.userns = Some(crate::userns::UserNs {
+        spec.userns = Some(crate::container::userns::UserNs {
             uid_map: Vec::new(),
             gid_map: Vec::new(),
             unprivileged: false,
@@ -135,7 +135,7 @@ fn start(opts: &Exec) -> Result<u8> {
     let child = spawn::spawn(0, None, |channel, _| enter(&joins, &spec, mask, channel))?;
     drop(joins);
     let master = match spec.tty {
-        true => crate::console::receive_master(&child, false),
+        true => crate::terminal::console::receive_master(&child, false),
         false => None,
     };
     child.release()?;
@@ -146,7 +146,9 @@ fn start(opts: &Exec) -> Result<u8> {
         )
     });
     let waited = match master {
-        Some(m) => crate::console::relay(m, supervise::Supervisor::new(child.pid, false), false),
+        Some(m) => {
+            crate::terminal::console::relay(m, supervise::Supervisor::new(child.pid, false), false)
+        }
         None => supervise::supervise_process(child.pid, false),
     };
     let exit = match waited {
@@ -245,7 +247,7 @@ fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Inf
     let joined = join_cgroups(joins)
         .and_then(|()| channel.close_everything_else())
         .and_then(|()| match spec.tty {
-            true => crate::console::attach_in_container(&channel, false),
+            true => crate::terminal::console::attach_in_container(&channel, false),
             false => Ok(()),
         });
     let err = match joined {
@@ -253,7 +255,7 @@ fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Inf
             // "go" must be taken: the privilege step reads the channel to learn whether
             // nsbox still lives.
             channel.wait_for_parent();
-            crate::execve::exec(spec, mask, &channel, None)
+            crate::process::execve::exec(spec, mask, &channel, None)
         }
         Err(e) => e,
     };

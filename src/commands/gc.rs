@@ -10,7 +10,7 @@
 
 use super::container;
 use crate::error::{Context, Error, Result};
-use crate::record::{Record, Status};
+use crate::state::record::{Record, Status};
 use crate::sys::{self, fs, process};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;

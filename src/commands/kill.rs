@@ -6,10 +6,10 @@
 //! action would. Other signals (KILL, STOP, CONT, WINCH, ...) go to PID 1 itself.
 
 use super::container;
+use crate::container::supervise::FORWARDED;
 use crate::error::{Error, Result};
 use crate::flags::signal_name;
-use crate::record::Proc;
-use crate::supervise::FORWARDED;
+use crate::state::record::Proc;
 use crate::sys::process;
 use crate::trace;
 use std::path::Path;

@@ -48,7 +48,7 @@ pub fn logs(root: &Path, id: &str, follow: bool) -> Result<u8> {
 
 fn still_running(dir: &Path) -> bool {
     matches!(
-        crate::record::Record::load(dir),
+        crate::state::record::Record::load(dir),
         Ok(Some(r)) if Liveness::of(&r) == Liveness::Running
     )
 }

@@ -3,7 +3,7 @@
 use super::container::{self, Found, Liveness};
 use crate::cli::Ps;
 use crate::error::Result;
-use crate::record::Status;
+use crate::state::record::Status;
 use crate::sys::{self, process};
 
 pub fn ps(opts: &Ps) -> Result<u8> {

@@ -2,7 +2,7 @@
 
 use super::container::{self, Liveness};
 use crate::error::{Error, Result};
-use crate::record::Record;
+use crate::state::record::Record;
 use crate::sys::{fs, process};
 use std::path::Path;
 use syscalls::Errno;

@@ -15,20 +15,20 @@
 use crate::cgroup::{self, Cgroups, limits::human_bytes};
 use crate::child;
 use crate::cli::Options;
-use crate::console;
-use crate::detach;
+use crate::container::detach;
+use crate::container::spawn;
+use crate::container::supervise::Supervisor;
+use crate::container::userns;
 use crate::error::{Context, Error, Result};
-use crate::mountpoint::Kind;
 use crate::net;
-use crate::record::{Proc, Record};
-use crate::spawn;
+use crate::rootfs::mountpoint::Kind;
 use crate::spec::{Rootfs, Spec};
 use crate::state::State;
-use crate::supervise::Supervisor;
+use crate::state::record::{Proc, Record};
 use crate::sys::lifecycle;
 use crate::sys::{self, fs, process::Exit, signal::SigSet};
-use crate::userns;
-use crate::{supervise, trace};
+use crate::terminal::console;
+use crate::{container::supervise, trace};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -75,7 +75,7 @@ pub fn run_to(spec: &Spec, opts: Options) -> Result<Outcome> {
 /// `run`'s work, from the checks to the teardown (or, with -d, to the command's start).
 fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
     // Every process of nsbox's that enters the container runs from a read-only image of nsbox (sealed.rs).
-    crate::sealed::ensure(mask)?;
+    crate::container::sealed::ensure(mask)?;
     // Namespaces and mounts need CAP_SYS_ADMIN in the host's user namespace, or a user
     // namespace of the container's own (--userns), where some things cannot be done.
     let maps = check_privileges(spec)?;
@@ -315,7 +315,7 @@ fn run_container(
         .find(|(f, _)| *f == libc::CLONE_NEWPID)
     {
         trace::step(|| format!("join the pid namespace {path:?} (for the child)"));
-        let fd = crate::extras::open_namespace(path)?;
+        let fd = crate::child::extras::open_namespace(path)?;
         lifecycle::setns(&fd, libc::CLONE_NEWPID).ctx(|| format!("setns into {path:?}"))?;
     }
     let child = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
@@ -400,8 +400,8 @@ fn release_and_wait(
             })?;
             return Ok(Some(exit));
         }
-        let state = crate::hooks::state_text(&hooks.state, "creating", child.pid);
-        crate::hooks::run(&hooks.create_runtime, &state)?;
+        let state = crate::container::hooks::state_text(&hooks.state, "creating", child.pid);
+        crate::container::hooks::run(&hooks.create_runtime, &state)?;
         child.hooks_done()?;
     }
     let detached = notify.is_some();

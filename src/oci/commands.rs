@@ -8,7 +8,7 @@ use super::state::{self, Record, Status};
 use crate::cli::Options;
 use crate::commands::run::{self, Outcome};
 use crate::error::{Error, Result};
-use crate::record::Proc;
+use crate::state::record::Proc;
 use crate::sys::{self, fs, process};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -175,7 +175,7 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     sys::close(fd);
     fs::unlink(&sys::cpath(&fifo)?).map_err(|e| Error::sys(format!("remove {fifo:?}"), e))?;
     if let Some(h) = rec.hooks()? {
-        crate::hooks::run_warning(&h.poststart, &rec.state(Status::Running).text());
+        crate::container::hooks::run_warning(&h.poststart, &rec.state(Status::Running).text());
     }
     Ok(())
 }
@@ -252,7 +252,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     crate::trace::step(|| format!("tear down {id:?}: its cgroups, then its state directory"));
     remove(&dir, &rec)?;
     if let Some(h) = hooks {
-        crate::hooks::run_warning(&h.poststop, &rec.state(Status::Stopped).text());
+        crate::container::hooks::run_warning(&h.poststop, &rec.state(Status::Stopped).text());
     }
     Ok(())
 }
@@ -331,7 +331,7 @@ pub fn run(c: &Create, detach: bool, root: &Path, cwd: &Path, trace: bool) -> Re
     if detach {
         return Ok(0);
     }
-    let exit = crate::supervise::supervise_process(pid, true);
+    let exit = crate::container::supervise::supervise_process(pid, true);
     let _ = delete(root, &c.id, true);
     exit.map(|e| e.code())
 }

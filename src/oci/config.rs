@@ -4,8 +4,8 @@
 
 use super::field::Field;
 use super::json;
-use crate::caps::{self, Caps};
 use crate::error::{Error, Result};
+use crate::process::caps::{self, Caps};
 use crate::spec::{Extra, Net, Rlimit, Rootfs, Security, Spec, User};
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 
 use super::field::Field;
 use super::json::Value;
+use crate::container::hooks::{Hook, Hooks};
 use crate::error::Result;
-use crate::hooks::{Hook, Hooks};
 
 /// The hooks of `f` (config.json's `hooks`, or the copy kept in the record); None when it
 /// names none.

@@ -3,10 +3,10 @@
 //! offsets and personality.
 
 use super::field::Field;
+use crate::container::userns::{IdMap, UserNs};
 use crate::error::Result;
 use crate::flags::CLONE_NEWTIME;
 use crate::spec::{Device, Net, Spec};
-use crate::userns::{IdMap, UserNs};
 use std::path::PathBuf;
 
 pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {

@@ -9,7 +9,7 @@
 
 use super::field::Field;
 use crate::error::Result;
-use crate::seccomp::{AND, ARCH, Insn, JEQ, JGE, JGT, LD_W_ABS as LD, RET};
+use crate::process::seccomp::{AND, ARCH, Insn, JEQ, JGE, JGT, LD_W_ABS as LD, RET};
 #[cfg(test)]
 use syscalls::Sysno;
 

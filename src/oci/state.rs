@@ -6,7 +6,7 @@
 use super::field::Field;
 use super::json::{self, Value};
 use crate::error::{Error, Result};
-use crate::record::Proc;
+use crate::state::record::Proc;
 use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "oci.json";
@@ -104,7 +104,7 @@ impl Record {
     }
 
     /// The hooks the record keeps (`start` runs poststart, `delete` poststop).
-    pub fn hooks(&self) -> Result<Option<Box<crate::hooks::Hooks>>> {
+    pub fn hooks(&self) -> Result<Option<Box<crate::container::hooks::Hooks>>> {
         match &self.hooks {
             Some(v) => super::hooks::parse(&Field::root(FILE, v)),
             None => Ok(None),

@@ -111,14 +111,14 @@ mod tests {
             let text = config(rootless);
             assert!(parse(text.as_bytes()).is_ok(), "{text}");
         }
-        let caps: Vec<String> = crate::caps::DEFAULT
+        let caps: Vec<String> = crate::process::caps::DEFAULT
             .iter()
             .map(|c| format!("\"CAP_{c}\""))
             .collect();
         assert_eq!(CAPS, format!("[{}]", caps.join(", ")));
         let f = parse(FEATURES.as_bytes()).unwrap();
         let all = f.get("linux").and_then(|l| l.get("capabilities")).cloned();
-        let names: Vec<Value> = crate::caps::NAMES
+        let names: Vec<Value> = crate::process::caps::NAMES
             .iter()
             .map(|c| Value::Str(format!("CAP_{c}")))
             .collect();

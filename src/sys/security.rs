@@ -2,8 +2,8 @@
 //! loading a seccomp filter.
 
 use super::traced;
-use crate::caps;
-use crate::seccomp::Insn;
+use crate::process::caps;
+use crate::process::seccomp::Insn;
 use syscalls::{Errno, Sysno};
 
 /// prctl(PR_CAPBSET_DROP, cap): no later execve can give this capability back. EINVAL means

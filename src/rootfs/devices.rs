@@ -2,7 +2,7 @@
 //! devpts instance (so the container's ptys are its own) and /dev/shm.
 
 use crate::error::{Context, Result};
-use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::rootfs::mountpoint::{self, Create, Kind, Symlinks};
 use crate::sys::{fs, mount};
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, OwnedFd};

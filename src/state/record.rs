@@ -6,8 +6,8 @@
 //! container, or `rm` once it holds the lock), and always whole: `record.tmp`, then rename(2).
 //! Readers never see half a record.
 
-use crate::caps::Caps;
 use crate::error::{Context, Error, Result};
+use crate::process::caps::Caps;
 use crate::spec::{Security, Spec, User};
 use crate::sys::{self, fs};
 use std::ffi::OsString;

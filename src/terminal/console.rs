@@ -9,11 +9,11 @@
 //! The pty comes from the container's devpts instance, so `tty` inside prints /dev/pts/N of
 //! the container and no host pty is reachable from it.
 
+use crate::container::spawn::{self, ChildChannel};
+use crate::container::supervise::{self, Supervisor};
 use crate::error::{Context, Error, Result};
-use crate::spawn::{self, ChildChannel};
-use crate::supervise::{self, Supervisor};
 use crate::sys::{self, fs, mount, process::Exit, pty, term};
-use crate::tty::{self, RawMode};
+use crate::terminal::tty::{self, RawMode};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// In the container (after pivot_root or chroot): a pty from its devpts; the master goes to

@@ -42,7 +42,7 @@ pub fn block() -> Result<SigSet> {
     signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
     // Re-executed from its read-only image, nsbox started with its own mask: the caller's came
     // along in the environment.
-    Ok(crate::sealed::take_caller_mask().unwrap_or(old))
+    Ok(crate::container::sealed::take_caller_mask().unwrap_or(old))
 }
 
 /// What PID 1 does with a signal, from the SigIgn and SigCgt masks of /proc/PID/status.

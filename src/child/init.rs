@@ -12,11 +12,11 @@
 //! and is undumpable: its /proc/1/exe is nsbox's binary, which root in the container must not
 //! be able to open (CVE-2019-5736).
 
+use crate::container::spawn::ChildChannel;
+use crate::container::supervise::SI_KERNEL;
 use crate::error::{EXIT_NSBOX, Error};
-use crate::execve;
-use crate::spawn::ChildChannel;
+use crate::process::execve;
 use crate::spec::Spec;
-use crate::supervise::SI_KERNEL;
 use crate::sys::clone::{self, How};
 use crate::sys::signal::{self, SigSet};
 use crate::sys::{lifecycle, process};

@@ -2,15 +2,18 @@
 //! private propagation, the rootfs bound onto itself, /proc, /dev, /sys, volumes and tmpfs,
 //! then pivot_root (or chroot) so that no host path stays reachable.
 
+pub mod devices;
+pub mod masks;
+pub mod mountpoint;
+pub mod mounts;
+
 use crate::cgroup::join::ViewMount;
-use crate::devices;
 use crate::error::{Context, Error, Result};
-use crate::masks;
-use crate::mountpoint::{self, Create, Kind, Symlinks};
 use crate::spec::{Rootfs, Spec, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
+use mountpoint::{Create, Kind, Symlinks};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use syscalls::Errno;
@@ -74,9 +77,9 @@ pub fn setup(
     match &spec.extra.mounts {
         Some(list) => {
             // An OCI config's own list, then its masks.
-            let dev = crate::mounts::apply(spec, list, create, cgroups)?;
+            let dev = crate::rootfs::mounts::apply(spec, list, create, cgroups)?;
             let (masked, readonly) = (&spec.extra.masked_paths, &spec.extra.readonly_paths);
-            crate::mounts::protect(
+            crate::rootfs::mounts::protect(
                 &dev,
                 masked.as_deref().unwrap_or_default(),
                 readonly.as_deref().unwrap_or_default(),

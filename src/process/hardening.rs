@@ -7,10 +7,10 @@
 //! set is cut before the uid changes (dropping needs CAP_SETPCAP). capset comes last: it
 //! clears the inheritable set, which no uid change touches (CVE-2022-29162).
 
-use crate::caps::{self, Caps};
+use crate::container::spawn::ChildChannel;
 use crate::error::{EXIT_NSBOX, Error, Result};
-use crate::seccomp;
-use crate::spawn::ChildChannel;
+use crate::process::caps::{self, Caps};
+use crate::process::seccomp;
 use crate::spec::Spec;
 use crate::sys::{process, security};
 use crate::trace;
@@ -142,7 +142,7 @@ fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
     });
     let how = match &spec.userns {
         None => process::Identity::HostRoot,
-        Some(_) => crate::userns::identity(),
+        Some(_) => crate::container::userns::identity(),
     };
     process::set_identity(user.uid, user.gid, &spec.extra.groups, how).map_err(|(call, e)| {
         Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e).hint_on(

@@ -8,7 +8,7 @@
 //! the real /proc open (CVE-2019-16884).
 
 use crate::error::{Error, Result};
-use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::rootfs::mountpoint::{self, Create, Kind, Symlinks};
 use crate::sys::{fs, mount};
 use crate::trace;
 use std::ffi::{CStr, CString};

@@ -8,10 +8,12 @@
 //! unlocked directories, and removes the host objects recorded in them (`cgroups`: one path a
 //! line, written before the cgroups are created) before the directory itself.
 
+pub mod record;
+
 use crate::error::{Context, Error, Result};
-use crate::record::{self, Record, Status};
 use crate::spec::{Rootfs, Spec};
 use crate::sys::{self, fs};
+use record::{Record, Status};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

@@ -11,8 +11,8 @@
 //! container's parent, so the container dies with it (PR_SET_PDEATHSIG), and its lock on the
 //! state directory tells `gc` whether it lives.
 
+use crate::container::spawn;
 use crate::error::{EXIT_NSBOX, Error, Result};
-use crate::spawn;
 use crate::sys::{self, fd, fs, lifecycle};
 use std::os::fd::{AsRawFd, OwnedFd};
 

@@ -1,12 +1,15 @@
 //! The container's first process, from clone to execve. It never prints: a failure goes to the
 //! parent over the sync channel, and the parent prints one message.
 
+pub mod extras;
+pub mod init;
+
 use crate::cgroup::join::{self as cgroup, Join};
+use crate::container::spawn::ChildChannel;
 use crate::error::{Context, Error, Result};
-use crate::execve;
-use crate::mountpoint::Kind;
+use crate::process::execve;
 use crate::rootfs;
-use crate::spawn::ChildChannel;
+use crate::rootfs::mountpoint::Kind;
 use crate::spec::Spec;
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
@@ -31,7 +34,7 @@ pub struct Inputs<'a> {
 pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
     let (spec, mask) = (inputs.spec, inputs.mask);
     let err = match setup(inputs, born_inside, &channel).and_then(|fifo| match spec.tty {
-        true => crate::console::attach_in_container(&channel, true).map(|()| fifo),
+        true => crate::terminal::console::attach_in_container(&channel, true).map(|()| fifo),
         false => Ok(fifo),
     }) {
         Ok(fifo) => {
@@ -40,7 +43,7 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
             trace::step(|| "wait for the parent's go".into());
             channel.wait_for_parent();
             match spec.init {
-                true => crate::init::run(spec, mask, channel),
+                true => crate::child::init::run(spec, mask, channel),
                 false => execve::exec(spec, mask, &channel, fifo.as_ref()),
             }
         }
@@ -54,14 +57,14 @@ fn setup(
     inputs: &Inputs<'_>,
     born_inside: bool,
     channel: &ChildChannel,
-) -> Result<Option<crate::extras::StartGate>> {
+) -> Result<Option<crate::child::extras::StartGate>> {
     let spec = inputs.spec;
     if spec.userns.is_some() {
         // Until the parent has written the maps, this process is nobody in its namespace;
         // then it becomes the namespace's root (files it makes must have a mapped owner).
         trace::step(|| "wait for the parent to write the uid and gid maps".into());
         channel.wait_for_parent();
-        let how = crate::userns::identity();
+        let how = crate::container::userns::identity();
         trace::step(|| "become root of the user namespace".into());
         process::set_identity(0, 0, &[], how)
             .map_err(|(call, e)| Error::sys(format!("{call} to root of the user namespace"), e))?;
@@ -72,8 +75,8 @@ fn setup(
         process::set_parent_death_signal(libc::SIGKILL)
             .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
     }
-    crate::extras::join_namespaces(spec)?;
-    crate::extras::new_time_namespace(spec)?;
+    crate::child::extras::join_namespaces(spec)?;
+    crate::child::extras::new_time_namespace(spec)?;
     let _ = process::set_name(c"nsbox:child");
     // Modes given to mknod and mkdir are meant exactly; the container gets 022 back at exec.
     fs::umask(0);
@@ -82,11 +85,11 @@ fn setup(
     }
     // The cgroup files were the last of the host's descriptors the child needed.
     channel.close_everything_else()?;
-    let mut fifo = crate::extras::open_start_fifo(spec)?;
+    let mut fifo = crate::child::extras::open_start_fifo(spec)?;
     if spec.net.own_namespace() && spec.extra.namespaces.is_none() {
         allow_ping(spec);
     }
-    crate::extras::apply_process_settings(spec)?;
+    crate::child::extras::apply_process_settings(spec)?;
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
     rootfs::setup(
@@ -99,8 +102,8 @@ fn setup(
         trace::step(|| "built: wait for the parent's hooks (prestart, createRuntime)".into());
         let pid = channel.pause_for_hooks();
         gate.host_pid = Some(pid);
-        let state = crate::hooks::state_text(&hooks.state, "creating", pid);
-        crate::hooks::run(&hooks.create_container, &state)?;
+        let state = crate::container::hooks::state_text(&hooks.state, "creating", pid);
+        crate::container::hooks::run(&hooks.create_container, &state)?;
     }
     rootfs::enter(spec)?;
 

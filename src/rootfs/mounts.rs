@@ -4,9 +4,9 @@
 //! descriptor, as the native mounts are.
 
 use crate::cgroup::join::ViewMount;
-use crate::devices;
 use crate::error::{Context, Error, Result};
-use crate::mountpoint::{self, Create, Kind, Symlinks};
+use crate::rootfs::devices;
+use crate::rootfs::mountpoint::{self, Create, Kind, Symlinks};
 use crate::spec::{Device, Mount, MountKind, Spec};
 use crate::sys::{self, fs, mount};
 use crate::trace;

@@ -131,7 +131,7 @@ pub fn open_start_fifo(spec: &Spec) -> Result<Option<StartGate>> {
 pub fn wait_for_start(
     gate: &StartGate,
     spec: &Spec,
-    channel: &crate::spawn::ChildChannel,
+    channel: &crate::container::spawn::ChildChannel,
 ) -> Result<()> {
     trace::step(|| "created: wait for 'start' on the FIFO".into());
     channel.created();
@@ -142,9 +142,9 @@ pub fn wait_for_start(
     sys::write(&end, b"0").ctx(|| "write to the start FIFO".into())?;
     sys::close(end);
     match (&spec.extra.hooks, gate.host_pid) {
-        (Some(h), Some(pid)) => crate::hooks::run(
+        (Some(h), Some(pid)) => crate::container::hooks::run(
             &h.start_container,
-            &crate::hooks::state_text(&h.state, "created", pid),
+            &crate::container::hooks::state_text(&h.state, "created", pid),
         ),
         _ => Ok(()),
     }

@@ -2,8 +2,8 @@
 //! mask, and execve
 //! with a PATH lookup done inside the container.
 
+use crate::container::spawn::ChildChannel;
 use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
-use crate::spawn::ChildChannel;
 use crate::spec::{self, Spec};
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
@@ -17,13 +17,13 @@ pub fn exec(
     spec: &Spec,
     mask: SigSet,
     channel: &ChildChannel,
-    gate: Option<&crate::extras::StartGate>,
+    gate: Option<&crate::child::extras::StartGate>,
 ) -> Error {
     let ready = prepare(spec, channel).and_then(|cmd| match gate {
         // A command that is not there fails `create`, before the wait, as runc's does (the
         // clients report it as create's error, with 127 or 126).
         Some(gate) => look_up(spec, &cmd)
-            .and_then(|()| crate::extras::wait_for_start(gate, spec, channel))
+            .and_then(|()| crate::child::extras::wait_for_start(gate, spec, channel))
             .map(|()| cmd),
         None => Ok(cmd),
     });
@@ -72,7 +72,7 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
     require_inside(&spec.workdir)?;
     fs::umask(spec.extra.umask.unwrap_or(0o022));
 
-    crate::hardening::apply(spec, channel)?;
+    crate::process::hardening::apply(spec, channel)?;
     // Nothing opened since the closing may reach the command either (one syscall, whatever a
     // later change opens without O_CLOEXEC). The sync socket is close-on-exec already: its
     // closing at execve is how the parent learns that the command started.

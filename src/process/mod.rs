@@ -1,0 +1,7 @@
+//! What the container's command starts with, set up by the child last: capabilities by name,
+//! the seccomp filter, the privileged steps in their order, and execve.
+
+pub mod caps;
+pub mod execve;
+pub mod hardening;
+pub mod seccomp;
