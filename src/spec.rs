@@ -78,14 +78,8 @@ pub struct Spec {
     pub id: String,
     pub hostname: String,
     pub rootfs: Rootfs,
-    /// argv of the command; argv[0] is looked up in the container's PATH when it has no `/`.
-    pub command: Vec<OsString>,
-    /// True when no command was given and `/bin/sh` was chosen for the user.
-    pub command_defaulted: bool,
-    /// The container's environment, `KEY=VALUE`, in order.
-    pub env: Vec<String>,
-    pub workdir: String,
-    pub user: User,
+    /// The command and what it starts with.
+    pub process: Process,
     pub volumes: Vec<Volume>,
     pub tmpfs: Vec<String>,
     pub read_only: bool,
@@ -93,18 +87,77 @@ pub struct Spec {
     pub chroot: bool,
     /// Resource limits; any of them gives the container cgroups of its own.
     pub limits: Limits,
-    /// What the container's process may do.
-    pub security: Security,
     /// `--init`: nsbox stays as PID 1, reaps zombies and forwards signals to the command.
     pub init: bool,
-    /// `-t`: the command gets a pseudo-terminal from the container's own devpts.
-    pub tty: bool,
     /// `--userns`: a user namespace of its own, with its uid and gid maps.
     pub userns: Option<crate::container::userns::UserNs>,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
     /// What only the OCI front end sets so far (the native CLI leaves the defaults).
     pub extra: Extra,
+}
+
+/// The container's command and what it starts with: identity, environment, privileges,
+/// limits of its own, terminal. Apart from the container, so that `exec` (and OCI `exec
+/// --process`) can give a process alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    /// argv of the command; argv[0] is looked up in the container's PATH when it has no `/`.
+    pub command: Vec<OsString>,
+    /// True when no command was given and `/bin/sh` was chosen for the user.
+    pub command_defaulted: bool,
+    /// The environment, `KEY=VALUE`, in order.
+    pub env: Vec<String>,
+    pub workdir: String,
+    pub user: User,
+    /// Supplementary groups of the user.
+    pub groups: Vec<u32>,
+    /// The umask at execve (default 022).
+    pub umask: Option<u32>,
+    /// What the process may do.
+    pub security: Security,
+    /// The capability sets besides the bounding set (`security.caps`), as an OCI config gives
+    /// them; the native CLI's are effective = permitted = bounding for root, none else.
+    pub cap_sets: Option<CapSets>,
+    /// A seccomp filter compiled from the config's profile, in place of nsbox's default one.
+    pub filter: Option<Vec<crate::process::seccomp::Insn>>,
+    pub rlimits: Vec<Rlimit>,
+    pub oom_score_adj: Option<i32>,
+    /// personality(2) before execve (PER_LINUX32: `uname -m` says i686).
+    pub personality: Option<u64>,
+    /// `-t`: a pseudo-terminal from the container's own devpts.
+    pub tty: bool,
+    /// The terminal's size (rows, columns), `process.consoleSize`.
+    pub console_size: Option<(u16, u16)>,
+}
+
+impl Process {
+    /// `command` run as `user` in `workdir` with `env` and the default privileges; the rest
+    /// as the native CLI leaves it.
+    pub fn new(command: Vec<OsString>, env: Vec<String>, workdir: String, user: User) -> Self {
+        Process {
+            command,
+            command_defaulted: false,
+            env,
+            workdir,
+            user,
+            groups: Vec::new(),
+            umask: None,
+            security: Security {
+                caps: Caps::default_set(),
+                named: Caps(0),
+                no_new_privs: true,
+                seccomp: true,
+            },
+            cap_sets: None,
+            filter: None,
+            rlimits: Vec::new(),
+            oom_score_adj: None,
+            personality: None,
+            tty: false,
+            console_size: None,
+        }
+    }
 }
 
 /// The settings of a runtime-spec config that the native CLI has no flag for. Each default
@@ -133,32 +186,18 @@ pub struct Extra {
     pub cgroups_path: Option<String>,
     /// Whether the container gets a cgroup namespace (with cgroups of its own).
     pub cgroup_namespace: bool,
-    pub rlimits: Vec<Rlimit>,
-    pub oom_score_adj: Option<i32>,
-    /// Supplementary groups of the command's user.
-    pub groups: Vec<u32>,
-    pub umask: Option<u32>,
-    /// The capability sets besides the bounding set (`security.caps`), as an OCI config gives
-    /// them; the native CLI's are effective = permitted = bounding for root, none else.
-    pub cap_sets: Option<CapSets>,
     /// A session keyring of the container's own (OCI's default; runc's --no-new-keyring
     /// leaves the caller's).
     pub new_keyring: bool,
-    /// A seccomp filter compiled from the config's profile, in place of nsbox's default one.
-    pub filter: Option<Vec<crate::process::seccomp::Insn>>,
     /// OCI `create`: the first process stops before execve, and waits until `start` opens this
     /// FIFO; it outlives the nsbox that made it (no parent-death signal).
     pub start_fifo: Option<PathBuf>,
     /// A time namespace of the container's own (unshared by the first process, entered at its
     /// execve), with these offsets: (clock name, seconds, nanoseconds).
     pub time_offsets: Option<Vec<(&'static str, i64, u32)>>,
-    /// personality(2) before execve (PER_LINUX32: `uname -m` says i686).
-    pub personality: Option<u64>,
     /// OCI `create --console-socket`: the pty master of `tty` goes to this AF_UNIX socket
     /// (SCM_RIGHTS) instead of being relayed by nsbox.
     pub console_socket: Option<PathBuf>,
-    /// The terminal's size (rows, columns), `process.consoleSize`.
-    pub console_size: Option<(u16, u16)>,
     /// OCI hooks (with the state they are given).
     pub hooks: Option<Box<crate::container::hooks::Hooks>>,
 }

@@ -67,7 +67,7 @@ pub fn apply_process_settings(spec: &Spec) -> Result<()> {
         fs::write_file_at(libc::AT_FDCWD, &path, value.as_bytes())
             .ctx(|| format!("set the sysctl {key} to {value:?}"))?;
     }
-    for r in &spec.extra.rlimits {
+    for r in &spec.process.rlimits {
         process::set_rlimit(r.resource, r.soft, r.hard)
             .map_err(|e| {
                 Error::sys(
@@ -82,7 +82,7 @@ pub fn apply_process_settings(spec: &Spec) -> Result<()> {
                 )
             })?;
     }
-    if let Some(persona) = spec.extra.personality {
+    if let Some(persona) = spec.process.personality {
         process::set_personality(persona).ctx(|| format!("personality({persona:#x})"))?;
     }
     if spec.extra.new_keyring {
@@ -90,7 +90,7 @@ pub fn apply_process_settings(spec: &Spec) -> Result<()> {
         process::new_session_keyring()
             .ctx(|| "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)".into())?;
     }
-    if let Some(adj) = spec.extra.oom_score_adj {
+    if let Some(adj) = spec.process.oom_score_adj {
         trace::step(|| format!("set oom_score_adj to {adj}"));
         fs::write_file_at(
             libc::AT_FDCWD,

@@ -25,7 +25,7 @@ use crate::trace;
 /// Becomes the init: starts the command, then reaps and forwards until the command ends.
 /// Returns only an error that came before the command was started.
 pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
-    let cmd = match execve::prepare(spec, &channel) {
+    let cmd = match execve::prepare(&spec.process, execve::Launch::of(spec), &channel) {
         Ok(cmd) => cmd,
         Err(e) => return e,
     };
@@ -40,7 +40,7 @@ pub fn run(spec: &Spec, mask: SigSet, channel: ChildChannel) -> Error {
         Err(e) => return Error::sys("map the command's stack", e),
     };
     let mut entry = || -> i32 {
-        let err = execve::execvpe(spec, &cmd, mask);
+        let err = execve::execvpe(&spec.process, &cmd, mask);
         channel.fail(&err)
     };
     // Every signal waits for the init's loop (blocked, the kernel queues them even for a

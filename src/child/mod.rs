@@ -33,7 +33,7 @@ pub struct Inputs<'a> {
 /// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
 pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> Infallible {
     let (spec, mask) = (inputs.spec, inputs.mask);
-    let err = match setup(inputs, born_inside, &channel).and_then(|fifo| match spec.tty {
+    let err = match setup(inputs, born_inside, &channel).and_then(|fifo| match spec.process.tty {
         true => crate::terminal::console::attach_in_container(&channel, true).map(|()| fifo),
         false => Ok(fifo),
     }) {

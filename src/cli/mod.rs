@@ -7,7 +7,7 @@ pub use manage::{Doctor, Exec, Ps, parse_signal};
 use crate::cgroup::limits::{self, Limits};
 use crate::error::{Error, Result};
 use crate::process::caps::{self, Caps};
-use crate::spec::{self, Net, Rootfs, Security, Spec, User, Volume};
+use crate::spec::{self, Net, Process, Rootfs, Security, Spec, User, Volume};
 use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -381,24 +381,29 @@ fn parse_run(
     if tty && !env.iter().any(|(k, _)| k == "TERM") {
         env.insert(0, ("TERM".into(), "xterm".into()));
     }
+    let process = Process {
+        command_defaulted,
+        security,
+        tty,
+        ..Process::new(
+            command,
+            spec::environment(&hostname, user, &env),
+            workdir.unwrap_or_else(|| "/".into()),
+            user,
+        )
+    };
     let spec = Spec {
-        env: spec::environment(&hostname, user, &env),
         id,
         hostname,
         rootfs: rootfs.map(Rootfs::Dir).unwrap_or(Rootfs::Host),
-        command,
-        command_defaulted,
-        workdir: workdir.unwrap_or_else(|| "/".into()),
-        user,
+        process,
         volumes,
         tmpfs,
         read_only,
         net,
         chroot,
         limits,
-        security,
         init,
-        tty,
         userns,
         state_root: absolute(ctx.cwd, state_root),
         extra: spec::Extra {
@@ -547,9 +552,9 @@ mod tests {
         assert_eq!(s.id, "0123456789ab");
         assert_eq!(s.hostname, "0123456789ab");
         assert_eq!(s.rootfs, Rootfs::Host);
-        assert_eq!(s.command, vec![OsString::from("/bin/sh")]);
-        assert!(s.command_defaulted);
-        assert_eq!(s.workdir, "/");
+        assert_eq!(s.process.command, vec![OsString::from("/bin/sh")]);
+        assert!(s.process.command_defaulted);
+        assert_eq!(s.process.workdir, "/");
         assert_eq!(s.net, Net::None);
         assert_eq!(s.state_root, PathBuf::from("/run/nsbox"));
         assert!(!o.trace);
@@ -564,12 +569,12 @@ mod tests {
         assert_eq!(s.rootfs, Rootfs::Dir("/work/rfs".into()));
         assert_eq!(s.id, "web");
         assert_eq!(
-            s.command,
+            s.process.command,
             ["ls", "-l", "--trace"].map(OsString::from).to_vec()
         );
         assert!(o.trace);
         let (s, _) = run(&["--", "-weird"]).unwrap();
-        assert_eq!(s.command, vec![OsString::from("-weird")]);
+        assert_eq!(s.process.command, vec![OsString::from("-weird")]);
     }
 
     #[test]
@@ -637,9 +642,9 @@ mod tests {
             }]
         );
         assert_eq!(s.tmpfs, vec!["/t"]);
-        assert_eq!(s.user, User { uid: 7, gid: 7 });
-        assert!(s.env.contains(&"A=b=c".to_string()));
-        assert_eq!(s.workdir, "/tmp");
+        assert_eq!(s.process.user, User { uid: 7, gid: 7 });
+        assert!(s.process.env.contains(&"A=b=c".to_string()));
+        assert_eq!(s.process.workdir, "/tmp");
     }
 
     #[test]
@@ -674,12 +679,12 @@ mod tests {
     #[test]
     fn security_options() {
         let (s, _) = run(&["true"]).unwrap();
-        assert_eq!(s.security.caps, Caps::default_set());
-        assert!(s.security.no_new_privs && s.security.seccomp);
+        assert_eq!(s.process.security.caps, Caps::default_set());
+        assert!(s.process.security.no_new_privs && s.process.security.seccomp);
         let (s, _) = run(&["--chroot", "true"]).unwrap();
-        assert!(!s.security.caps.has(caps::SYS_CHROOT));
+        assert!(!s.process.security.caps.has(caps::SYS_CHROOT));
         let (s, _) = run(&["--chroot", "--cap-add", "sys_chroot", "true"]).unwrap();
-        assert!(s.security.caps.has(caps::SYS_CHROOT));
+        assert!(s.process.security.caps.has(caps::SYS_CHROOT));
         let (s, _) = run(&[
             "--cap-drop=ALL",
             "--cap-add",
@@ -689,10 +694,10 @@ mod tests {
             "true",
         ])
         .unwrap();
-        assert_eq!(s.security.caps.names(), "KILL,NET_ADMIN");
-        assert!(!s.security.no_new_privs && !s.security.seccomp);
+        assert_eq!(s.process.security.caps.names(), "KILL,NET_ADMIN");
+        assert!(!s.process.security.no_new_privs && !s.process.security.seccomp);
         let (s, _) = run(&["--no-new-privs", "true"]).unwrap();
-        assert!(s.security.no_new_privs);
+        assert!(s.process.security.no_new_privs);
     }
 
     #[test]

@@ -15,11 +15,11 @@
 //! descriptors it has are the container's own namespaces and root, closed at execve.
 
 use super::container;
-use crate::cgroup::limits::Limits;
 use crate::cli::Exec;
 use crate::container::spawn::{self, ChildChannel};
 use crate::error::{Context, Error, Result};
-use crate::spec::{Net, Rootfs, Spec};
+use crate::process::execve::{self, Launch};
+use crate::spec::Process;
 use crate::state;
 use crate::state::record::Record;
 use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
@@ -102,16 +102,13 @@ fn start(opts: &Exec) -> Result<u8> {
             "the container ended meanwhile",
         ));
     }
-    let mut spec = spec_for(rec, opts, &found.dir);
-    if user_ns.is_some() {
-        // The command sets its ids as in a user namespace; whether setgroups is denied there
-        // it reads from its own /proc/self/setgroups (userns::identity).
-        spec.userns = Some(crate::container::userns::UserNs {
-            uid_map: Vec::new(),
-            gid_map: Vec::new(),
-            unprivileged: false,
-        });
-    }
+    let process = process_for(rec, opts);
+    // In a user namespace the command sets its ids as there; whether setgroups is denied it
+    // reads from its own /proc/self/setgroups (userns::identity).
+    let ctx = Launch {
+        userns: user_ns.is_some(),
+        outlives_parent: false,
+    };
     if let Some(fd) = user_ns {
         // The caller's supplementary groups must not come along into the namespace (where a
         // denied setgroups could not drop them): root drops them here; another caller's are
@@ -132,9 +129,11 @@ fn start(opts: &Exec) -> Result<u8> {
     lifecycle::setns(&pid_ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
     sys::close(pid_ns);
     trace::step(|| "clone the command's process into the container's pid namespace".into());
-    let child = spawn::spawn(0, None, |channel, _| enter(&joins, &spec, mask, channel))?;
+    let child = spawn::spawn(0, None, |channel, _| {
+        enter(&joins, &process, ctx, mask, channel)
+    })?;
     drop(joins);
-    let master = match spec.tty {
+    let master = match process.tty {
         true => crate::terminal::console::receive_master(&child, false),
         false => None,
     };
@@ -206,47 +205,38 @@ fn cgroup_procs(dir: &Path) -> Result<Vec<OwnedFd>> {
         .collect()
 }
 
-/// The command's Spec: the container's environment, user, working directory and privileges,
-/// with what `exec` overrides.
-fn spec_for(rec: &Record, opts: &Exec, dir: &Path) -> Spec {
+/// The command's process: the container's environment, user, working directory and
+/// privileges, with what `exec` overrides.
+fn process_for(rec: &Record, opts: &Exec) -> Process {
     let mut env = rec.env.clone();
     spec::override_env(&mut env, &opts.env);
     if opts.tty && !env.iter().any(|v| v.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    Spec {
-        id: rec.id.clone(),
-        hostname: rec.hostname.clone(),
-        rootfs: Rootfs::Host,
-        command: opts.command.clone(),
-        command_defaulted: false,
-        env,
-        workdir: opts.workdir.clone().unwrap_or_else(|| rec.workdir.clone()),
-        user: opts.user.unwrap_or(rec.user),
-        volumes: Vec::new(),
-        tmpfs: Vec::new(),
-        read_only: false,
-        net: Net::Host,
-        chroot: false,
-        limits: Limits::default(),
+    Process {
         security: rec.security,
-        init: false,
         tty: opts.tty,
-        userns: None,
-        state_root: dir
-            .parent()
-            .unwrap_or(Path::new(spec::DEFAULT_STATE_ROOT))
-            .into(),
-        extra: Default::default(),
+        ..Process::new(
+            opts.command.clone(),
+            env,
+            opts.workdir.clone().unwrap_or_else(|| rec.workdir.clone()),
+            opts.user.unwrap_or(rec.user),
+        )
     }
 }
 
 /// The child: into the container's cgroups and cgroup namespace, then the command.
-fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Infallible {
+fn enter(
+    joins: &Joins,
+    process: &Process,
+    ctx: Launch,
+    mask: SigSet,
+    channel: ChildChannel,
+) -> Infallible {
     // The cgroup files were the last of the host's descriptors the child needed.
     let joined = join_cgroups(joins)
         .and_then(|()| channel.close_everything_else())
-        .and_then(|()| match spec.tty {
+        .and_then(|()| match process.tty {
             true => crate::terminal::console::attach_in_container(&channel, false),
             false => Ok(()),
         });
@@ -255,7 +245,7 @@ fn enter(joins: &Joins, spec: &Spec, mask: SigSet, channel: ChildChannel) -> Inf
             // "go" must be taken: the privilege step reads the channel to learn whether
             // nsbox still lives.
             channel.wait_for_parent();
-            crate::process::execve::exec(spec, mask, &channel, None)
+            execve::exec_process(process, ctx, mask, &channel)
         }
         Err(e) => e,
     };

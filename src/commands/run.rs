@@ -81,7 +81,7 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
     let maps = check_privileges(spec)?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
-    if spec.tty && !opts.detach && spec.extra.console_socket.is_none() {
+    if spec.process.tty && !opts.detach && spec.extra.console_socket.is_none() {
         console::require_terminal("run")?;
     }
     // Limits are checked against this host (its controllers, its CPUs) just as early.
@@ -406,12 +406,12 @@ fn release_and_wait(
     }
     let detached = notify.is_some();
     let socket = &spec.extra.console_socket;
-    let master = match spec.tty {
+    let master = match spec.process.tty {
         true => console::receive_master(child, detached || socket.is_some()),
         false => None,
     };
     if let (Some(socket), Some(m)) = (socket, &master) {
-        console::hand_over(m, socket, spec.extra.console_size)?;
+        console::hand_over(m, socket, spec.process.console_size)?;
     }
     trace::step(|| "release the child: it may execve now".into());
     child.release()?;

@@ -22,7 +22,7 @@ pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
     let mut spec = loaded.spec;
     spec.chroot = c.no_pivot;
     spec.extra.new_keyring = !c.no_new_keyring;
-    match (&c.console_socket, spec.tty) {
+    match (&c.console_socket, spec.process.tty) {
         (Some(socket), true) => {
             let p = sys::cpath(socket)?;
             match fs::file_type(&p) {

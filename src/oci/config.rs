@@ -6,7 +6,7 @@ use super::field::Field;
 use super::json;
 use crate::error::{Error, Result};
 use crate::process::caps::{self, Caps};
-use crate::spec::{Extra, Net, Rlimit, Rootfs, Security, Spec, User};
+use crate::spec::{Extra, Net, Process, Rlimit, Rootfs, Security, Spec, User};
 use std::path::{Path, PathBuf};
 
 /// A bundle's config, as the runtime uses it.
@@ -57,7 +57,7 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
     };
     let process = c.need("process")?;
     let mut extra = Extra::default();
-    let (command, env, workdir, user, security, tty) = process_of(&process, &mut extra)?;
+    let process = process_of(&process)?;
     let hostname = match c.get("hostname") {
         Some(f) => f.str()?.to_string(),
         None => String::new(),
@@ -69,20 +69,14 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         id: id.to_string(),
         hostname,
         rootfs: Rootfs::Dir(rootfs),
-        command,
-        command_defaulted: false,
-        env,
-        workdir,
-        user,
+        process,
         volumes: Vec::new(),
         tmpfs: Vec::new(),
         read_only,
         net: Net::Host,
         chroot: false,
         limits: Default::default(),
-        security,
         init: false,
-        tty,
         userns: None,
         state_root: state_root.to_path_buf(),
         extra,
@@ -116,27 +110,19 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
     })
 }
 
-type ProcessParts = (
-    Vec<std::ffi::OsString>,
-    Vec<String>,
-    String,
-    User,
-    Security,
-    bool,
-);
-
 /// `process`: what runs, as whom, with which privileges.
-pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
+pub fn process_of(p: &Field<'_>) -> Result<Process> {
     let terminal = match p.get("terminal") {
         Some(t) => t.bool()?,
         None => false,
     };
+    let mut console_size = None;
     if terminal && let Some(size) = p.get("consoleSize") {
         let dim = |k| -> Result<u16> {
             let f = size.need(k)?;
             u16::try_from(f.u32()?).map_err(|_| f.error("must be under 65536"))
         };
-        extra.console_size = Some((dim("height")?, dim("width")?));
+        console_size = Some((dim("height")?, dim("width")?));
     }
     let args = p.need("args")?;
     let command: Vec<std::ffi::OsString> = args.strs()?.into_iter().map(Into::into).collect();
@@ -153,6 +139,7 @@ pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
         return Err(cwd.error("must be an absolute path"));
     }
     let mut user = User { uid: 0, gid: 0 };
+    let (mut umask, mut groups) = (None, Vec::new());
     if let Some(u) = p.get("user") {
         if let Some(f) = u.get("uid") {
             user.uid = f.u32()?;
@@ -161,10 +148,10 @@ pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
             user.gid = f.u32()?;
         }
         if let Some(f) = u.get("umask") {
-            extra.umask = Some(f.u32()? & 0o777);
+            umask = Some(f.u32()? & 0o777);
         }
         if let Some(f) = u.get("additionalGids") {
-            extra.groups = f.items()?.iter().map(|g| g.u32()).collect::<Result<_>>()?;
+            groups = f.items()?.iter().map(|g| g.u32()).collect::<Result<_>>()?;
         }
         if let Some(f) = u.get("username") {
             return Err(f.unsupported("give uid and gid (nsbox does not read the image's passwd)"));
@@ -182,42 +169,61 @@ pub fn process_of(p: &Field<'_>, extra: &mut Extra) -> Result<ProcessParts> {
             return Err(f.unsupported("nsbox does not set it"));
         }
     }
+    let mut rlimits = Vec::new();
     if let Some(r) = p.get("rlimits") {
         for item in r.items()? {
             let kind = item.need("type")?;
             let resource = rlimit_number(kind.str()?)
                 .ok_or_else(|| kind.error("not a resource limit Linux has"))?;
-            extra.rlimits.push(Rlimit {
+            rlimits.push(Rlimit {
                 resource,
                 soft: item.need("soft")?.u64()?,
                 hard: item.need("hard")?.u64()?,
             });
         }
     }
+    let mut oom_score_adj = None;
     if let Some(f) = p.get("oomScoreAdj") {
         let adj = f.i64()?;
         if !(-1000..=1000).contains(&adj) {
             return Err(f.error("must be from -1000 to 1000"));
         }
-        extra.oom_score_adj = Some(adj as i32);
+        oom_score_adj = Some(adj as i32);
     }
     let no_new_privs = match p.get("noNewPrivileges") {
         Some(f) => f.bool()?,
         None => false,
     };
-    let caps = capabilities(p.get("capabilities").as_ref(), extra)?;
-    let security = Security {
-        caps,
-        named: Caps(0),
-        no_new_privs,
-        seccomp: false,
-    };
-    Ok((command, env, workdir, user, security, terminal))
+    let (caps, cap_sets) = capabilities(p.get("capabilities").as_ref())?;
+    Ok(Process {
+        command,
+        command_defaulted: false,
+        env,
+        workdir,
+        user,
+        groups,
+        umask,
+        security: Security {
+            caps,
+            named: Caps(0),
+            no_new_privs,
+            seccomp: false,
+        },
+        cap_sets,
+        filter: None,
+        rlimits,
+        oom_score_adj,
+        personality: None,
+        tty: terminal,
+        console_size,
+    })
 }
 
 /// The five sets: the bounding set, and the others (absent ones empty).
-fn capabilities(c: Option<&Field<'_>>, extra: &mut Extra) -> Result<Caps> {
-    let Some(c) = c else { return Ok(Caps(0)) };
+fn capabilities(c: Option<&Field<'_>>) -> Result<(Caps, Option<crate::spec::CapSets>)> {
+    let Some(c) = c else {
+        return Ok((Caps(0), None));
+    };
     let set = |name: &str| -> Result<Caps> {
         let Some(f) = c.get(name) else {
             return Ok(Caps(0));
@@ -239,8 +245,7 @@ fn capabilities(c: Option<&Field<'_>>, extra: &mut Extra) -> Result<Caps> {
         inheritable: set("inheritable")?,
         ambient: set("ambient")?,
     };
-    extra.cap_sets = Some(sets);
-    Ok(bounding)
+    Ok((bounding, Some(sets)))
 }
 
 fn rlimit_number(name: &str) -> Option<u32> {

@@ -44,7 +44,7 @@ pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
         }
     }
     if let Some(f) = l.get("seccomp") {
-        spec.extra.filter = Some(super::seccomp::compile(&f)?);
+        spec.process.filter = Some(super::seccomp::compile(&f)?);
     }
     if let Some(f) = l.get("rootfsPropagation") {
         spec.extra.propagation = Some(super::mounts::propagation(f.str()?).ok_or_else(|| {
@@ -94,7 +94,7 @@ pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
     }
     if let Some(f) = l.get("personality") {
         let d = f.need("domain")?;
-        spec.extra.personality = Some(match d.str()? {
+        spec.process.personality = Some(match d.str()? {
             "LINUX" => 0,
             "LINUX32" => 8,
             other => return Err(d.error(format!("{other:?} is not LINUX or LINUX32"))),

@@ -4,31 +4,59 @@
 
 use crate::container::spawn::ChildChannel;
 use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
-use crate::spec::{self, Spec};
+use crate::spec::{self, Process, Spec};
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use syscalls::Errno;
 
-/// Becomes the command. Returns only the error that prevented it.
-/// With OCI `create`'s FIFO, it waits there for `start` first.
+/// What becoming the command needs to know of its container besides the process: whether
+/// it is in a user namespace (how it sets its ids), and whether it outlives the nsbox that
+/// made it (OCI `create`: no parent-death signal).
+#[derive(Debug, Clone, Copy)]
+pub struct Launch {
+    pub userns: bool,
+    pub outlives_parent: bool,
+}
+
+impl Launch {
+    /// The context of a container's first process.
+    pub fn of(spec: &Spec) -> Launch {
+        Launch {
+            userns: spec.userns.is_some(),
+            outlives_parent: spec.extra.start_fifo.is_some(),
+        }
+    }
+}
+
+/// The container's first process becomes its command. Returns only the error that prevented
+/// it. With OCI `create`'s FIFO, it waits there for `start` first.
 pub fn exec(
     spec: &Spec,
     mask: SigSet,
     channel: &ChildChannel,
     gate: Option<&crate::child::extras::StartGate>,
 ) -> Error {
-    let ready = prepare(spec, channel).and_then(|cmd| match gate {
+    let process = &spec.process;
+    let ready = prepare(process, Launch::of(spec), channel).and_then(|cmd| match gate {
         // A command that is not there fails `create`, before the wait, as runc's does (the
         // clients report it as create's error, with 127 or 126).
-        Some(gate) => look_up(spec, &cmd)
+        Some(gate) => look_up(process, &cmd)
             .and_then(|()| crate::child::extras::wait_for_start(gate, spec, channel))
             .map(|()| cmd),
         None => Ok(cmd),
     });
     match ready {
-        Ok(cmd) => execvpe(spec, &cmd, mask),
+        Ok(cmd) => execvpe(process, &cmd, mask),
+        Err(e) => e,
+    }
+}
+
+/// A process joined to a running container (`exec`) becomes its command.
+pub fn exec_process(p: &Process, ctx: Launch, mask: SigSet, channel: &ChildChannel) -> Error {
+    match prepare(p, ctx, channel) {
+        Ok(cmd) => execvpe(p, &cmd, mask),
         Err(e) => e,
     }
 }
@@ -42,13 +70,13 @@ pub struct Command {
 /// Everything before execve but the signal mask: the working directory (checked to be inside
 /// the root), the container's privileges (for this process and all it creates). Called once
 /// descriptors 3 and up are closed (the sync socket aside).
-pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
-    let argv = spec
+pub fn prepare(process: &Process, ctx: Launch, channel: &ChildChannel) -> Result<Command> {
+    let argv = process
         .command
         .iter()
         .map(|a| sys::cstr(a.as_bytes()).map_err(|e| Error::sys(format!("argument {a:?}"), e)))
         .collect::<Result<Vec<_>>>()?;
-    let envp = spec
+    let envp = process
         .env
         .iter()
         .map(|v| sys::cstr(v.as_bytes()).map_err(|e| Error::sys(format!("environment {v:?}"), e)))
@@ -57,11 +85,11 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
     // The caller closed every descriptor of the host's (`ChildChannel::close_everything_else`):
     // none may be open while the container's paths are resolved (the working directory, the
     // command, its interpreter), or `-w /proc/self/fd/N` would lead out.
-    trace::step(|| format!("enter the working directory {}", spec.workdir));
-    let workdir = sys::cstr(spec.workdir.as_bytes()).map_err(|e| Error::sys("--workdir", e))?;
+    trace::step(|| format!("enter the working directory {}", process.workdir));
+    let workdir = sys::cstr(process.workdir.as_bytes()).map_err(|e| Error::sys("--workdir", e))?;
     fs::chdir(&workdir).map_err(|e| {
         Error::sys(
-            format!("chdir to the working directory {:?}", spec.workdir),
+            format!("chdir to the working directory {:?}", process.workdir),
             e,
         )
         .hint_on(
@@ -69,10 +97,10 @@ pub fn prepare(spec: &Spec, channel: &ChildChannel) -> Result<Command> {
             "the directory must exist in the rootfs (or be a --volume or --tmpfs)",
         )
     })?;
-    require_inside(&spec.workdir)?;
-    fs::umask(spec.extra.umask.unwrap_or(0o022));
+    require_inside(&process.workdir)?;
+    fs::umask(process.umask.unwrap_or(0o022));
 
-    crate::process::hardening::apply(spec, channel)?;
+    crate::process::hardening::apply(process, ctx, channel)?;
     // Nothing opened since the closing may reach the command either (one syscall, whatever a
     // later change opens without O_CLOEXEC). The sync socket is close-on-exec already: its
     // closing at execve is how the parent learns that the command started.
@@ -108,7 +136,7 @@ fn require_inside(workdir: &str) -> Result<()> {
 /// execve, searching the container's PATH when argv[0] has no `/`, like execvpe(3), with the
 /// caller's signal mask `mask` back. Untraced, nothing is written from here on: the mask goes
 /// back once. Traced, each execve puts it back itself, after its trace line.
-pub fn execvpe(spec: &Spec, cmd: &Command, mask: SigSet) -> Error {
+pub fn execvpe(p: &Process, cmd: &Command, mask: SigSet) -> Error {
     trace::end_of_steps();
     let (argv, envp) = (&cmd.argv, &cmd.envp);
     let traced = trace::enabled();
@@ -119,35 +147,35 @@ pub fn execvpe(spec: &Spec, cmd: &Command, mask: SigSet) -> Error {
     let name = argv[0].as_bytes();
     let shown = String::from_utf8_lossy(name).into_owned();
     if name.contains(&b'/') {
-        return failure(spec, &shown, execve(&argv[0]), None);
+        return failure(p, &shown, execve(&argv[0]), None);
     }
-    let path = search_path(spec);
+    let path = search_path(p);
     let mut denied = None;
     for full in candidates(path, name) {
         match execve(&full) {
             Errno::ENOENT | Errno::ENOTDIR => continue,
             Errno::EACCES => denied = Some(full.to_string_lossy().into_owned()),
-            e => return failure(spec, &full.to_string_lossy(), e, None),
+            e => return failure(p, &full.to_string_lossy(), e, None),
         }
     }
     match denied {
-        Some(found) => failure(spec, &found, Errno::EACCES, None),
-        None => failure(spec, &shown, Errno::ENOENT, Some(path)),
+        Some(found) => failure(p, &found, Errno::EACCES, None),
+        None => failure(p, &shown, Errno::ENOENT, Some(path)),
     }
 }
 
 /// Whether execvpe will find the command: a file this process may execute, named or found in
 /// the container's PATH. The error is the one execve would give. Where the config's seccomp
 /// profile refuses faccessat2 itself, execve is left to tell.
-fn look_up(spec: &Spec, cmd: &Command) -> Result<()> {
+fn look_up(p: &Process, cmd: &Command) -> Result<()> {
     let name = cmd.argv[0].as_bytes();
     if name.contains(&b'/') {
         return match fs::executable(&cmd.argv[0]) {
             Ok(()) | Err(Errno::ENOSYS | Errno::EPERM) => Ok(()),
-            Err(e) => Err(failure(spec, &String::from_utf8_lossy(name), e, None)),
+            Err(e) => Err(failure(p, &String::from_utf8_lossy(name), e, None)),
         };
     }
-    let path = search_path(spec);
+    let path = search_path(p);
     let mut denied = None;
     for full in candidates(path, name) {
         match fs::executable(&full) {
@@ -158,18 +186,13 @@ fn look_up(spec: &Spec, cmd: &Command) -> Result<()> {
         }
     }
     Err(match denied {
-        Some(found) => failure(spec, &found.to_string_lossy(), Errno::EACCES, None),
-        None => failure(
-            spec,
-            &String::from_utf8_lossy(name),
-            Errno::ENOENT,
-            Some(path),
-        ),
+        Some(found) => failure(p, &found.to_string_lossy(), Errno::EACCES, None),
+        None => failure(p, &String::from_utf8_lossy(name), Errno::ENOENT, Some(path)),
     })
 }
 
-fn search_path(spec: &Spec) -> &str {
-    spec.env
+fn search_path(p: &Process) -> &str {
+    p.env
         .iter()
         .find_map(|v| v.strip_prefix("PATH="))
         .unwrap_or(spec::DEFAULT_PATH)
@@ -188,7 +211,7 @@ fn candidates<'a>(path: &'a str, name: &'a [u8]) -> impl Iterator<Item = std::ff
 
 /// The error for a failed execve: 127 when not found, 126 when not executable, 125 when nsbox
 /// picked the command itself.
-fn failure(spec: &Spec, what: &str, e: Errno, searched: Option<&str>) -> Error {
+fn failure(p: &Process, what: &str, e: Errno, searched: Option<&str>) -> Error {
     let mut err = Error::sys(format!("exec {what:?}"), e);
     err = match (e, searched) {
         // The words runc uses are the ones podman and containerd look for in the message.
@@ -200,7 +223,7 @@ fn failure(spec: &Spec, what: &str, e: Errno, searched: Option<&str>) -> Error {
         (Errno::ENOEXEC, _) => err.code(EXIT_CANNOT_EXEC).hint("not a binary this kernel can run, and no #! line"),
         _ => err.code(EXIT_CANNOT_EXEC),
     };
-    if spec.command_defaulted {
+    if p.command_defaulted {
         err = err.code(crate::error::EXIT_NSBOX).hint(format!(
             "no command was given, and the rootfs has no {}: name the command after the options",
             spec::DEFAULT_SHELL

@@ -10,21 +10,22 @@
 use crate::container::spawn::ChildChannel;
 use crate::error::{EXIT_NSBOX, Error, Result};
 use crate::process::caps::{self, Caps};
+use crate::process::execve::Launch;
 use crate::process::seccomp;
-use crate::spec::Spec;
+use crate::spec::Process;
 use crate::sys::{process, security};
 use crate::trace;
 use syscalls::Errno;
 
-pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
-    let sec = spec.security;
+pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
+    let sec = p.security;
     if sec.no_new_privs {
         trace::step(|| {
             "set no_new_privs: setuid binaries and file capabilities grant nothing".into()
         });
         security::no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
-    if let Some(filter) = &spec.extra.filter {
+    if let Some(filter) = &p.filter {
         trace::step(|| {
             format!(
                 "load the config's seccomp filter ({} instructions)",
@@ -76,22 +77,22 @@ pub fn apply(spec: &Spec, channel: &ChildChannel) -> Result<()> {
         Ok(()) | Err(Errno::EINVAL) => {}
         Err(e) => return Err(Error::sys("clear the ambient capabilities", e)),
     }
-    let Some(sets) = spec.extra.cap_sets else {
-        become_user(spec, channel)?;
+    let Some(sets) = p.cap_sets else {
+        become_user(p, ctx, channel)?;
         // Root keeps `keep` in its permitted and effective sets; another uid has lost them
         // with setresuid already. Either way the inheritable set ends empty.
-        let set = if spec.user.uid == 0 { keep } else { Caps(0) };
+        let set = if p.user.uid == 0 { keep } else { Caps(0) };
         return security::capset(set.0).map_err(|e| Error::sys("capset", e));
     };
     // An OCI config's sets: a user other than root keeps its permitted set through setresuid
     // (PR_SET_KEEPCAPS) so that its ambient capabilities can be raised.
-    let keeps = spec.user.uid != 0;
+    let keeps = p.user.uid != 0;
     let keep_caps =
         |on| security::keep_caps(on).map_err(|e| Error::sys("prctl(PR_SET_KEEPCAPS)", e));
     if keeps {
         keep_caps(true)?;
     }
-    become_user(spec, channel)?;
+    become_user(p, ctx, channel)?;
     let (effective, permitted) = (sets.effective.0 & held.0, sets.permitted.0 & held.0);
     security::capset_sets(effective, permitted, sets.inheritable.0 & held.0)
         .map_err(|e| Error::sys("capset with the config's sets", e))?;
@@ -132,19 +133,19 @@ fn cut_bounding_set(keep: Caps) -> Result<()> {
 }
 
 /// --user: groups, gid, uid; then the parent-death signal again (a uid change clears it).
-fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
-    let user = spec.user;
+fn become_user(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
+    let user = p.user;
     trace::step(|| {
         format!(
             "become uid {} gid {} with no supplementary groups",
             user.uid, user.gid
         )
     });
-    let how = match &spec.userns {
-        None => process::Identity::HostRoot,
-        Some(_) => crate::container::userns::identity(),
+    let how = match ctx.userns {
+        false => process::Identity::HostRoot,
+        true => crate::container::userns::identity(),
     };
-    process::set_identity(user.uid, user.gid, &spec.extra.groups, how).map_err(|(call, e)| {
+    process::set_identity(user.uid, user.gid, &p.groups, how).map_err(|(call, e)| {
         Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e).hint_on(
             Errno::EINVAL,
             "in a user namespace, the user and group must be mapped (--uidmap, --gidmap)",
@@ -152,8 +153,7 @@ fn become_user(spec: &Spec, channel: &ChildChannel) -> Result<()> {
     })?;
     // A change of credentials clears the parent-death signal: it is set again, and if the
     // parent died in between, its end of the channel reads as end-of-stream.
-    let outlives_parent = spec.extra.start_fifo.is_some();
-    if (user.uid != 0 || user.gid != 0 || spec.userns.is_some()) && !outlives_parent {
+    if (user.uid != 0 || user.gid != 0 || ctx.userns) && !ctx.outlives_parent {
         process::set_parent_death_signal(libc::SIGKILL)
             .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
         if !channel.parent_alive() {

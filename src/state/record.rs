@@ -123,11 +123,11 @@ impl Record {
                     .filter(|f| *f != crate::flags::CLONE_NEWTIME)
                     .fold(0, |a, f| a | f),
             address: None,
-            command: spec.command.clone(),
-            env: spec.env.clone(),
-            workdir: spec.workdir.clone(),
-            user: spec.user,
-            security: spec.security,
+            command: spec.process.command.clone(),
+            env: spec.process.env.clone(),
+            workdir: spec.process.workdir.clone(),
+            user: spec.process.user,
+            security: spec.process.security,
         }
     }
 
