@@ -98,6 +98,8 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     let (failed, failed_w) = fd::pipe().ctx(|| format!("{}: its exec check", what()))?;
     let pid = lifecycle::fork().ctx(|| format!("fork for {}", what()))?;
     if pid == 0 {
+        // Its stdin, its signal mask, execve: the parent's trace says what runs.
+        trace::silence();
         sys::close(failed);
         let e = fd::dup2(&input, 0)
             .and_then(|()| sys::signal::set_mask(sys::signal::SigSet(0)))
