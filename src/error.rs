@@ -2,9 +2,43 @@
 //!
 //! `Display` is exactly the line the user reads after `nsbox: `, e.g.
 //! `pivot_root(".", "."): EINVAL (Invalid argument) — hint: ...`.
+//!
+//! Domain code says what failed in its own words and names the setting it is `about`; the
+//! front end in use (`name_topics_with`) says where the user gave that setting: `(--memory)`
+//! for the native CLI, `(linux.resources.memory)` for an OCI config.
 
 use std::fmt;
+use std::sync::OnceLock;
 use syscalls::Errno;
+
+/// A setting of the Spec an error is about, as each front end names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Memory,
+    Pids,
+    CpuQuota,
+    Cpuset,
+    Devices,
+    UidMap,
+    GidMap,
+    Capabilities,
+    Seccomp,
+    User,
+    Workdir,
+    Network,
+    ReadOnly,
+    Chroot,
+    Rootfs,
+    Name,
+    StateRoot,
+}
+
+static NAMES: OnceLock<fn(Topic) -> Option<&'static str>> = OnceLock::new();
+
+/// Set once by the front end that runs (forked processes keep it): how a topic is named.
+pub fn name_topics_with(names: fn(Topic) -> Option<&'static str>) {
+    let _ = NAMES.set(names);
+}
 
 /// Exit code for nsbox's own failures (setup, bad input), as in docker, runc and crun.
 pub const EXIT_NSBOX: u8 = 125;
@@ -25,6 +59,8 @@ pub struct Error {
     pub hint: Option<String>,
     /// The exit code nsbox ends with because of this error.
     pub code: u8,
+    /// The setting it is about, which the front end names after `what`.
+    pub about: Option<Topic>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,6 +74,7 @@ impl Error {
             why: None,
             hint: None,
             code: EXIT_NSBOX,
+            about: None,
         }
     }
 
@@ -49,6 +86,21 @@ impl Error {
             why: Some(why.into()),
             hint: None,
             code: EXIT_NSBOX,
+            about: None,
+        }
+    }
+
+    /// Names the setting this error is about (see `Topic`).
+    pub fn about(mut self, topic: Topic) -> Self {
+        self.about = Some(topic);
+        self
+    }
+
+    /// `about`, unless a more precise topic is named already.
+    pub fn or_about(self, topic: Topic) -> Self {
+        match self.about {
+            Some(_) => self,
+            None => self.about(topic),
         }
     }
 
@@ -75,6 +127,7 @@ impl Error {
             why: None,
             hint: None,
             code,
+            about: None,
         }
     }
 
@@ -96,6 +149,9 @@ pub fn errno_text(e: Errno) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.what)?;
+        if let Some(name) = self.about.zip(NAMES.get()).and_then(|(t, names)| names(t)) {
+            write!(f, " ({name})")?;
+        }
         if let Some(e) = self.errno {
             write!(f, ": {}", errno_text(e))?;
         }

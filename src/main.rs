@@ -55,6 +55,7 @@ fn cli_main(args: Vec<OsString>) -> u8 {
         let root = state_root_env.map(Into::into).unwrap_or(default_root);
         return oci::main(args, &cwd, root);
     }
+    error::name_topics_with(cli::topics::flag);
     let ctx = cli::Context {
         cwd: &cwd,
         state_root_env,

@@ -84,7 +84,7 @@ fn bad_input_is_refused_with_one_line_and_125() {
     refused(
         &f,
         &["-r", r, "--net", "wifi", "true"],
-        "--net \"wifi\": expected none, host, veth[:HOST_CIDR,CONTAINER_CIDR] or bridge[:CIDR]",
+        "the network \"wifi\" (--net): expected none, host, veth[:HOST_CIDR,CONTAINER_CIDR] or bridge[:CIDR]",
     );
     refused(
         &f,
@@ -163,7 +163,7 @@ fn duplicate_name_is_refused_while_the_first_runs() {
     assert_eq!(out.code(), 125);
     assert!(
         out.stderr()
-            .starts_with("nsbox: container \"twin\": already exists"),
+            .starts_with("nsbox: container \"twin\" (--name): already exists"),
         "{}",
         out.stderr()
     );
@@ -373,10 +373,13 @@ fn bad_limits_are_refused_before_anything_is_created() {
             &["--cpus", "1e9"],
             "--cpus \"1e9\": expected a number of CPUs",
         ),
-        (&["--cpus", "4096"], "--cpus \"4096\": this machine has"),
+        (
+            &["--cpus", "4096"],
+            "a CPU quota of 4096 CPUs (--cpus): this machine has",
+        ),
         (
             &["--cpuset", "4000"],
-            "--cpuset \"4000\": no such CPU: 4000 (online: ",
+            "the CPU set 4000 (--cpuset): no such CPU: 4000 (online: ",
         ),
         (
             &["--cpuset", "1-0"],
@@ -423,7 +426,7 @@ fn a_missing_controller_is_named_with_how_to_enable_it() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.starts_with(
-            "nsbox: --pids-limit (cgroup controller pids): the pids controller is not available on this host ("
+            "nsbox: the cgroup controller pids (--pids-limit): the pids controller is not available on this host ("
         ),
         "{err}"
     );
@@ -499,8 +502,8 @@ fn a_capability_nsbox_lacks_is_refused_by_name_and_left_out_of_all() {
     assert_eq!(out.code(), 125);
     assert_eq!(
         out.stderr(),
-        "nsbox: --cap-add SYS_RESOURCE: nsbox itself does not hold this capability, so the \
-         container cannot get it — hint: run nsbox with it (e.g. outside a container that \
+        "nsbox: the capabilities SYS_RESOURCE (--cap-add, --cap-drop): nsbox itself does not \
+         hold this capability, so the container cannot get it — hint: run nsbox with it (e.g. outside a container that \
          dropped it), or do not ask for it\n"
     );
     // ALL means every capability nsbox holds.
@@ -533,7 +536,7 @@ fn a_bundle_given_as_rootfs_is_named_as_such() {
     assert_eq!(out.code(), 127, "{}", out.stderr());
     assert!(
         out.stderr().contains(
-            "the rootfs given is an OCI bundle (config.json and rootfs/): give its rootfs/ directory to --rootfs"
+            "the rootfs given is an OCI bundle (config.json and rootfs/): give its rootfs/ directory as the rootfs"
         ),
         "{}",
         out.stderr()

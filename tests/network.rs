@@ -756,7 +756,7 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     ns.detach(f, "first", &["--net", "veth", "--", "sleep", "60"]);
     refused(
         "veth",
-        "--net veth:10.0.0.1/24,10.0.0.2/24: the subnet 10.0.0.0/24 is in use on the host: \"nsb",
+        "the network veth:10.0.0.1/24,10.0.0.2/24 (--net): the subnet 10.0.0.0/24 is in use on the host: \"nsb",
     );
     refused("bridge:10.0.0.9/16", "is in use on the host");
     // The bridge's subnet is exhausted (a /30 has the bridge and one container).
@@ -767,7 +767,7 @@ fn bad_network_input_is_refused_with_its_reason_and_nothing_is_made() {
     );
     refused(
         "bridge:10.77.0.1/30",
-        "lease an address in 10.77.0.0/30: the subnet is exhausted",
+        "lease an address in 10.77.0.0/30 (--net): the subnet is exhausted",
     );
     // The bridge exists with another subnet.
     refused(

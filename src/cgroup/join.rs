@@ -48,7 +48,7 @@ pub fn enter(join: &Join<'_>, born_inside: bool) -> Result<()> {
             .ctx(|| "join the v2 cgroup (write \"0\" to cgroup.procs)".into())?;
     }
     if let Some(cpus) = join.cpuset {
-        process::set_affinity(cpus).ctx(|| "sched_setaffinity for --cpuset".into())?;
+        process::set_affinity(cpus).ctx(|| "sched_setaffinity for the CPU set".into())?;
     }
     match join.namespace {
         true => process::unshare(libc::CLONE_NEWCGROUP).ctx(|| "unshare(CLONE_NEWCGROUP)".into()),

@@ -1,9 +1,9 @@
-//! Resource limits as the user writes them (`--pids-limit 20`, `-m 64m`, `--cpus 0.5`,
-//! `--cpuset 0-1`) or an OCI config sets them, parsed into exact values (settings.rs maps
-//! them to cgroup files).
-//! Pure: no syscalls (what depends on the machine, like the CPU count, is passed in).
+//! Resource limits as exact values, whichever front end gave them (the native options are
+//! parsed in cli/limits.rs), their checks against the machine, and formatting (settings.rs
+//! maps them to cgroup files). Pure: what depends on the machine, like the CPU count, is
+//! passed in.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Topic};
 
 /// The smallest memory limit nsbox accepts: below it the runtime's own setup and the command's
 /// first pages do not fit, and the container dies before its command runs.
@@ -11,7 +11,7 @@ pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
 /// The CFS period nsbox uses, in microseconds (the kernel's default).
 pub const CPU_PERIOD_US: u64 = 100_000;
 /// The kernel refuses a CFS quota under 1 ms.
-const MIN_QUOTA_US: u64 = 1_000;
+pub const MIN_QUOTA_US: u64 = 1_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
@@ -102,16 +102,15 @@ impl Controller {
         }
     }
 
-    /// The option that asks for it, for messages.
-    pub fn flag(self) -> &'static str {
+    /// The setting that asks for it, for messages (the front end names it).
+    pub fn topic(self) -> Option<Topic> {
         match self {
-            Controller::Pids => "--pids-limit",
-            Controller::Memory => "--memory",
-            Controller::Cpu => "--cpus",
-            Controller::Cpuset => "--cpuset",
-            Controller::Devices => "linux.resources.devices",
-            Controller::Blkio => "linux.resources.blockIO",
-            Controller::Hugetlb => "linux.resources.hugepageLimits",
+            Controller::Pids => Some(Topic::Pids),
+            Controller::Memory => Some(Topic::Memory),
+            Controller::Cpu => Some(Topic::CpuQuota),
+            Controller::Cpuset => Some(Topic::Cpuset),
+            Controller::Devices => Some(Topic::Devices),
+            Controller::Blkio | Controller::Hugetlb => None,
         }
     }
 }
@@ -156,76 +155,7 @@ impl Limits {
     }
 }
 
-/// `--pids-limit N`: a whole number, at least 1.
-pub fn parse_pids(s: &str) -> Result<u64> {
-    match s.parse::<u64>() {
-        Ok(n) if n >= 1 && n < i64::MAX as u64 => Ok(n),
-        _ => Err(Error::new(
-            format!("--pids-limit {s:?}"),
-            "expected a whole number of processes, at least 1",
-        )),
-    }
-}
-
-/// `-m SIZE`: bytes, or a number with k, m or g (powers of 1024); at least MIN_MEMORY.
-pub fn parse_memory(s: &str) -> Result<u64> {
-    let bad = |why: &str| Error::new(format!("--memory {s:?}"), why.to_string());
-    let lower = s.to_ascii_lowercase();
-    let lower = lower.strip_suffix('b').unwrap_or(&lower);
-    let (digits, unit) = match lower.char_indices().last() {
-        Some((i, 'k')) => (&lower[..i], 1u64 << 10),
-        Some((i, 'm')) => (&lower[..i], 1 << 20),
-        Some((i, 'g')) => (&lower[..i], 1 << 30),
-        _ => (lower, 1),
-    };
-    let expected = "expected a size such as 64m, 512k or 1g (k, m, g are powers of 1024)";
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(expected));
-    }
-    let bytes = digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .filter(|b| *b < i64::MAX as u64)
-        .ok_or_else(|| bad("too large"))?;
-    if bytes < MIN_MEMORY {
-        return Err(bad(&format!(
-            "below the minimum of {}: the container could not even start",
-            human_bytes(MIN_MEMORY)
-        )));
-    }
-    Ok(bytes)
-}
-
-/// `--cpus F`: a positive decimal number of CPUs (at most 5 decimals), as a CFS quota in µs
-/// per CPU_PERIOD_US. The machine's CPU count is checked by `check_cpus`.
-pub fn parse_cpus(s: &str) -> Result<u64> {
-    let bad = |why: &str| Error::new(format!("--cpus {s:?}"), why.to_string());
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
-    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) || frac.len() > 5 {
-        return Err(bad("expected a number of CPUs such as 0.5, 1 or 2.25"));
-    }
-    let whole: u64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().map_err(|_| bad("too large"))?
-    };
-    let frac_us = format!("{frac:0<5}").parse::<u64>().unwrap_or(0);
-    let quota = whole
-        .checked_mul(CPU_PERIOD_US)
-        .and_then(|w| w.checked_add(frac_us))
-        .filter(|q| *q < 1 << 40)
-        .ok_or_else(|| bad("too large"))?;
-    if quota < MIN_QUOTA_US {
-        return Err(bad(
-            "must be at least 0.01 (the kernel's smallest CPU quota)",
-        ));
-    }
-    Ok(quota)
-}
-
-/// `--cpus` as the user wrote it, from its quota: `0.5`, `2`.
+/// A CPU quota as a number of CPUs: `0.5`, `2`.
 pub fn format_quota(quota: u64) -> String {
     let (whole, frac) = (quota / CPU_PERIOD_US, quota % CPU_PERIOD_US);
     if frac == 0 {
@@ -235,13 +165,14 @@ pub fn format_quota(quota: u64) -> String {
     format!("{whole}.{}", frac.trim_end_matches('0'))
 }
 
-/// `--cpus` may not ask for more CPUs than the machine has online.
+/// A CPU quota may not ask for more CPUs than the machine has online.
 pub fn check_cpus(quota: u64, online: usize) -> Result<()> {
     if quota > online as u64 * CPU_PERIOD_US {
         return Err(Error::new(
-            format!("--cpus {:?}", format_quota(quota)),
+            format!("a CPU quota of {} CPUs", format_quota(quota)),
             format!("this machine has {online} CPUs"),
-        ));
+        )
+        .about(Topic::CpuQuota));
     }
     Ok(())
 }
@@ -262,17 +193,7 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
     Some(cpus)
 }
 
-/// `--cpuset LIST`: CPU numbers and ranges. Whether they exist is checked by `check_cpuset`.
-pub fn parse_cpuset(s: &str) -> Result<Vec<u32>> {
-    parse_cpu_list(s).ok_or_else(|| {
-        Error::new(
-            format!("--cpuset {s:?}"),
-            "expected CPU numbers and ranges such as 0-2,4",
-        )
-    })
-}
-
-/// Every CPU of `--cpuset` must be online (`online`, from /sys/devices/system/cpu/online).
+/// Every CPU of a CPU set must be online (`online`, from /sys/devices/system/cpu/online).
 pub fn check_cpuset(cpus: &[u32], online: &[u32]) -> Result<()> {
     let missing: Vec<u32> = cpus
         .iter()
@@ -281,13 +202,14 @@ pub fn check_cpuset(cpus: &[u32], online: &[u32]) -> Result<()> {
         .collect();
     if !missing.is_empty() {
         return Err(Error::new(
-            format!("--cpuset {:?}", format_cpus(cpus)),
+            format!("the CPU set {}", format_cpus(cpus)),
             format!(
                 "no such CPU: {} (online: {})",
                 format_cpus(&missing),
                 format_cpus(online)
             ),
-        ));
+        )
+        .about(Topic::Cpuset));
     }
     Ok(())
 }
@@ -332,49 +254,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pids() {
-        assert_eq!(parse_pids("20").unwrap(), 20);
-        for bad in ["0", "-1", "x", "", "1.5"] {
-            assert!(parse_pids(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn memory_sizes() {
-        assert_eq!(parse_memory("32m").unwrap(), 32 << 20);
-        assert_eq!(parse_memory("32M").unwrap(), 32 << 20);
-        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
-        assert_eq!(parse_memory("1GB").unwrap(), 1 << 30);
-        assert_eq!(parse_memory("8192k").unwrap(), 8 << 20);
-        assert_eq!(parse_memory("7340032").unwrap(), 7 << 20);
-        for bad in ["", "m", "-1m", "1.5m", "12x", "0", "99999999999999g"] {
-            assert!(parse_memory(bad).is_err(), "{bad}");
-        }
-        let e = parse_memory("4m").unwrap_err().to_string();
-        assert_eq!(
-            e,
-            "--memory \"4m\": below the minimum of 6 MiB: the container could not even start"
-        );
-    }
-
-    #[test]
-    fn cpus() {
-        assert_eq!(parse_cpus("0.5").unwrap(), 50_000);
-        assert_eq!(parse_cpus("2").unwrap(), 200_000);
-        assert_eq!(parse_cpus(".25").unwrap(), 25_000);
-        assert_eq!(parse_cpus("1.00001").unwrap(), 100_001);
-        for bad in [
-            "0", "0.001", "-1", "nan", "inf", "", ".", "1e3", "0.123456", "1,5",
-        ] {
-            assert!(parse_cpus(bad).is_err(), "{bad}");
-        }
+    fn quotas() {
         assert_eq!(format_quota(50_000), "0.5");
         assert_eq!(format_quota(300_000), "3");
         assert_eq!(format_quota(100_001), "1.00001");
         assert!(check_cpus(200_000, 2).is_ok());
         assert_eq!(
             check_cpus(300_000, 2).unwrap_err().to_string(),
-            "--cpus \"3\": this machine has 2 CPUs"
+            "a CPU quota of 3 CPUs: this machine has 2 CPUs"
         );
     }
 
@@ -386,12 +273,10 @@ mod tests {
             assert!(parse_cpu_list(bad).is_none(), "{bad}");
         }
         assert_eq!(format_cpus(&[0, 1, 2, 3, 8, 10, 11]), "0-3,8,10-11");
-        assert_eq!(parse_cpuset("1").unwrap(), vec![1]);
-        assert!(parse_cpuset("x").is_err());
         assert!(check_cpuset(&[1], &[0, 1]).is_ok());
         assert_eq!(
             check_cpuset(&[0, 1, 2], &[0, 1]).unwrap_err().to_string(),
-            "--cpuset \"0-2\": no such CPU: 2 (online: 0-1)"
+            "the CPU set 0-2: no such CPU: 2 (online: 0-1)"
         );
     }
 

@@ -74,9 +74,13 @@ pub fn plan(limits: &Limits, layout: &Layout, v2_available: &str) -> Result<Vec<
 
 fn missing(controller: Controller, layout: &Layout) -> Error {
     let name = controller.name();
-    let what = format!("{} (cgroup controller {name})", controller.flag());
+    let what = format!("the cgroup controller {name}");
+    let about = |e: Error| match controller.topic() {
+        Some(t) => e.about(t),
+        None => e,
+    };
     if layout.kind() == "none" {
-        return Error::new(what, "no cgroup filesystem is mounted on this host").hint(
+        return about(Error::new(what, "no cgroup filesystem is mounted on this host")).hint(
             "mount cgroup v2: mount -t cgroup2 none /sys/fs/cgroup (or run nsbox where cgroups are mounted)",
         );
     }
@@ -90,13 +94,13 @@ fn missing(controller: Controller, layout: &Layout) -> Error {
         ),
         None => v1_hint,
     };
-    Error::new(
+    about(Error::new(
         what,
         format!(
             "the {name} controller is not available on this host ({} cgroups)",
             layout.kind()
         ),
-    )
+    ))
     .hint(hint)
 }
 
@@ -156,7 +160,7 @@ mod tests {
         let e = plan(&l, &layout, "").unwrap_err().to_string();
         assert!(
             e.starts_with(
-                "--cpuset (cgroup controller cpuset): the cpuset controller is not available on this host (hybrid cgroups) — hint: on cgroup v2 it must be listed in /sys/fs/cgroup/unified/cgroup.controllers"
+                "the cgroup controller cpuset: the cpuset controller is not available on this host (hybrid cgroups) — hint: on cgroup v2 it must be listed in /sys/fs/cgroup/unified/cgroup.controllers"
             ),
             "{e}"
         );
@@ -180,7 +184,7 @@ mod tests {
             [Controller::Pids, Controller::Memory, Controller::Cpu]
         );
         let e = plan(&l, &layout, "memory pids").unwrap_err();
-        assert!(e.to_string().starts_with("--cpus (cgroup controller cpu)"));
+        assert!(e.to_string().starts_with("the cgroup controller cpu:"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::join::{Join, ViewMount};
 use super::limits::{Controller, Limits, Version};
 use super::plan::Planned;
 use super::settings::Inherited;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, Topic};
 use crate::state::State;
 use crate::sys::{self, fs, process};
 use crate::trace;
@@ -273,14 +273,16 @@ impl Cgroups {
                 format!("create cgroup {path:?}"),
                 "the container id is the name of a cgroup control file",
             )
-            .hint("choose another --name"),
+            .about(Topic::Name)
+            .hint("choose another name"),
             Errno::EEXIST => Error::new(
                 format!("create cgroup {path:?}"),
                 "it exists already: a container with this id runs (from another state root) \
                  or crashed",
             )
+            .about(Topic::Name)
             .hint(
-                "choose another --name; 'nsbox gc --root DIR' removes what crashed containers left",
+                "choose another name; 'nsbox gc --root DIR' removes what crashed containers left",
             ),
             e => mkdir_error(&path, e),
         })?;

@@ -144,7 +144,7 @@ fn allow_ping(spec: &Spec) {
     ) {
         trace::note(|| {
             format!(
-                "ping_group_range not set ({}): ping needs --cap-add NET_RAW",
+                "ping_group_range not set ({}): ping needs the capability NET_RAW",
                 crate::error::errno_text(e)
             )
         });

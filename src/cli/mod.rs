@@ -1,10 +1,12 @@
 //! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
 
+mod limits;
 mod manage;
+pub mod topics;
 
 pub use manage::{Doctor, Exec, Ps, parse_signal};
 
-use crate::cgroup::limits::{self, Limits};
+use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
 use crate::process::caps::{self, Caps};
 use crate::spec::{self, Net, Process, Rootfs, Security, Spec, User, Volume};

@@ -56,7 +56,7 @@ pub fn ensure(caller_mask: SigSet) -> Result<()> {
             "nsbox's read-only image",
             "re-executed from it, nsbox cannot confirm it (fstatfs or F_GET_SEALS failed)",
         )
-        .hint("see --trace; a seccomp filter around nsbox may refuse these calls"));
+        .hint("trace it to see the call; a seccomp filter around nsbox may refuse these calls"));
     }
     trace::step(|| {
         "re-execute nsbox from a read-only image of itself: no container can reach a writable nsbox binary (CVE-2019-5736)".into()

@@ -10,7 +10,7 @@
 //! root gets 0-65535 inside mapped from 100000-165535 outside, so a process that escapes the
 //! container is nobody on the host.
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, Topic};
 use crate::sys::{self, cpath as c, fs};
 use crate::trace;
 use std::path::Path;
@@ -81,11 +81,37 @@ pub fn parse_map(flag: &str, s: &str) -> Result<IdMap> {
     })
 }
 
+/// Which of the two maps: for messages, and the setting it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Uid,
+    Gid,
+}
+
+impl Which {
+    fn word(self) -> &'static str {
+        match self {
+            Which::Uid => "uid",
+            Which::Gid => "gid",
+        }
+    }
+
+    /// `the uid map 0:1000:1 1:100000:65536`, about the setting that gave it.
+    fn error(self, map: &[IdMap], why: impl Into<String>) -> Error {
+        let lines: Vec<_> = map.iter().map(text).collect();
+        let topic = match self {
+            Which::Uid => Topic::UidMap,
+            Which::Gid => Topic::GidMap,
+        };
+        Error::new(format!("the {} map {}", self.word(), lines.join(" ")), why).about(topic)
+    }
+}
+
 /// A map's lines must not overlap, inside or outside, and be few enough for the kernel.
-pub fn check_map(flag: &str, map: &[IdMap]) -> Result<()> {
+pub fn check_map(which: Which, map: &[IdMap]) -> Result<()> {
     if map.len() > MAX_LINES {
-        return Err(Error::new(
-            flag,
+        return Err(which.error(
+            &[],
             format!("{} ranges: the kernel takes at most {MAX_LINES}", map.len()),
         ));
     }
@@ -101,8 +127,8 @@ pub fn check_map(flag: &str, map: &[IdMap]) -> Result<()> {
             } else {
                 continue;
             };
-            return Err(Error::new(
-                format!("{flag} {} and {}", text(x), text(y)),
+            return Err(which.error(
+                &[*x, *y],
                 format!("the ranges overlap {side} (each id is mapped once)"),
             ));
         }
@@ -135,26 +161,22 @@ pub fn plan(uid_map: Vec<IdMap>, gid_map: Vec<IdMap>, uid: u32, gid: u32) -> Res
     } else {
         gid_map
     };
-    check_map("--uidmap", &uid_map)?;
-    check_map("--gidmap", &gid_map)?;
+    check_map(Which::Uid, &uid_map)?;
+    check_map(Which::Gid, &gid_map)?;
     // The container's first process becomes root of the namespace: 0 must be mapped.
-    for (flag, map) in [("--uidmap", &uid_map), ("--gidmap", &gid_map)] {
+    for (which, map) in [(Which::Uid, &uid_map), (Which::Gid, &gid_map)] {
         if !map.iter().any(|m| m.inside == 0) {
-            return Err(Error::new(
-                format!(
-                    "{flag} {}",
-                    map.iter().map(text).collect::<Vec<_>>().join(" ")
-                ),
-                "no range maps id 0 inside: the container's first process is root there",
-            )
-            .hint(format!(
-                "add a range starting at 0, e.g. {flag} 0:OUTSIDE:COUNT"
-            )));
+            return Err(which
+                .error(
+                    map,
+                    "no range maps id 0 inside: the container's first process is root there",
+                )
+                .hint("add a range starting at 0 (0:OUTSIDE:COUNT)"));
         }
     }
     if unprivileged {
-        includes("--uidmap", &uid_map, uid, "uid")?;
-        includes("--gidmap", &gid_map, gid, "gid")?;
+        includes(Which::Uid, &uid_map, uid)?;
+        includes(Which::Gid, &gid_map, gid)?;
     }
     Ok(UserNs {
         uid_map,
@@ -165,22 +187,21 @@ pub fn plan(uid_map: Vec<IdMap>, gid_map: Vec<IdMap>, uid: u32, gid: u32) -> Res
 
 /// A caller without root must be in its map: the container's first process is the caller, and
 /// an unmapped process can neither become root inside nor own a file it makes.
-fn includes(flag: &str, map: &[IdMap], own: u32, kind: &str) -> Result<()> {
+fn includes(which: Which, map: &[IdMap], own: u32) -> Result<()> {
     let mapped = map
         .iter()
         .any(|m| own >= m.outside && u64::from(own) < u64::from(m.outside) + u64::from(m.count));
     match mapped {
         true => Ok(()),
-        false => Err(Error::new(
-            format!(
-                "{flag} {}",
-                map.iter().map(text).collect::<Vec<_>>().join(" ")
-            ),
-            format!(
-                "the map does not include you ({kind} {own}): the container's first process is you"
-            ),
-        )
-        .hint(format!("add {flag} 0:{own}:1 (you are root inside)"))),
+        false => Err(which
+            .error(
+                map,
+                format!(
+                    "the map does not include you ({} {own}): the container's first process is you",
+                    which.word()
+                ),
+            )
+            .hint(format!("add the range 0:{own}:1 (you are root inside)"))),
     }
 }
 
@@ -245,7 +266,7 @@ pub fn writers(ns: &UserNs, uid: u32, gid: u32) -> Result<(Writer, Writer)> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let name = user_name(&passwd, uid);
     let user = name.as_deref();
-    let one = |map: &[IdMap], own: u32, flag: &str, helper: &str, file: &str| -> Result<Writer> {
+    let one = |map: &[IdMap], own: u32, which: Which, helper: &str, file: &str| -> Result<Writer> {
         if own_only(map, own) {
             return Ok(Writer::Direct);
         }
@@ -264,27 +285,29 @@ pub fn writers(ns: &UserNs, uid: u32, gid: u32) -> Result<(Writer, Writer)> {
                         .join(", ")
                 ),
             };
-            return Err(Error::new(
-                format!("{flag} {}", text(m)),
-                format!("the host ids {} are not yours to map: {yours}", span(m)),
-            )
-            .hint(format!(
-                "map only your own id ({own}), or ask for a range: usermod --add-subuids / \
+            return Err(which
+                .error(
+                    std::slice::from_ref(m),
+                    format!("the host ids {} are not yours to map: {yours}", span(m)),
+                )
+                .hint(format!(
+                    "map only your own id ({own}), or ask for a range: usermod --add-subuids / \
                  --add-subgids (as root), which writes {file}"
-            )));
+                )));
         }
         match find_helper(helper) {
             Some(path) => Ok(Writer::Helper(path)),
-            None => Err(Error::new(
-                format!("{flag} {}", map.iter().map(text).collect::<Vec<_>>().join(" ")),
-                format!("mapping more than your own id needs the setuid helper {helper}, which is not installed"),
-            )
-            .hint("install it (Debian: apt-get install uidmap), or map only your own id")),
+            None => Err(which
+                .error(
+                    map,
+                    format!("mapping more than your own id needs the setuid helper {helper}, which is not installed"),
+                )
+                .hint("install it (Debian: apt-get install uidmap), or map only your own id")),
         }
     };
     Ok((
-        one(&ns.uid_map, uid, "--uidmap", "newuidmap", "/etc/subuid")?,
-        one(&ns.gid_map, gid, "--gidmap", "newgidmap", "/etc/subgid")?,
+        one(&ns.uid_map, uid, Which::Uid, "newuidmap", "/etc/subuid")?,
+        one(&ns.gid_map, gid, Which::Gid, "newgidmap", "/etc/subgid")?,
     ))
 }
 
@@ -441,17 +464,17 @@ mod tests {
 
     #[test]
     fn overlapping_ranges_are_named() {
-        assert!(check_map("--uidmap", &[m(0, 1000, 1), m(1, 100000, 65536)]).is_ok());
-        let e = check_map("--uidmap", &[m(0, 100000, 10), m(5, 200000, 10)]).unwrap_err();
+        assert!(check_map(Which::Uid, &[m(0, 1000, 1), m(1, 100000, 65536)]).is_ok());
+        let e = check_map(Which::Uid, &[m(0, 100000, 10), m(5, 200000, 10)]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "--uidmap 0:100000:10 and 5:200000:10: the ranges overlap inside (each id is mapped once)"
+            "the uid map 0:100000:10 5:200000:10: the ranges overlap inside (each id is mapped once)"
         );
-        let e = check_map("--gidmap", &[m(0, 100000, 10), m(10, 100005, 10)]).unwrap_err();
+        let e = check_map(Which::Gid, &[m(0, 100000, 10), m(10, 100005, 10)]).unwrap_err();
         assert!(e.to_string().contains("overlap outside"), "{e}");
         let many: Vec<IdMap> = (0..341).map(|i| m(i, 1000 + i, 1)).collect();
         assert!(
-            check_map("--uidmap", &many)
+            check_map(Which::Uid, &many)
                 .unwrap_err()
                 .to_string()
                 .contains("at most 340")
@@ -466,8 +489,8 @@ mod tests {
         let e = plan(vec![m(0, 100000, 1)], vec![], 1000, 1000).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "--uidmap 0:100000:1: the map does not include you (uid 1000): the container's first \
-             process is you — hint: add --uidmap 0:1000:1 (you are root inside)"
+            "the uid map 0:100000:1: the map does not include you (uid 1000): the container's \
+             first process is you — hint: add the range 0:1000:1 (you are root inside)"
         );
         let e = plan(vec![m(5, 1000, 1)], vec![], 1000, 1000).unwrap_err();
         assert!(e.to_string().contains("no range maps id 0 inside"), "{e}");

@@ -7,7 +7,7 @@ use super::cidr::Cidr;
 use super::link::{self, Link};
 use super::mode::{self, BRIDGE_NAME};
 use super::netlink::Netlink;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Topic};
 use crate::spec::{Net, Spec};
 use crate::trace;
 
@@ -20,6 +20,10 @@ pub struct Checked {
 /// Checks the request against the host. A host end of the same container id and state root
 /// whose container is gone (its namespace kept alive by something) is deleted, as `gc` would.
 pub fn check(spec: &Spec) -> Result<Checked> {
+    check_host(spec).map_err(|e| e.or_about(Topic::Network))
+}
+
+fn check_host(spec: &Spec) -> Result<Checked> {
     trace::step(|| "network: check the names and addresses against the host's".into());
     let mut nl = Netlink::open("host")?;
     let host_ifname = mode::host_ifname(&spec.id);
@@ -28,7 +32,7 @@ pub fn check(spec: &Spec) -> Result<Checked> {
         let ours = key.owns_link(&old.alias, &spec.id) && !exists(&spec.state_dir())?;
         if !ours {
             return Err(Error::new(
-                format!("--net {}", mode::describe(spec.net)),
+                format!("the network {}", mode::describe(spec.net)),
                 format!(
                     "the interface {host_ifname:?} (the host end nsbox names for {:?}) already \
                      exists",
@@ -64,7 +68,7 @@ pub(super) fn subnet_free(nl: &mut Netlink, spec: &Spec, subnet: Cidr) -> Result
         None => format!("interface {}", clash.index),
     };
     Err(Error::new(
-        format!("--net {}", mode::describe(spec.net)),
+        format!("the network {}", mode::describe(spec.net)),
         format!(
             "the subnet {} is in use on the host: {owner} has {}",
             subnet.subnet(),
@@ -73,10 +77,10 @@ pub(super) fn subnet_free(nl: &mut Netlink, spec: &Spec, subnet: Cidr) -> Result
     )
     .hint(match spec.net {
         Net::Veth { .. } => {
-            "give the pair other addresses, e.g. --net veth:10.0.1.1/24,10.0.1.2/24 (two \
-             containers cannot share one point-to-point subnet), or use --net bridge"
+            "give the pair other addresses, e.g. veth:10.0.1.1/24,10.0.1.2/24 (two containers \
+             cannot share one point-to-point subnet), or use the bridge"
         }
-        _ => "give the bridge another subnet, e.g. --net bridge:10.89.0.1/16",
+        _ => "give the bridge another subnet, e.g. bridge:10.89.0.1/16",
     }))
 }
 
@@ -101,11 +105,11 @@ pub(super) fn bridge_is_ours(b: &Link, key: &mode::RootKey, gateway: Cidr) -> Re
                 "the bridge {BRIDGE_NAME} belongs to another state root ({})",
                 b.alias.splitn(3, ' ').nth(2).unwrap_or("?")
             ),
-            "its addresses are leased there: use that --root, or a network namespace of its own"
+            "its addresses are leased there: use that state root, or a network namespace of its own"
                 .to_string(),
         )
     };
-    Err(Error::new(format!("--net bridge:{gateway}"), why).hint(hint))
+    Err(Error::new(format!("the network bridge:{gateway}"), why).hint(hint))
 }
 
 /// Whether `path` exists; an error other than ENOENT counts as "it does" (nothing is deleted
@@ -152,11 +156,11 @@ pub(super) fn bridge_address(index: i32, want: Cidr, assigned: &[addr::Assigned]
         None => Ok(false),
         Some(_) if has.contains(&want) => Ok(true),
         Some(other) => Err(Error::new(
-            format!("--net bridge:{want}"),
+            format!("the network bridge:{want}"),
             format!("the bridge {BRIDGE_NAME} exists and has {other}"),
         )
         .hint(format!(
-            "use --net bridge:{other} (its subnet), or stop its containers and run 'nsbox gc' \
+            "use bridge:{other} (its subnet), or stop its containers and run 'nsbox gc' \
              to remove it"
         ))),
     }

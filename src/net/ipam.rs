@@ -71,14 +71,14 @@ impl Leases {
     pub fn take(&mut self, subnet: Cidr, id: &str) -> Result<Cidr> {
         if let Some(l) = self.veth_overlapping(subnet) {
             return Err(Error::new(
-                format!("--net bridge:{subnet}"),
+                format!("the network bridge:{subnet}"),
                 format!(
                     "the subnet overlaps {}, leased to the veth pair of the container {:?}",
                     l.cidr.subnet(),
                     l.id
                 ),
             )
-            .hint("give the bridge another subnet, e.g. --net bridge:10.89.0.1/16"));
+            .hint("give the bridge another subnet, e.g. bridge:10.89.0.1/16"));
         }
         let addr = lowest_free(subnet, &self.entries).ok_or_else(|| {
             Error::new(
@@ -113,7 +113,7 @@ impl Leases {
                     other.id
                 ),
             )
-            .hint("give the pair other addresses, e.g. --net veth:10.0.1.1/24,10.0.1.2/24, or use --net bridge"));
+            .hint("give the pair other addresses, e.g. veth:10.0.1.1/24,10.0.1.2/24, or use the bridge"));
         }
         self.entries.push(Lease {
             bridge: false,

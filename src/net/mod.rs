@@ -28,7 +28,7 @@ mod record;
 pub use check::{Checked, check};
 pub use record::{remove_recorded, sweep};
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, Topic};
 use crate::spec::{Net, Spec};
 use crate::state::{NETWORK_FILE, State};
 use crate::sys::{self, fs};
@@ -65,6 +65,10 @@ pub struct Plan {
 /// again: another nsbox may have taken it since `check`) or makes the bridge and leases an
 /// address on it; writes the container's /etc/hosts and /etc/hostname in the state directory.
 pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan> {
+    prepare_plan(checked, spec, state).map_err(|e| e.or_about(Topic::Network))
+}
+
+fn prepare_plan(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan> {
     let Checked { nl, host_ifname } = checked;
     // Recorded before it exists: teardown and `nsbox gc` find it even after a SIGKILL.
     trace::step(|| format!("network: record the host end {host_ifname:?} in the state"));
@@ -97,7 +101,7 @@ pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan>
             leases.take_subnet(
                 host,
                 &spec.id,
-                &format!("--net {}", mode::describe(spec.net)),
+                &format!("the network {}", mode::describe(spec.net)),
             )?;
             (plan.address, plan.gateway, plan.host_address) = (container, host.addr, Some(host));
         }
@@ -144,7 +148,7 @@ fn ensure_bridge(
     leases: &ipam::Leases,
 ) -> Result<i32> {
     let key = mode::RootKey::of(&spec.state_root);
-    let what = format!("--net bridge:{gateway}");
+    let what = format!("the network bridge:{gateway}");
     if let Some(b) = link::find(nl, BRIDGE_NAME)? {
         let half_made = b.kind.as_deref() == Some("bridge")
             && b.alias.is_empty()
@@ -201,7 +205,7 @@ fn give_address(
                 l.id
             ),
         )
-        .hint("give the bridge another subnet, e.g. --net bridge:10.89.0.1/16"));
+        .hint("give the bridge another subnet, e.g. bridge:10.89.0.1/16"));
     }
     addr::add(nl, index, BRIDGE_NAME, gateway)?;
     let alone = check::alone_on_subnet(nl, index, gateway, what);
@@ -214,6 +218,10 @@ fn give_address(
 impl Plan {
     /// Builds the pair into the namespace of the process `pid` and configures both ends.
     pub fn connect(&mut self, pid: i32) -> Result<()> {
+        self.connect_to(pid).map_err(|e| e.or_about(Topic::Network))
+    }
+
+    fn connect_to(&mut self, pid: i32) -> Result<()> {
         let (host, address) = (self.host_ifname.clone(), self.address);
         trace::step(|| format!("network: veth {host:?} <-> {CONTAINER_IFNAME} ({address})"));
         let netns = open_netns(&format!("/proc/{pid}/ns/net"))?;
@@ -242,7 +250,7 @@ impl Plan {
         if let Some(host_address) = self.host_address {
             addr::add(&mut self.nl, index, &host, host_address)?;
             // Another state root may have checked the same subnet at the same moment.
-            let what = format!("--net veth:{host_address},{address}");
+            let what = format!("the network veth:{host_address},{address}");
             check::alone_on_subnet(&mut self.nl, index, host_address, &what)?;
         }
         let home = open_netns("/proc/self/ns/net")?;

@@ -2,7 +2,7 @@
 //! names nsbox gives the interfaces it makes.
 
 use super::cidr::Cidr;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Topic};
 use crate::spec::Net;
 
 /// The point-to-point default, as in the classic tutorials.
@@ -16,7 +16,7 @@ pub const CONTAINER_IFNAME: &str = "eth0";
 
 /// `none`, `host`, `veth[:HOST_CIDR,CONTAINER_CIDR]` or `bridge[:CIDR]`.
 pub fn parse(s: &str) -> Result<Net> {
-    let bad = |why: String| Error::new(format!("--net {s:?}"), why);
+    let bad = |why: String| Error::new(format!("the network {s:?}"), why).about(Topic::Network);
     let (mode, arg) = match s.split_once(':') {
         Some((m, a)) => (m, Some(a)),
         None => (s, None),
@@ -241,7 +241,7 @@ mod tests {
         );
         assert_eq!(
             msg("veth:10.0.0.1/24,10.0.1.2/24"),
-            "--net \"veth:10.0.0.1/24,10.0.1.2/24\": 10.0.0.1/24 and 10.0.1.2/24 are not in one \
+            "the network \"veth:10.0.0.1/24,10.0.1.2/24\": 10.0.0.1/24 and 10.0.1.2/24 are not in one \
              subnet: both ends of the pair need the same prefix (the container reaches the host \
              through it)"
         );

@@ -32,6 +32,7 @@ pub const SPEC_VERSION: &str = "1.2.0";
 /// `--log` to that file too (a JSON line with `--log-format json`): clients show its `msg`.
 /// `default_root`: the native CLI's (NSBOX_ROOT, else /run/nsbox for root).
 pub fn main(args: Vec<OsString>, cwd: &Path, default_root: PathBuf) -> u8 {
+    crate::error::name_topics_with(field_of);
     let (global, command) = cli::parse(args);
     // The log file must exist after any call, even one that fails before it writes.
     if let Some(log) = &global.log {
@@ -162,4 +163,28 @@ fn append(log: &Path, text: &[u8]) {
         let _ = crate::sys::write(&fd, text);
         crate::sys::close(fd);
     }
+}
+
+/// Where an OCI config (or runc's command line) gives each setting an error can be about.
+fn field_of(topic: crate::error::Topic) -> Option<&'static str> {
+    use crate::error::Topic;
+    Some(match topic {
+        Topic::Memory => "linux.resources.memory",
+        Topic::Pids => "linux.resources.pids",
+        Topic::CpuQuota => "linux.resources.cpu.quota",
+        Topic::Cpuset => "linux.resources.cpu.cpus",
+        Topic::Devices => "linux.resources.devices",
+        Topic::UidMap => "linux.uidMappings",
+        Topic::GidMap => "linux.gidMappings",
+        Topic::Capabilities => "process.capabilities",
+        Topic::Seccomp => "linux.seccomp",
+        Topic::User => "process.user",
+        Topic::Workdir => "process.cwd",
+        Topic::Network => return None,
+        Topic::ReadOnly => "root.readonly",
+        Topic::Chroot => "--no-pivot",
+        Topic::Rootfs => "root.path",
+        Topic::Name => "the container id",
+        Topic::StateRoot => "--root",
+    })
 }

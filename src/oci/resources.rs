@@ -80,9 +80,9 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
         if let Some(f) = c.get("cpus") {
             let list = f.str()?;
             if !list.is_empty() {
-                limits.cpuset = Some(
-                    limits::parse_cpuset(list).map_err(|e| f.error(e.why.unwrap_or_default()))?,
-                );
+                let cpus = limits::parse_cpu_list(list)
+                    .ok_or_else(|| f.error("expected CPU numbers and ranges such as 0-2,4"))?;
+                limits.cpuset = Some(cpus);
             }
         }
         if let Some(f) = c.get("shares") {

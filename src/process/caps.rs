@@ -1,7 +1,7 @@
 //! Capability sets by name (pure): the default set a container keeps, and `--cap-add` /
 //! `--cap-drop` applied to it. `hardening` applies the set (with `sys::security`).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Topic};
 
 /// Capability names in number order (capability(7); CAP_CHECKPOINT_RESTORE is 40, Linux 5.9).
 pub const NAMES: [&str; 41] = [
@@ -164,9 +164,10 @@ pub fn resolve(base: Caps, add: &[Names], drop: &[Names]) -> Result<Caps> {
     let both = Caps(added.0 & dropped.0);
     if both.0 != 0 {
         return Err(Error::new(
-            format!("--cap-add and --cap-drop {}", both.names()),
+            format!("the capabilities {}", both.names()),
             "the same capability is both added and dropped",
-        ));
+        )
+        .about(Topic::Capabilities));
     }
     let mut set = base;
     if drop.contains(&Names::All) {

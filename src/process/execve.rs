@@ -3,7 +3,7 @@
 //! with a PATH lookup done inside the container.
 
 use crate::container::spawn::ChildChannel;
-use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result};
+use crate::error::{EXIT_CANNOT_EXEC, EXIT_NOT_FOUND, Error, Result, Topic};
 use crate::spec::{self, Process, Spec};
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
@@ -86,15 +86,17 @@ pub fn prepare(process: &Process, ctx: Launch, channel: &ChildChannel) -> Result
     // none may be open while the container's paths are resolved (the working directory, the
     // command, its interpreter), or `-w /proc/self/fd/N` would lead out.
     trace::step(|| format!("enter the working directory {}", process.workdir));
-    let workdir = sys::cstr(process.workdir.as_bytes()).map_err(|e| Error::sys("--workdir", e))?;
+    let workdir = sys::cstr(process.workdir.as_bytes())
+        .map_err(|e| Error::sys("the working directory", e).about(Topic::Workdir))?;
     fs::chdir(&workdir).map_err(|e| {
         Error::sys(
             format!("chdir to the working directory {:?}", process.workdir),
             e,
         )
+        .about(Topic::Workdir)
         .hint_on(
             Errno::ENOENT,
-            "the directory must exist in the rootfs (or be a --volume or --tmpfs)",
+            "the directory must exist in the rootfs (or be a mount of the container)",
         )
     })?;
     require_inside(&process.workdir)?;
@@ -231,7 +233,7 @@ fn failure(p: &Process, what: &str, e: Errno, searched: Option<&str>) -> Error {
     }
     // `-r DIR` with an OCI bundle (config.json, rootfs/): the container's / is the bundle.
     if e == Errno::ENOENT && fs::stat(c"/config.json").is_ok() && fs::stat(c"/rootfs").is_ok() {
-        err = err.hint("the rootfs given is an OCI bundle (config.json and rootfs/): give its rootfs/ directory to --rootfs");
+        err = err.hint("the rootfs given is an OCI bundle (config.json and rootfs/): give its rootfs/ directory as the rootfs");
     }
     err
 }

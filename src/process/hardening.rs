@@ -8,7 +8,7 @@
 //! clears the inheritable set, which no uid change touches (CVE-2022-29162).
 
 use crate::container::spawn::ChildChannel;
-use crate::error::{EXIT_NSBOX, Error, Result};
+use crate::error::{EXIT_NSBOX, Error, Result, Topic};
 use crate::process::caps::{self, Caps};
 use crate::process::execve::Launch;
 use crate::process::seccomp;
@@ -48,10 +48,11 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
             )
         });
         security::load_filter(&filter).map_err(|e| {
-            let err = Error::sys("load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)", e);
+            let err = Error::sys("load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)", e)
+                .about(Topic::Seccomp);
             match e {
                 Errno::EINVAL | Errno::ENOSYS => err.hint(
-                    "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run with --seccomp unconfined",
+                    "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run without nsbox's default filter",
                 ),
                 _ => err,
             }
@@ -62,9 +63,10 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
     let missing = Caps(sec.named.0 & !held.0);
     if missing.0 != 0 {
         return Err(Error::new(
-            format!("--cap-add {}", missing.names()),
+            format!("the capabilities {}", missing.names()),
             "nsbox itself does not hold this capability, so the container cannot get it",
         )
+        .about(Topic::Capabilities)
         .hint(
             "run nsbox with it (e.g. outside a container that dropped it), or do not ask for it",
         ));
@@ -146,16 +148,22 @@ fn become_user(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
         true => crate::container::userns::identity(),
     };
     process::set_identity(user.uid, user.gid, &p.groups, how).map_err(|(call, e)| {
-        Error::sys(format!("{call} for --user {}:{}", user.uid, user.gid), e).hint_on(
-            Errno::EINVAL,
-            "in a user namespace, the user and group must be mapped (--uidmap, --gidmap)",
-        )
+        Error::sys(format!("{call} for the user {}:{}", user.uid, user.gid), e)
+            .about(Topic::User)
+            .hint_on(
+                Errno::EINVAL,
+                "in a user namespace, the user and group must be mapped (by the uid and gid maps)",
+            )
     })?;
     // A change of credentials clears the parent-death signal: it is set again, and if the
     // parent died in between, its end of the channel reads as end-of-stream.
     if (user.uid != 0 || user.gid != 0 || ctx.userns) && !ctx.outlives_parent {
-        process::set_parent_death_signal(libc::SIGKILL)
-            .map_err(|e| Error::sys("prctl(PR_SET_PDEATHSIG, SIGKILL) after --user", e))?;
+        process::set_parent_death_signal(libc::SIGKILL).map_err(|e| {
+            Error::sys(
+                "prctl(PR_SET_PDEATHSIG, SIGKILL) after the change of user",
+                e,
+            )
+        })?;
         if !channel.parent_alive() {
             process::exit_now(EXIT_NSBOX as i32);
         }

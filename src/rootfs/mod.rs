@@ -8,7 +8,7 @@ pub mod mountpoint;
 pub mod mounts;
 
 use crate::cgroup::join::ViewMount;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, Topic};
 use crate::spec::{Rootfs, Spec, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
@@ -165,10 +165,8 @@ fn enter_root_as_a_mount() -> Result<()> {
         "/ is not a mount (a chroot): make every mount private from the namespace's real root, bind / onto itself and enter it".into()
     });
     step_out_and_back().map_err(|e| {
-        Error::sys(
-            "make the chroot's / a mount (see --trace for the call that failed)",
-            e,
-        )
+        Error::sys("make the chroot's / a mount", e)
+            .hint("traced, nsbox shows the call that failed")
     })
 }
 
@@ -343,10 +341,13 @@ fn bind_network_files(dir: &Path) -> Result<()> {
 fn enter_pivot_root() -> Result<()> {
     trace::step(|| "pivot_root into the rootfs and detach the old root".into());
     mount::pivot_root(c".", c".").map_err(|e| {
-        Error::sys("pivot_root(\".\", \".\") into the rootfs", e).hint_on(
-            Errno::EINVAL,
-            "a rootfs on the initramfs (rootfs filesystem) cannot be pivoted; use --chroot",
-        )
+        let err = Error::sys("pivot_root(\".\", \".\") into the rootfs", e);
+        match e {
+            Errno::EINVAL => err.about(Topic::Chroot).hint(
+                "a rootfs on the initramfs (rootfs filesystem) cannot be pivoted: chroot into it instead",
+            ),
+            _ => err,
+        }
     })?;
     mount::umount_detach(c".").ctx(|| "detach the old root (umount2 \".\" MNT_DETACH)".into())?;
     fs::chdir(c"/").ctx(|| "chdir / in the new root".into())

@@ -5,7 +5,7 @@
 //! mount over a host path (CVE-2019-16884, CVE-2021-30465); the mount then goes through the
 //! resolved descriptor (`/proc/self/fd/N`, or move_mount on the fd), never through the path again.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Topic};
 use crate::sys::{self, fs, mount};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -95,9 +95,9 @@ pub fn open(target: &str, kind: Kind, symlinks: Symlinks, create: Create) -> Res
         Err(Errno::ENOENT) if create == Create::Yes => {
             create_path(rel, kind, symlinks).map_err(|e| explain(target, "create mount point", e))
         }
-        Err(Errno::ENOENT) => Err(explain(target, "open mount point", Errno::ENOENT).hint(
-            "with --read-only nsbox does not create mount points in the image: create it there first",
-        )),
+        Err(Errno::ENOENT) => Err(explain(target, "open mount point", Errno::ENOENT)
+            .about(Topic::ReadOnly)
+            .hint("on a read-only rootfs nsbox does not create mount points in the image: create it there first")),
         other => other.map_err(|e| explain(target, "open mount point", e)),
     }
 }
@@ -160,8 +160,8 @@ fn explain(target: &str, action: &str, e: Errno) -> Error {
         Errno::ELOOP => err.hint("a symlink is on the way; nsbox does not mount over symlinks here"),
         Errno::ENOTDIR => err.hint("a directory is needed there (or a file, to bind a file)"),
         Errno::EROFS => err.hint(
-            "the filesystem there is read-only (--read-only, /sys, or a :ro volume): \
-             the mount point must exist in advance",
+            "the filesystem there is read-only (a read-only rootfs, /sys, or a read-only \
+             volume): the mount point must exist in advance",
         ),
         _ => err,
     }

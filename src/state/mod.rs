@@ -10,7 +10,7 @@
 
 pub mod record;
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Result, Topic};
 use crate::spec::{Rootfs, Spec};
 use crate::sys::{self, fs};
 use record::{Record, Status};
@@ -53,7 +53,8 @@ fn ensure_root(root: &Path) -> Result<()> {
             ensure_root(root)
         }
         Err(e) => Err(Error::sys(format!("create state root {root:?}"), e)
-            .hint("choose a writable state directory with --root DIR or NSBOX_ROOT")),
+            .about(Topic::StateRoot)
+            .hint("choose a writable state directory")),
     }
 }
 
@@ -84,7 +85,8 @@ pub fn check_root_owner(root: &Path) -> Result<()> {
             }
         ),
     )
-    .hint("use a directory only you can write: --root DIR, or set XDG_RUNTIME_DIR"))
+    .about(Topic::StateRoot)
+    .hint("use a directory only you can write"))
 }
 
 impl State {
@@ -101,7 +103,8 @@ impl State {
                     format!("container {:?}", spec.id),
                     format!("already exists (its state directory {dir:?} is there)"),
                 )
-                .hint(format!("choose another --name, or remove it: nsbox rm -f {} (nsbox gc where no process of it is left)", spec.id)));
+                .about(Topic::Name)
+                .hint(format!("choose another name, or remove it: nsbox rm -f {} (nsbox gc where no process of it is left)", spec.id)));
             }
             Err(e) => return Err(Error::sys(format!("create state directory {dir:?}"), e)),
         }
