@@ -576,6 +576,9 @@ fn bad_input_is_one_line_and_leaves_nothing() {
     expect(oci(&f, &["state", "nosuch"]), "does not exist");
     expect(oci(&f, &["kill", "nosuch", "9"]), "does not exist");
     expect(oci(&f, &["delete", "nosuch"]), "does not exist");
+    // --force: deleted already (podman deletes a container whose create failed).
+    let forced = oci(&f, &["delete", "--force", "nosuch"]);
+    assert_eq!((forced.code(), forced.stderr()), (0, String::new()));
     expect(oci(&f, &["kill", "nosuch", "NOPE"]), "signal \"NOPE\"");
     expect(
         oci(

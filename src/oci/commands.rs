@@ -228,6 +228,12 @@ pub fn cgroup_pids(dir: &Path) -> Result<Vec<i32>> {
 
 /// `delete`: a stopped container's teardown; `force` kills a created or running one first.
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
+    // With --force a container that does not exist is deleted already, as runc has it: podman
+    // deletes one whose create failed. (A directory without oci.json is not an OCI container's
+    // and stays: the root is shared with native containers.)
+    if force && Record::load(&root.join(id))?.is_none() {
+        return Ok(());
+    }
     let (dir, rec) = find(root, id)?;
     let status = rec.status(&dir);
     if status != Status::Stopped {

@@ -137,7 +137,8 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
 fn report(e: &Error, global: &cli::Global) {
     crate::report_error(e);
     let Some(log) = &global.log else { return };
-    let msg = json::str(format!("nsbox: {e}"));
+    // Without nsbox's name, as runc's messages: the clients put the runtime's name first.
+    let msg = json::str(e.to_string());
     let time = json::str(state::now_rfc3339());
     // text: runc's logrus shape, with the same quoting.
     let line = match global.json_log {

@@ -183,7 +183,7 @@ pub fn last_log_msg(f: &Fixture) -> String {
     let text = std::fs::read_to_string(f.scratch.join("log.json")).unwrap_or_default();
     let line = text.lines().last().unwrap_or_default().to_string();
     assert!(
-        line.starts_with("{\"level\":\"error\",\"msg\":\"nsbox: "),
+        line.starts_with("{\"level\":\"error\",\"msg\":\"") && !line.contains("\"msg\":\"nsbox: "),
         "log line: {line:?}"
     );
     assert!(line.contains("\"time\":\"20"), "log line: {line:?}");
