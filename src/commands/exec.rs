@@ -21,7 +21,7 @@ use crate::error::{Context, Error, Result};
 use crate::process::execve::{self, Launch};
 use crate::spec::Process;
 use crate::state;
-use crate::state::record::Record;
+use crate::state::record::{Proc, Record};
 use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet};
 use crate::trace;
 use crate::{container::supervise, spec};
@@ -58,56 +58,103 @@ pub fn exec(opts: &Exec) -> Result<u8> {
 }
 
 fn start(opts: &Exec) -> Result<u8> {
-    let mask = supervise::block()?;
-    // The joining process runs from a read-only image of nsbox (see sealed.rs); execveat of a
-    // descriptor named it after the descriptor's number.
-    crate::container::sealed::ensure(mask)?;
-    let _ = process::set_name(c"nsbox");
+    let mask = before_joining()?;
     if opts.tty {
         crate::terminal::console::require_terminal("exec")?;
     }
-    trace::step(|| "make nsbox undumpable: the container cannot open /proc/PID/exe of it".into());
-    lifecycle::set_undumpable().ctx(|| "prctl(PR_SET_DUMPABLE, 0)".into())?;
     // The records it acts on must be the caller's own to trust.
     crate::state::check_root_owner(&opts.root)?;
     let found = container::find(&opts.root, &opts.id)?;
     found.require_running("exec into")?;
     let rec = &found.record;
+    let target = Target {
+        id: &rec.id,
+        pid: &rec.pid,
+        namespaces: rec.namespaces,
+        dir: &found.dir,
+    };
+    match join(mask, &target, &process_for(rec, opts), &How::default())? {
+        Joined::Exited(code) => Ok(code),
+        Joined::Detached(_) => Ok(0),
+    }
+}
+
+/// The running container a process joins.
+pub struct Target<'a> {
+    pub id: &'a str,
+    /// Its first process.
+    pub pid: &'a Proc,
+    /// The namespaces it made (clone flags): the others are the host's, which nsbox is in.
+    pub namespaces: i32,
+    /// Its state directory, where the cgroups it was given are recorded.
+    pub dir: &'a Path,
+}
+
+/// How the joined process runs: waited for, its exit code nsbox's (the default), or detached
+/// (OCI `exec --detach`: left to the caller's subreaper once its execve succeeded).
+#[derive(Default)]
+pub struct How<'a> {
+    pub detach: bool,
+    /// The console socket the pty master goes to (OCI `--console-socket`, connected before
+    /// joining) instead of being relayed.
+    pub console: Option<&'a OwnedFd>,
+}
+
+pub enum Joined {
+    Exited(u8),
+    /// The process runs on; its host pid.
+    Detached(i32),
+}
+
+/// The first steps of every process that joins a container, before anything is opened:
+/// signals blocked, nsbox re-executed from a read-only image of itself (see sealed.rs;
+/// execveat of a descriptor named it after the descriptor's number), its name.
+pub fn before_joining() -> Result<SigSet> {
+    let mask = supervise::block()?;
+    crate::container::sealed::ensure(mask)?;
+    let _ = process::set_name(c"nsbox");
+    Ok(mask)
+}
+
+/// Joins `target` and runs `process` there, as `how` says. `mask`: from `before_joining`.
+pub fn join(mask: SigSet, target: &Target, process: &Process, how: &How) -> Result<Joined> {
+    trace::step(|| "make nsbox undumpable: the container cannot open /proc/PID/exe of it".into());
+    lifecycle::set_undumpable().ctx(|| "prctl(PR_SET_DUMPABLE, 0)".into())?;
+    let pid = target.pid.pid;
     // A container with a user namespace is joined through it (its owner needs no root on the
     // host); any other needs root.
-    let user_ns = match rec.namespaces & libc::CLONE_NEWUSER != 0 {
-        true => Some(open_ns(rec.pid.pid, "user")?),
+    let user_ns = match target.namespaces & libc::CLONE_NEWUSER != 0 {
+        true => Some(open_ns(pid, "user")?),
         false => {
             super::run::require_root()?;
             None
         }
     };
-    trace::step(|| format!("open the namespaces of PID 1 (host pid {})", rec.pid.pid));
-    let pid_ns = open_ns(rec.pid.pid, "pid")?;
+    trace::step(|| format!("open the namespaces of PID 1 (host pid {pid})"));
+    let pid_ns = open_ns(pid, "pid")?;
     let joins = Joins {
-        cgroup_procs: cgroup_procs(&found.dir)?,
-        cgroup_ns: open_ns(rec.pid.pid, "cgroup")?,
+        cgroup_procs: cgroup_procs(target.dir)?,
+        cgroup_ns: open_ns(pid, "cgroup")?,
         // Only those the container made: one it shares with the host (--net host) is already
         // ours, and after setns(user) it could not be entered again.
         namespaces: JOINED
             .iter()
-            .filter(|(_, flag)| rec.namespaces & flag != 0)
-            .map(|(name, flag)| Ok((open_ns(rec.pid.pid, name)?, *flag)))
+            .filter(|(_, flag)| target.namespaces & flag != 0)
+            .map(|(name, flag)| Ok((open_ns(pid, name)?, *flag)))
             .collect::<Result<_>>()?,
-        root: open_proc(rec.pid.pid, "root", libc::O_PATH | libc::O_DIRECTORY)?,
+        root: open_proc(pid, "root", libc::O_PATH | libc::O_DIRECTORY)?,
     };
-    if !rec.pid.alive() {
+    if !target.pid.alive() {
         return Err(Error::new(
-            format!("exec into {:?}", rec.id),
+            format!("exec into {:?}", target.id),
             "the container ended meanwhile",
         ));
     }
-    let process = process_for(rec, opts);
     // In a user namespace the command sets its ids as there; whether setgroups is denied it
     // reads from its own /proc/self/setgroups (userns::identity).
     let ctx = Launch {
         userns: user_ns.is_some(),
-        outlives_parent: false,
+        outlives_parent: how.detach,
     };
     if let Some(fd) = user_ns {
         // The caller's supplementary groups must not come along into the namespace (where a
@@ -124,20 +171,36 @@ fn start(opts: &Exec) -> Result<u8> {
     // nsbox enters the container's mount namespace and root itself, and only then the pid
     // namespace: the process it creates there never holds a host path, even for a moment.
     // nsbox stays outside the container's pid namespace, where nothing inside can see it.
-    join(&joins)?;
+    enter_namespaces(&joins)?;
     trace::step(|| "join the pid namespace (for the process about to be created)".into());
     lifecycle::setns(&pid_ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
     sys::close(pid_ns);
     trace::step(|| "clone the command's process into the container's pid namespace".into());
     let child = spawn::spawn(0, None, |channel, _| {
-        enter(&joins, &process, ctx, mask, channel)
+        enter(&joins, process, ctx, mask, channel)
     })?;
     drop(joins);
+    let handed = how.detach || how.console.is_some();
     let master = match process.tty {
-        true => crate::terminal::console::receive_master(&child, false),
+        true => crate::terminal::console::receive_master(&child, handed),
         false => None,
     };
+    if let (Some(m), Some(sock)) = (&master, how.console)
+        && let Err(e) = crate::terminal::console::send_master(sock, m, process.console_size)
+    {
+        child.abort();
+        return Err(e);
+    }
     child.release()?;
+    if how.detach {
+        trace::step(|| format!("leave the command (host pid {}) to the caller", child.pid));
+        if !child.wait_started() {
+            let _ = process::wait(child.pid);
+            let (code, message) = child.report().unwrap_or_default();
+            return Err(Error::reported(code, message));
+        }
+        return Ok(Joined::Detached(child.pid));
+    }
     trace::step(|| {
         format!(
             "wait for the command (host pid {}), forwarding signals",
@@ -145,10 +208,10 @@ fn start(opts: &Exec) -> Result<u8> {
         )
     });
     let waited = match master {
-        Some(m) => {
+        Some(m) if how.console.is_none() => {
             crate::terminal::console::relay(m, supervise::Supervisor::new(child.pid, false), false)
         }
-        None => supervise::supervise_process(child.pid, false),
+        _ => supervise::supervise_process(child.pid, false),
     };
     let exit = match waited {
         Ok(exit) => exit,
@@ -160,7 +223,7 @@ fn start(opts: &Exec) -> Result<u8> {
     if let Some((code, message)) = child.report() {
         return Err(Error::reported(code, message));
     }
-    Ok(exit.code())
+    Ok(Joined::Exited(exit.code()))
 }
 
 fn open_proc(pid: i32, name: &str, flags: i32) -> Result<OwnedFd> {
@@ -234,7 +297,7 @@ fn enter(
     channel: ChildChannel,
 ) -> Infallible {
     // The cgroup files were the last of the host's descriptors the child needed.
-    let joined = join_cgroups(joins)
+    let joined = join_cgroups(joins, ctx.outlives_parent)
         .and_then(|()| channel.close_everything_else())
         .and_then(|()| match process.tty {
             true => crate::terminal::console::attach_in_container(&channel, false),
@@ -252,10 +315,12 @@ fn enter(
     channel.fail(&err)
 }
 
-fn join_cgroups(joins: &Joins) -> Result<()> {
-    // If nsbox dies, the command dies with it.
-    process::set_parent_death_signal(libc::SIGKILL)
-        .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
+fn join_cgroups(joins: &Joins, detached: bool) -> Result<()> {
+    // If nsbox dies, the command dies with it (unless it is left to the caller).
+    if !detached {
+        process::set_parent_death_signal(libc::SIGKILL)
+            .ctx(|| "prctl(PR_SET_PDEATHSIG, SIGKILL)".into())?;
+    }
     let _ = process::set_name(c"nsbox:exec");
     sys::hide_cmdline();
     for procs in &joins.cgroup_procs {
@@ -266,7 +331,7 @@ fn join_cgroups(joins: &Joins) -> Result<()> {
 }
 
 /// nsbox's part: the ipc, uts, net and mount namespaces, then the root of PID 1.
-fn join(joins: &Joins) -> Result<()> {
+fn enter_namespaces(joins: &Joins) -> Result<()> {
     trace::step(|| "join the container's namespaces and its root".into());
     for (fd, flag) in &joins.namespaces {
         lifecycle::setns(fd, *flag).ctx(|| {

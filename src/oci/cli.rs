@@ -21,6 +21,7 @@ pub enum Command {
     Run(Create, bool),
     Start(String),
     State(String),
+    Exec(Exec),
     /// id, signal, --all.
     Kill(String, i32, bool),
     /// id, --force.
@@ -43,6 +44,24 @@ pub struct Create {
     pub no_new_keyring: bool,
     /// Where the pty master of a `process.terminal` container goes (runc's protocol).
     pub console_socket: Option<PathBuf>,
+}
+
+/// `exec`: a process into a running container, from `--process FILE` or from the arguments
+/// after the id (with the container's own process as the base).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Exec {
+    pub id: String,
+    pub process: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub tty: bool,
+    pub cwd: Option<String>,
+    pub env: Vec<String>,
+    /// `UID[:GID]`.
+    pub user: Option<(u32, Option<u32>)>,
+    pub no_new_privs: bool,
 }
 
 /// The commands that only the OCI front end has, and the global flags that only it takes.
@@ -90,6 +109,22 @@ pub fn claims(args: &[OsString]) -> bool {
         "run" => rest
             .iter()
             .any(|w| w == "--bundle" || w == "-b" || w.starts_with("--bundle=")),
+        // runc's exec options, none of which the native exec has.
+        "exec" => rest.iter().take_while(|w| w.starts_with('-')).any(|w| {
+            let flag = w.split('=').next().unwrap_or("");
+            matches!(
+                flag,
+                "--process"
+                    | "-p"
+                    | "--pid-file"
+                    | "--console-socket"
+                    | "--detach"
+                    | "-d"
+                    | "--cwd"
+                    | "--preserve-fds"
+                    | "--no-new-privs"
+            )
+        }),
         _ => false,
     }
 }
@@ -186,6 +221,7 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
             Command::Run(c, detach)
         }
         "start" => Command::Start(only_id(&mut a, "start")?),
+        "exec" => Command::Exec(exec(&mut a)?),
         "state" => Command::State(only_id(&mut a, "state")?),
         "kill" => kill(&mut a)?,
         "delete" => {
@@ -230,7 +266,7 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         "features" => Command::Features,
         other => {
             return Err(Error::new(format!("command {other:?}"), "not an OCI command nsbox has")
-                .hint("nsbox's OCI commands: create, start, state, kill, delete, run, list, spec, features"));
+                .hint("nsbox's OCI commands: create, start, state, exec, kill, delete, run, list, spec, features"));
         }
     };
     Ok(command)
@@ -292,6 +328,68 @@ fn kill(a: &mut Args) -> Result<Command> {
         return Err(usage(format!("kill: unexpected argument {extra:?}")));
     }
     Ok(Command::Kill(id, signal, all))
+}
+
+fn exec(a: &mut Args) -> Result<Exec> {
+    let mut e = Exec::default();
+    let mut id = None;
+    while let Some(w) = a.words.next() {
+        if id.is_some() {
+            e.args.push(w);
+            continue;
+        }
+        let (flag, inline) = split(&w);
+        match flag {
+            "--process" | "-p" => e.process = Some(a.value(flag, inline)?.into()),
+            "--detach" | "-d" => e.detach = true,
+            "--pid-file" => e.pid_file = Some(a.value(flag, inline)?.into()),
+            "--console-socket" => e.console_socket = Some(a.value(flag, inline)?.into()),
+            "--tty" | "-t" => e.tty = true,
+            "--cwd" => e.cwd = Some(a.value(flag, inline)?),
+            "--env" | "-e" => e.env.push(a.value(flag, inline)?),
+            "--user" | "-u" => {
+                let v = a.value(flag, inline)?;
+                let bad = || usage(format!("exec: --user {v:?}: expected UID[:GID], numbers"));
+                let (u, g) = match v.split_once(':') {
+                    Some((u, g)) => (u, Some(g)),
+                    None => (v.as_str(), None),
+                };
+                let uid = u.parse().map_err(|_| bad())?;
+                let gid = g.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+                e.user = Some((uid, gid));
+            }
+            "--no-new-privs" => e.no_new_privs = true,
+            "--preserve-fds" => {
+                let v = a.value(flag, inline)?;
+                if v != "0" {
+                    return Err(Error::new(
+                        format!("{flag} {v}"),
+                        "not supported by nsbox yet",
+                    ));
+                }
+            }
+            "--process-label" | "--apparmor" | "--cap" | "-c" | "--additional-gids" | "-g" => {
+                let v = a.value(flag, inline)?;
+                return Err(
+                    Error::new(format!("exec {flag} {v}"), "not supported by nsbox yet")
+                        .hint("give a --process file with the process's capabilities and groups"),
+                );
+            }
+            "--" if id.is_none() => {}
+            _ if flag.starts_with('-') => {
+                return Err(usage(format!("exec: unknown option {flag}")));
+            }
+            _ => id = Some(w),
+        }
+    }
+    e.id = need_id(id, "exec")?;
+    match (&e.process, e.args.is_empty()) {
+        (None, true) => Err(usage(
+            "exec: give --process FILE or the command after the id",
+        )),
+        (Some(_), false) => Err(usage("exec: give --process FILE or a command, not both")),
+        _ => Ok(e),
+    }
 }
 
 /// `create`'s and `run`'s flags. Returns them and `--detach`.

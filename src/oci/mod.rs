@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod config;
+mod exec;
 mod field;
 mod hooks;
 pub mod json;
@@ -67,6 +68,7 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
         C::Create(c) => commands::create(&c, root, cwd, debug).map(|_| 0),
         C::Run(c, detach) => commands::run(&c, detach, root, cwd, debug),
         C::Start(id) => commands::start(root, &id).map(|()| 0),
+        C::Exec(e) => exec::exec(root, &e, cwd),
         C::State(id) => {
             out(commands::state_json(root, &id)? + "\n");
             Ok(0)
@@ -134,10 +136,11 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
     }
 }
 
+/// The error on stderr and in the log, without nsbox's name as runc's: the clients put the
+/// runtime's name first ("Error: nsbox: ...", conmon passing stderr on for exec).
 fn report(e: &Error, global: &cli::Global) {
-    crate::report_error(e);
+    crate::sys::write_stderr_untraced(format!("{e}\n").as_bytes());
     let Some(log) = &global.log else { return };
-    // Without nsbox's name, as runc's messages: the clients put the runtime's name first.
     let msg = json::str(e.to_string());
     let time = json::str(state::now_rfc3339());
     // text: runc's logrus shape, with the same quoting.

@@ -326,17 +326,29 @@ pub fn write_file_at(dir: RawFd, path: &CStr, data: &[u8]) -> Result<(), Errno> 
 /// Writes `data` to the new file `tmp` (mode `mode`) and renames it onto `path`: a reader sees
 /// the old content or the new, never a part. `tmp` is removed if the write fails.
 pub fn replace_file(tmp: &CStr, path: &CStr, data: &[u8], mode: u32) -> Result<(), Errno> {
+    replace_file_at(libc::AT_FDCWD, tmp, path, data, mode)
+}
+
+/// `replace_file` with both names in the directory `dir` (a descriptor opened before the
+/// process moved to another mount namespace, say).
+pub fn replace_file_at(
+    dir: RawFd,
+    tmp: &CStr,
+    path: &CStr,
+    data: &[u8],
+    mode: u32,
+) -> Result<(), Errno> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
-    let fd = openat(libc::AT_FDCWD, tmp, flags, mode)?;
+    let fd = openat(dir, tmp, flags, mode)?;
     let written = super::write(&fd, data);
     super::close(fd);
     let r = match written {
-        Ok(n) if n == data.len() => rename(tmp, path),
+        Ok(n) if n == data.len() => rename_at(dir, tmp, path),
         Ok(_) => Err(Errno::EIO),
         Err(e) => Err(e),
     };
     if r.is_err() {
-        let _ = unlink(tmp);
+        let _ = unlink_at(dir, tmp);
     }
     r
 }
@@ -367,10 +379,14 @@ pub fn chown_at(dir: RawFd, path: &CStr, uid: u32, gid: u32) -> Result<(), Errno
 
 /// unlinkat(AT_FDCWD, path, 0): removes a file.
 pub fn unlink(path: &CStr) -> Result<(), Errno> {
+    unlink_at(libc::AT_FDCWD, path)
+}
+
+fn unlink_at(dir: RawFd, path: &CStr) -> Result<(), Errno> {
     traced(
-        || format!("unlinkat(AT_FDCWD, {}, 0)", q(path)),
+        || format!("unlinkat({}, {}, 0)", dirfd_name(dir), q(path)),
         // SAFETY: `path` is NUL-terminated.
-        || unsafe { syscalls::syscall!(Sysno::unlinkat, libc::AT_FDCWD, path.as_ptr(), 0) },
+        || unsafe { syscalls::syscall!(Sysno::unlinkat, dir, path.as_ptr(), 0) },
     )
     .map(drop)
 }
@@ -430,20 +446,15 @@ pub fn list_dir(dir: &impl AsRawFd) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
     }
 }
 
-/// renameat(AT_FDCWD, from, AT_FDCWD, to): replaces `to` atomically.
-pub fn rename(from: &CStr, to: &CStr) -> Result<(), Errno> {
+/// renameat(dir, from, dir, to).
+fn rename_at(dir: RawFd, from: &CStr, to: &CStr) -> Result<(), Errno> {
     traced(
-        || format!("renameat(AT_FDCWD, {}, AT_FDCWD, {})", q(from), q(to)),
-        // SAFETY: both paths are NUL-terminated.
-        || unsafe {
-            syscalls::syscall!(
-                Sysno::renameat,
-                libc::AT_FDCWD,
-                from.as_ptr(),
-                libc::AT_FDCWD,
-                to.as_ptr()
-            )
+        || {
+            let d = dirfd_name(dir);
+            format!("renameat({d}, {}, {d}, {})", q(from), q(to))
         },
+        // SAFETY: both paths are NUL-terminated.
+        || unsafe { syscalls::syscall!(Sysno::renameat, dir, from.as_ptr(), dir, to.as_ptr()) },
     )
     .map(drop)
 }

@@ -67,6 +67,17 @@ pub fn hand_over(
     socket: &std::path::Path,
     size: Option<(u16, u16)>,
 ) -> Result<()> {
+    send_master(&connect(socket)?, master, size)
+}
+
+/// Connects to the console socket (before a process that joins a container leaves the host's
+/// mount namespace, where the path means something).
+pub fn connect(socket: &std::path::Path) -> Result<OwnedFd> {
+    sys::unix_connect(&sys::cpath(socket)?).ctx(|| format!("the console socket {socket:?}"))
+}
+
+/// Sends the master over the connected console socket `sock`, with the size set first.
+pub fn send_master(sock: &OwnedFd, master: &OwnedFd, size: Option<(u16, u16)>) -> Result<()> {
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,
@@ -76,12 +87,10 @@ pub fn hand_over(
         };
         term::set_winsize(master, &ws).ctx(|| "set the terminal's size (TIOCSWINSZ)".into())?;
     }
-    crate::trace::step(|| format!("send the pty master to the console socket {socket:?}"));
-    let what = || format!("the console socket {socket:?}");
-    let sock = sys::unix_connect(&sys::cpath(socket)?).ctx(what)?;
-    pty::send_fd(&sock, master, b"/dev/ptmx").ctx(what)?;
-    sys::close(sock);
-    Ok(())
+    crate::trace::step(|| "send the pty master to the console socket".into());
+    pty::send_fd(sock, master, b"/dev/ptmx")
+        .map(drop)
+        .ctx(|| "send the pty master to the console socket".into())
 }
 
 /// nsbox's side: relays between the caller's terminal (none when `detached`: output only, to
