@@ -10,6 +10,10 @@ Usage: nsbox [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAN
                           write F and exit; its first process waits, the caller's subreaper's;
                           with process.terminal its pty master goes to SOCK (SCM_RIGHTS)
   start ID                let a created container run its command
+  exec --process FILE [--detach] [--pid-file F] [--console-socket SOCK] ID
+  exec [--cwd DIR] [-e K=V] [-u UID[:GID]] [-t] ID CMD...
+                          a process in its namespaces and cgroups (FILE: a process JSON);
+                          --detach: leave it to the caller's subreaper, its pid in F
   state ID                the runtime-spec state JSON (created, running or stopped)
   kill [--all] ID [SIGNAL]
                           signal its first process (--all: its cgroups'); default TERM
