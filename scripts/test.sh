@@ -16,6 +16,8 @@ command -v script >/dev/null || need+=(bsdutils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v losetup >/dev/null || need+=(mount)
+# tests/podman.rs drives podman (with conmon) against nsbox.
+command -v podman >/dev/null || need+=(podman)
 command -v newuidmap >/dev/null || need+=(uidmap)
 command -v useradd >/dev/null || need+=(passwd)
 if [ ${#need[@]} -gt 0 ]; then
