@@ -212,6 +212,12 @@ fn podman_runs_containers_on_nsbox() {
         "v\nsleep\n"
     );
     assert_eq!(p.run(&["exec", "web", "sh", "-c", "exit 9"]).code(), 9);
+    // pause and unpause (cgroup freezer), top (the container's processes).
+    p.ok(&["pause", "web"]);
+    let paused = p.ok(&["inspect", "--format", "{{.State.Status}}", "web"]);
+    assert_eq!(paused.trim(), "paused");
+    p.ok(&["unpause", "web"]);
+    assert!(p.ok(&["top", "web"]).contains("sleep 300"));
     p.ok(&["kill", "-s", "KILL", "web"]);
     assert_eq!(p.ok(&["wait", "web"]).trim(), "137");
     p.ok(&["rm", "web"]);

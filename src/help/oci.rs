@@ -15,6 +15,9 @@ Usage: nsbox [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAN
                           a process in its namespaces and cgroups (FILE: a process JSON);
                           --detach: leave it to the caller's subreaper, its pid in F
   state ID                the runtime-spec state JSON (created, running or stopped)
+  ps [--format table|json] ID
+                          the host pids of its cgroups
+  pause ID; resume ID     freeze its cgroup, thaw it
   kill [--all] ID [SIGNAL]
                           signal its first process (--all: its cgroups'); default TERM
   delete [--force] ID     remove a stopped container (--force: kill it first)

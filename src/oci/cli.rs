@@ -22,6 +22,10 @@ pub enum Command {
     Start(String),
     State(String),
     Exec(Exec),
+    /// id, --format json.
+    Ps(String, bool),
+    Pause(String),
+    Resume(String),
     /// id, signal, --all.
     Kill(String, i32, bool),
     /// id, --force.
@@ -65,8 +69,8 @@ pub struct Exec {
 }
 
 /// The commands that only the OCI front end has, and the global flags that only it takes.
-const OCI_COMMANDS: [&str; 7] = [
-    "create", "start", "state", "delete", "list", "spec", "features",
+const OCI_COMMANDS: [&str; 9] = [
+    "create", "start", "state", "delete", "list", "spec", "features", "pause", "resume",
 ];
 const GLOBALS: [&str; 7] = [
     "--root",
@@ -109,6 +113,15 @@ pub fn claims(args: &[OsString]) -> bool {
         "run" => rest
             .iter()
             .any(|w| w == "--bundle" || w == "-b" || w.starts_with("--bundle=")),
+        // runc's ps names a container (the native one lists them all) or a format.
+        "ps" => {
+            !rest
+                .iter()
+                .any(|w| w == "--root" || w.starts_with("--root="))
+                && rest
+                    .iter()
+                    .any(|w| !w.starts_with('-') || w == "-f" || w.starts_with("--format"))
+        }
         // runc's exec options, none of which the native exec has.
         "exec" => rest.iter().take_while(|w| w.starts_with('-')).any(|w| {
             let flag = w.split('=').next().unwrap_or("");
@@ -222,6 +235,24 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         }
         "start" => Command::Start(only_id(&mut a, "start")?),
         "exec" => Command::Exec(exec(&mut a)?),
+        "pause" => Command::Pause(only_id(&mut a, "pause")?),
+        "resume" => Command::Resume(only_id(&mut a, "resume")?),
+        "ps" => {
+            let (mut json, mut id) = (false, None);
+            while let Some(w) = a.words.next() {
+                let (flag, inline) = split(&w);
+                match flag {
+                    "--format" | "-f" => json = a.value(flag, inline)? == "json",
+                    _ if flag.starts_with('-') => {
+                        return Err(usage(format!("ps: unknown option {flag}")));
+                    }
+                    // runc passes what follows the id to ps(1); nsbox lists pids only.
+                    _ if id.is_none() => id = Some(w),
+                    _ => {}
+                }
+            }
+            Command::Ps(need_id(id, "ps")?, json)
+        }
         "state" => Command::State(only_id(&mut a, "state")?),
         "kill" => kill(&mut a)?,
         "delete" => {
@@ -266,7 +297,7 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         "features" => Command::Features,
         other => {
             return Err(Error::new(format!("command {other:?}"), "not an OCI command nsbox has")
-                .hint("nsbox's OCI commands: create, start, state, exec, kill, delete, run, list, spec, features"));
+                .hint("nsbox's OCI commands: create, start, state, exec, ps, pause, resume, kill, delete, run, list, spec, features"));
         }
     };
     Ok(command)

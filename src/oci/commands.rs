@@ -246,6 +246,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
                 "stop it first (nsbox kill {id} KILL), or use delete --force"
             )));
         }
+        super::control::thaw_for_kill(&dir);
         let _ = kill(root, id, libc::SIGKILL, true);
         if !wait_gone(&rec.pid, Duration::from_secs(10)) {
             return Err(Error::new(

@@ -28,10 +28,10 @@ pub fn exec(root: &Path, e: &Exec, cwd: &Path) -> Result<u8> {
     let mask = join::before_joining()?;
     let (dir, rec) = find(root, &e.id)?;
     let status = rec.status(&dir);
-    if status == Status::Stopped {
+    if matches!(status, Status::Stopped | Status::Paused) {
         return Err(Error::new(
             format!("exec into {:?}", e.id),
-            "the container is stopped",
+            format!("the container is {}", status.name()),
         ));
     }
     // The container's own config: its process is the base of `exec ID CMD`, and its seccomp

@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod config;
+mod control;
 mod exec;
 mod field;
 mod hooks;
@@ -69,6 +70,12 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
         C::Run(c, detach) => commands::run(&c, detach, root, cwd, debug),
         C::Start(id) => commands::start(root, &id).map(|()| 0),
         C::Exec(e) => exec::exec(root, &e, cwd),
+        C::Ps(id, as_json) => {
+            out(control::ps(root, &id, as_json)?);
+            Ok(0)
+        }
+        C::Pause(id) => control::set_frozen(root, &id, true).map(|()| 0),
+        C::Resume(id) => control::set_frozen(root, &id, false).map(|()| 0),
         C::State(id) => {
             out(commands::state_json(root, &id)? + "\n");
             Ok(0)

@@ -33,6 +33,7 @@ pub struct Record {
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -41,6 +42,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -51,8 +53,11 @@ impl Record {
         if !self.pid.alive() {
             return Status::Stopped;
         }
-        match dir.join(FIFO).exists() {
-            true => Status::Created,
+        if dir.join(FIFO).exists() {
+            return Status::Created;
+        }
+        match super::control::is_frozen(dir) {
+            true => Status::Paused,
             false => Status::Running,
         }
     }

@@ -1,0 +1,115 @@
+//! OCI `ps`, `pause` and `resume`, as podman and containerd's shim call them: the pids of the
+//! container's cgroups, a freeze that stops its processes (their CPU time stands still) and a
+//! thaw that lets them go on, the state that says so, and a paused container deleted by force.
+
+mod common;
+
+use common::Fixture;
+use common::oci::{Bundle, Config, create_and_start, oci, status_of};
+use std::time::Duration;
+
+/// utime + stime of `pid`, in clock ticks (/proc/PID/stat fields 14 and 15).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn ps_pause_and_resume_act_on_the_containers_cgroup() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "pause", false);
+    let id = common::unique_id("oci-pause");
+    let cg = format!("/nsbox-oci-pause/{id}");
+    b.write(&Config {
+        args: &["sh", "-c", "sleep 600 & while :; do :; done"],
+        linux: &format!(r#","cgroupsPath":"{cg}""#),
+        ..Default::default()
+    });
+    let (pid, _) = create_and_start(&f, &b, &id);
+    // ps: the pids of its cgroup, the first process and its sleep.
+    common::wait_until("the sleep runs", 10, || {
+        oci(&f, &["ps", "--format", "json", &id])
+            .ok()
+            .matches(',')
+            .count()
+            == 1
+    });
+    let listed = oci(&f, &["ps", "--format", "json", &id]).ok();
+    assert!(
+        listed.starts_with('[') && listed.ends_with("]\n"),
+        "{listed}"
+    );
+    assert!(listed.contains(&pid.to_string()), "{listed}");
+    let table = oci(&f, &["ps", &id]).ok();
+    assert!(
+        table.starts_with("PID\n") && table.contains(&format!("\n{pid}\n")),
+        "{table}"
+    );
+    // pause: the busy loop gets no CPU time while frozen.
+    oci(&f, &["pause", &id]).ok();
+    assert_eq!(status_of(&f, &id), "paused");
+    let frozen = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(cpu_ticks(pid), frozen, "a frozen process runs no more");
+    let again = oci(&f, &["pause", &id]);
+    assert_ne!(again.code(), 0);
+    assert!(
+        again
+            .stderr()
+            .contains("the container is paused, not running")
+    );
+    let exec = oci(&f, &["exec", &id, "true"]);
+    assert!(
+        exec.stderr().contains("the container is paused"),
+        "{}",
+        exec.stderr()
+    );
+    // resume: it runs again.
+    oci(&f, &["resume", &id]).ok();
+    assert_eq!(status_of(&f, &id), "running");
+    common::wait_until("the loop runs again", 10, || cpu_ticks(pid) > frozen);
+    // A paused container is deleted with --force (thawed first: v1 frozen tasks do not die).
+    oci(&f, &["pause", &id]).ok();
+    oci(&f, &["delete", "--force", &id]).ok();
+    let gone = oci(&f, &["state", &id]);
+    assert!(gone.stderr().contains("does not exist"));
+    for h in ["unified", "pids", "memory", "cpu", "freezer", ""] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}/nsbox-oci-pause"));
+    }
+    f.assert_clean();
+}
+
+#[test]
+fn pause_without_a_cgroup_of_its_own_is_refused_by_name() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "nopause", false);
+    let id = common::unique_id("oci-nopause");
+    b.write(&Config {
+        args: &["sleep", "600"],
+        ..Default::default()
+    });
+    let (pid, _) = create_and_start(&f, &b, &id);
+    let out = oci(&f, &["pause", &id]);
+    assert_ne!(out.code(), 0);
+    assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("no cgroup with a freezer"),
+        "{}",
+        out.stderr()
+    );
+    // ps without cgroups: the first process (and what descends from it).
+    assert_eq!(
+        oci(&f, &["ps", "--format", "json", &id]).ok(),
+        format!("[{pid}]\n")
+    );
+    oci(&f, &["delete", "--force", &id]).ok();
+    f.assert_clean();
+}
