@@ -192,3 +192,39 @@ fn resources_nsbox_cannot_honour_are_refused_by_name() {
     }
     f.assert_clean();
 }
+
+/// Without a cgroup namespace (podman's configs on cgroup v1 have none), a new cgroup mount
+/// would show the hierarchy's root: every cgroup of the host. The container's own directory is
+/// bound instead, read-only, as runc binds it.
+#[test]
+fn without_a_cgroup_namespace_the_container_sees_only_its_own_cgroups() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "view", false);
+    let id = common::unique_id("oci-view");
+    let cg = format!("/nsbox-oci-view/{id}");
+    let pure_v2 = !Path::new("/sys/fs/cgroup/pids").is_dir();
+    let pids = if pure_v2 { "pids.max" } else { "pids/pids.max" };
+    let script = format!(
+        "cat /sys/fs/cgroup/{pids}; ls /sys/fs/cgroup/ | grep -c nsbox-oci-view; \
+         ls /sys/fs/cgroup/*/ 2>/dev/null | grep -c nsbox-oci-view; \
+         echo 1 > /sys/fs/cgroup/{pids} 2>/dev/null || echo read-only"
+    );
+    b.write(&Config {
+        args: &["sh", "-c", &script],
+        namespaces: Some(
+            r#"[{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}]"#,
+        ),
+        linux: &format!(r#","cgroupsPath":"{cg}","resources":{{"pids":{{"limit":33}}}}"#),
+        ..Default::default()
+    });
+    let out = oci(&f, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(out.stdout(), "33\n0\n0\nread-only\n", "its own cgroup only");
+    for h in ["unified", "pids", ""] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}/nsbox-oci-view"));
+    }
+    f.assert_clean();
+}

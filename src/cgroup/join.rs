@@ -18,6 +18,10 @@ pub struct ViewMount {
     pub fstype: &'static str,
     /// v1: the hierarchy's controllers, as mount options (`cpu,cpuacct`).
     pub options: String,
+    /// The container's cgroup directory on the host: bound read-only where the container has
+    /// no cgroup namespace (a new mount would show the hierarchy's root, every cgroup of the
+    /// host), as runc binds it.
+    pub source: std::path::PathBuf,
 }
 
 /// What the child needs (descriptors it inherited from the parent).
@@ -61,13 +65,16 @@ pub fn enter(join: &Join<'_>, born_inside: bool) -> Result<()> {
 /// directory per hierarchy, like the host's. Called in the rootfs, after /sys, and after the
 /// cgroup namespace was unshared: the mounts are rooted at the container's cgroups (and a
 /// cgroup2 mount made from the host's namespace would reset the host's nsdelegate option).
-pub fn mount_view(view: &[ViewMount]) -> Result<()> {
+pub fn mount_view(view: &[ViewMount], namespace: bool) -> Result<()> {
     trace::step(|| "mount the container's cgroups read-only on /sys/fs/cgroup".into());
     let target = mountpoint::open("/sys/fs/cgroup", Kind::Dir, Symlinks::Refuse, Create::No)?;
     if let [only] = view
         && only.fstype == "cgroup2"
     {
-        return mountpoint::mount_on(&target, "/sys/fs/cgroup", c"cgroup2", RO_FLAGS, None);
+        return match namespace {
+            true => mountpoint::mount_on(&target, "/sys/fs/cgroup", c"cgroup2", RO_FLAGS, None),
+            false => bind_own(only, &target),
+        };
     }
     let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"64k")];
     let attrs = mount::MOUNT_ATTR_NOSUID | mount::MOUNT_ATTR_NODEV | mount::MOUNT_ATTR_NOEXEC;
@@ -85,6 +92,10 @@ pub fn mount_view(view: &[ViewMount]) -> Result<()> {
         let resolve = fs::RESOLVE_BENEATH | fs::RESOLVE_NO_SYMLINKS;
         let dir = fs::openat2(tmp.as_raw_fd(), &name, flags, resolve)
             .ctx(|| format!("open /sys/fs/cgroup/{}", m.name))?;
+        if !namespace {
+            bind_own(m, &dir)?;
+            continue;
+        }
         let fstype = sys::cstr(m.fstype).ctx(|| "fstype".into())?;
         let data = sys::cstr(m.options.as_str()).ctx(|| "cgroup options".into())?;
         let data = (!m.options.is_empty()).then_some(data.as_c_str());
@@ -97,4 +108,17 @@ pub fn mount_view(view: &[ViewMount]) -> Result<()> {
         false,
     )
     .ctx(|| "make /sys/fs/cgroup read-only (mount_setattr)".into())
+}
+
+/// The container's own cgroup directory of the host, bound read-only on `spot`.
+fn bind_own(m: &ViewMount, spot: &impl AsRawFd) -> Result<()> {
+    let source = sys::cpath(&m.source)?;
+    let what = || format!("bind the container's cgroup {:?} read-only", m.source);
+    let tree = mount::open_tree_clone(mount::Target::Path(&source)).ctx(what)?;
+    let attrs = mount::MOUNT_ATTR_RDONLY
+        | mount::MOUNT_ATTR_NOSUID
+        | mount::MOUNT_ATTR_NODEV
+        | mount::MOUNT_ATTR_NOEXEC;
+    mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, false).ctx(what)?;
+    mount::move_mount(&tree, spot).ctx(what)
 }

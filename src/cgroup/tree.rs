@@ -343,6 +343,7 @@ impl Cgroups {
             name: p.view_name(),
             fstype,
             options,
+            source: path.clone(),
         });
         Ok(())
     }

@@ -147,7 +147,7 @@ fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -
     masks::apply(&dev)?;
     sys::close(dev);
     if let Some(view) = cgroups {
-        crate::cgroup::join::mount_view(view)?;
+        crate::cgroup::join::mount_view(view, true)?;
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ pub fn apply(
             dev = Some(devices::setup(create, spec.userns.is_some())?);
             continue;
         }
-        one(m, create, view)?;
+        one(m, create, view, spec.cgroup_namespace())?;
     }
     let dev = match dev {
         Some(dev) => dev,
@@ -40,11 +40,11 @@ pub fn apply(
     Ok(dev)
 }
 
-fn one(m: &Mount, create: Create, view: Option<&[ViewMount]>) -> Result<()> {
+fn one(m: &Mount, create: Create, view: Option<&[ViewMount]>, cgroupns: bool) -> Result<()> {
     let target = m.destination.as_str();
     let fstype = match m.kind {
         MountKind::Bind { .. } => return bind(m, create),
-        MountKind::Cgroup => return cgroup(m, create, view),
+        MountKind::Cgroup => return cgroup(m, create, view, cgroupns),
         MountKind::Proc => c"proc",
         MountKind::Sysfs => c"sysfs",
         MountKind::Tmpfs => c"tmpfs",
@@ -109,13 +109,14 @@ fn propagate(spot: &OwnedFd, m: &Mount) -> Result<()> {
         .ctx(|| format!("set the propagation of {}", m.destination))
 }
 
-/// `cgroup`: the container's own cgroups, read-only, as nsbox shows them natively; without
-/// cgroups of its own, an empty read-only tmpfs (nothing of the host's hierarchy shows).
-fn cgroup(m: &Mount, create: Create, view: Option<&[ViewMount]>) -> Result<()> {
+/// `cgroup`: the container's own cgroups, read-only, as nsbox shows them natively (bound
+/// from the host where it has no cgroup namespace); without cgroups of its own, an empty
+/// read-only tmpfs (nothing of the host's hierarchy shows).
+fn cgroup(m: &Mount, create: Create, view: Option<&[ViewMount]>, cgroupns: bool) -> Result<()> {
     if m.destination == "/sys/fs/cgroup"
         && let Some(view) = view
     {
-        return crate::cgroup::join::mount_view(view);
+        return crate::cgroup::join::mount_view(view, cgroupns);
     }
     trace::step(|| {
         format!(
