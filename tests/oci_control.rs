@@ -6,6 +6,7 @@ mod common;
 
 use common::Fixture;
 use common::oci::{Bundle, Config, create_and_start, oci, status_of};
+use std::process::Command;
 use std::time::Duration;
 
 /// utime + stime of `pid`, in clock ticks (/proc/PID/stat fields 14 and 15).
@@ -111,5 +112,91 @@ fn pause_without_a_cgroup_of_its_own_is_refused_by_name() {
         format!("[{pid}]\n")
     );
     oci(&f, &["delete", "--force", &id]).ok();
+    f.assert_clean();
+}
+
+#[test]
+fn update_changes_the_limits_of_a_running_container() {
+    if !common::can_run() {
+        return;
+    }
+    use std::io::Write;
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "update", false);
+    let id = common::unique_id("oci-update");
+    let cg = format!("/nsbox-oci-update/{id}");
+    b.write(&Config {
+        args: &["sh", "-c", "sleep 600 & wait"],
+        linux: &format!(
+            r#","cgroupsPath":"{cg}","resources":{{"pids":{{"limit":50}},"memory":{{"limit":67108864}}}}"#
+        ),
+        ..Default::default()
+    });
+    create_and_start(&f, &b, &id);
+    let v1 = std::path::Path::new("/sys/fs/cgroup/pids").is_dir();
+    let host = |ctrl: &str, v1_file: &str, v2_file: &str| {
+        let path = match v1 {
+            true => format!("/sys/fs/cgroup/{ctrl}{cg}/{v1_file}"),
+            false => format!("/sys/fs/cgroup{cg}/{v2_file}"),
+        };
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .trim()
+            .to_string()
+    };
+    let memory = || host("memory", "memory.limit_in_bytes", "memory.max");
+    let pids = || host("pids", "pids.max", "pids.max");
+    // runc's flags.
+    oci(
+        &f,
+        &["update", "--memory", "128m", "--pids-limit", "30", &id],
+    )
+    .ok();
+    assert_eq!((memory(), pids()), ("134217728".into(), "30".into()));
+    // The resources JSON on stdin, as containerd's shim gives it.
+    let mut c = Command::new(common::nsbox_bin())
+        .arg("--root")
+        .arg(&f.state_root)
+        .args(["update", "--resources", "-", &id])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"memory":{"limit":100663296},"pids":{"limit":40}}"#)
+        .unwrap();
+    assert!(c.wait().unwrap().success());
+    assert_eq!((memory(), pids()), ("100663296".into(), "40".into()));
+    // Below what it uses now, or for a controller it has no cgroup of: one line, no change.
+    let refused = |args: &[&str], needle: &str| {
+        let out = oci(&f, args);
+        assert_ne!(out.code(), 0, "{args:?}");
+        assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
+        assert!(
+            out.stderr().contains(needle),
+            "{needle:?} in {}",
+            out.stderr()
+        );
+    };
+    refused(&["update", "--memory", "4096", &id], "the container uses");
+    refused(&["update", "--pids-limit", "1", &id], "the container uses");
+    refused(
+        &["update", "--cpu-shares", "512", &id],
+        "no cgroup with the cpu controller",
+    );
+    refused(&["update", &id], "no limit to change");
+    refused(&["update", "--memory", "lots", &id], "expected bytes");
+    assert_eq!((memory(), pids()), ("100663296".into(), "40".into()));
+    oci(&f, &["kill", &id, "9"]).ok();
+    common::wait_until("stopped", 10, || status_of(&f, &id) == "stopped");
+    refused(
+        &["update", "--pids-limit", "10", &id],
+        "the container is stopped",
+    );
+    oci(&f, &["delete", &id]).ok();
+    for h in ["unified", "pids", "memory", ""] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}/nsbox-oci-update"));
+    }
     f.assert_clean();
 }

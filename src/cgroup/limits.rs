@@ -177,6 +177,26 @@ pub fn check_cpus(quota: u64, online: usize) -> Result<()> {
     Ok(())
 }
 
+/// A size in bytes, or a number with k, m or g (powers of 1024; a trailing `b` allowed).
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let lower = lower.strip_suffix('b').unwrap_or(&lower);
+    let (digits, unit) = match lower.char_indices().last() {
+        Some((i, 'k')) => (&lower[..i], 1u64 << 10),
+        Some((i, 'm')) => (&lower[..i], 1 << 20),
+        Some((i, 'g')) => (&lower[..i], 1 << 30),
+        _ => (lower, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|b| *b < i64::MAX as u64)
+}
+
 /// A CPU list as the kernel writes it: `0-3,8,10-11`. Sorted, without duplicates.
 pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
     let mut cpus = Vec::new();

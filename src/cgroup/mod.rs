@@ -12,7 +12,7 @@ pub mod join;
 pub mod layout;
 pub mod limits;
 mod plan;
-mod settings;
+pub mod settings;
 mod tree;
 
 pub use plan::Planned;

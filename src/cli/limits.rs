@@ -1,7 +1,9 @@
 //! The native options for limits as the user types them (`--pids-limit 20`, `-m 64m`,
 //! `--cpus 0.5`, `--cpuset 0-1`), parsed into the exact values of `cgroup::limits`.
 
-use crate::cgroup::limits::{CPU_PERIOD_US, MIN_MEMORY, MIN_QUOTA_US, human_bytes, parse_cpu_list};
+use crate::cgroup::limits::{
+    CPU_PERIOD_US, MIN_MEMORY, MIN_QUOTA_US, human_bytes, parse_bytes, parse_cpu_list,
+};
 use crate::error::{Error, Result};
 
 /// `--pids-limit N`: a whole number, at least 1.
@@ -18,24 +20,9 @@ pub fn parse_pids(s: &str) -> Result<u64> {
 /// `-m SIZE`: bytes, or a number with k, m or g (powers of 1024); at least MIN_MEMORY.
 pub fn parse_memory(s: &str) -> Result<u64> {
     let bad = |why: &str| Error::new(format!("--memory {s:?}"), why.to_string());
-    let lower = s.to_ascii_lowercase();
-    let lower = lower.strip_suffix('b').unwrap_or(&lower);
-    let (digits, unit) = match lower.char_indices().last() {
-        Some((i, 'k')) => (&lower[..i], 1u64 << 10),
-        Some((i, 'm')) => (&lower[..i], 1 << 20),
-        Some((i, 'g')) => (&lower[..i], 1 << 30),
-        _ => (lower, 1),
-    };
-    let expected = "expected a size such as 64m, 512k or 1g (k, m, g are powers of 1024)";
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(expected));
-    }
-    let bytes = digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .filter(|b| *b < i64::MAX as u64)
-        .ok_or_else(|| bad("too large"))?;
+    let bytes = parse_bytes(s).ok_or_else(|| {
+        bad("expected a size such as 64m, 512k or 1g (k, m, g are powers of 1024)")
+    })?;
     if bytes < MIN_MEMORY {
         return Err(bad(&format!(
             "below the minimum of {}: the container could not even start",

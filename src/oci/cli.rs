@@ -26,6 +26,7 @@ pub enum Command {
     Ps(String, bool),
     Pause(String),
     Resume(String),
+    Update(Update),
     /// id, signal, --all.
     Kill(String, i32, bool),
     /// id, --force.
@@ -68,9 +69,26 @@ pub struct Exec {
     pub no_new_privs: bool,
 }
 
+/// `update`: new limits, from `--resources FILE` (`-`: stdin) and runc's flags.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Update {
+    pub id: String,
+    pub resources: Option<PathBuf>,
+    pub memory: Option<u64>,
+    /// -1: swap not limited.
+    pub memory_swap: Option<i64>,
+    pub memory_reservation: Option<u64>,
+    pub cpu_shares: Option<u64>,
+    pub cpu_quota: Option<u64>,
+    pub cpu_period: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub pids: Option<u64>,
+}
+
 /// The commands that only the OCI front end has, and the global flags that only it takes.
-const OCI_COMMANDS: [&str; 9] = [
-    "create", "start", "state", "delete", "list", "spec", "features", "pause", "resume",
+const OCI_COMMANDS: [&str; 10] = [
+    "create", "start", "state", "delete", "list", "spec", "features", "pause", "resume", "update",
 ];
 const GLOBALS: [&str; 7] = [
     "--root",
@@ -236,6 +254,7 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         "start" => Command::Start(only_id(&mut a, "start")?),
         "exec" => Command::Exec(exec(&mut a)?),
         "pause" => Command::Pause(only_id(&mut a, "pause")?),
+        "update" => Command::Update(update(&mut a)?),
         "resume" => Command::Resume(only_id(&mut a, "resume")?),
         "ps" => {
             let (mut json, mut id) = (false, None);
@@ -297,7 +316,7 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         "features" => Command::Features,
         other => {
             return Err(Error::new(format!("command {other:?}"), "not an OCI command nsbox has")
-                .hint("nsbox's OCI commands: create, start, state, exec, ps, pause, resume, kill, delete, run, list, spec, features"));
+                .hint("nsbox's OCI commands: create, start, state, exec, ps, pause, resume, update, kill, delete, run, list, spec, features"));
         }
     };
     Ok(command)
@@ -359,6 +378,53 @@ fn kill(a: &mut Args) -> Result<Command> {
         return Err(usage(format!("kill: unexpected argument {extra:?}")));
     }
     Ok(Command::Kill(id, signal, all))
+}
+
+fn update(a: &mut Args) -> Result<Update> {
+    let mut u = Update::default();
+    let mut id = None;
+    while let Some(w) = a.words.next() {
+        let (flag, inline) = split(&w);
+        if !flag.starts_with('-') {
+            match id {
+                None => id = Some(w),
+                Some(_) => return Err(usage(format!("update: unexpected argument {w:?}"))),
+            }
+            continue;
+        }
+        let v = a.value(flag, inline)?;
+        let bytes = |v: &str| -> Result<u64> {
+            crate::cgroup::limits::parse_bytes(v).ok_or_else(|| {
+                usage(format!(
+                    "update: {flag} {v:?}: expected bytes (k, m, g allowed)"
+                ))
+            })
+        };
+        let number = |v: &str| -> Result<u64> {
+            v.parse()
+                .map_err(|_| usage(format!("update: {flag} {v:?}: expected a whole number")))
+        };
+        match flag {
+            "--resources" | "-r" => u.resources = Some(v.into()),
+            "--memory" => u.memory = Some(bytes(&v)?),
+            "--memory-swap" => {
+                u.memory_swap = Some(match v.as_str() {
+                    "-1" => -1,
+                    _ => bytes(&v)? as i64,
+                })
+            }
+            "--memory-reservation" => u.memory_reservation = Some(bytes(&v)?),
+            "--cpu-shares" => u.cpu_shares = Some(number(&v)?),
+            "--cpu-quota" => u.cpu_quota = Some(number(&v)?),
+            "--cpu-period" => u.cpu_period = Some(number(&v)?),
+            "--cpuset-cpus" => u.cpuset_cpus = Some(v),
+            "--cpuset-mems" => u.cpuset_mems = Some(v),
+            "--pids-limit" => u.pids = Some(number(&v)?),
+            _ => return Err(usage(format!("update: unknown option {flag}"))),
+        }
+    }
+    u.id = need_id(id, "update")?;
+    Ok(u)
 }
 
 fn exec(a: &mut Args) -> Result<Exec> {

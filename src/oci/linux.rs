@@ -31,7 +31,7 @@ pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
         }
     }
     if let Some(r) = l.get("resources") {
-        super::resources::apply(&r, spec)?;
+        super::resources::apply(&r, &mut spec.limits, &spec.extra.devices)?;
     }
     if let Some(f) = l.get("sysctl") {
         for (key, value) in f.members()? {

@@ -17,6 +17,7 @@ mod resources_io;
 mod seccomp;
 mod state;
 mod template;
+mod update;
 
 pub use cli::claims;
 
@@ -76,6 +77,7 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
         }
         C::Pause(id) => control::set_frozen(root, &id, true).map(|()| 0),
         C::Resume(id) => control::set_frozen(root, &id, false).map(|()| 0),
+        C::Update(u) => update::update(root, &u, cwd).map(|()| 0),
         C::State(id) => {
             out(commands::state_json(root, &id)? + "\n");
             Ok(0)

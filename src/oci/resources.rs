@@ -2,12 +2,12 @@
 //! and huge pages in resources_io.rs. What nsbox cannot enforce is refused by name.
 
 use super::field::Field;
-use crate::cgroup::limits::{self, CPU_PERIOD_US};
+use crate::cgroup::limits::{self, CPU_PERIOD_US, Limits};
 use crate::error::Result;
-use crate::spec::Spec;
+use crate::spec::Device;
 
-pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
-    let limits = &mut spec.limits;
+/// `r` into `limits`; `devices` are the config's device nodes (their rules stay allowed).
+pub fn apply(r: &Field<'_>, limits: &mut Limits, devices: &[Device]) -> Result<()> {
     if let Some(m) = r.get("memory") {
         if let Some(f) = m.get("limit") {
             let n = f.i64()?;
@@ -166,7 +166,7 @@ pub fn apply(r: &Field<'_>, spec: &mut Spec) -> Result<()> {
             ] {
                 rules.push((true, std.to_string()));
             }
-            for d in &spec.extra.devices {
+            for d in devices {
                 let kind = if d.kind == libc::S_IFBLK { 'b' } else { 'c' };
                 if d.kind != libc::S_IFIFO {
                     rules.push((true, format!("{kind} {}:{} rwm", d.major, d.minor)));
