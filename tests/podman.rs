@@ -162,6 +162,14 @@ impl Podman {
     }
 }
 
+impl Drop for Podman {
+    /// A test that failed half way leaves its containers: podman removes them (and so calls
+    /// nsbox's delete), before the fixture goes.
+    fn drop(&mut self) {
+        let _ = self.command(&["rm", "-a", "-f", "-t", "0"]).output();
+    }
+}
+
 #[test]
 fn podman_runs_containers_on_nsbox() {
     if !common::can_run() {
@@ -197,7 +205,9 @@ fn podman_runs_containers_on_nsbox() {
         missing.stderr()
     );
     // Detached, then exec, stop and rm; a kill shows as 137.
-    let id = p.ok(&["run", "-d", "--name", "web", image, "sleep", "300"]);
+    let id = p.ok(&[
+        "run", "-d", "--name", "web", "--memory", "64m", image, "sleep", "300",
+    ]);
     assert_eq!(id.trim().len(), 64);
     assert_eq!(
         p.ok(&[
@@ -218,6 +228,16 @@ fn podman_runs_containers_on_nsbox() {
     assert_eq!(paused.trim(), "paused");
     p.ok(&["unpause", "web"]);
     assert!(p.ok(&["top", "web"]).contains("sleep 300"));
+    // update: a new memory limit, seen from inside.
+    p.ok(&["update", "--memory", "96m", "web"]);
+    let max = p.ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+    ]);
+    assert_eq!(max.trim(), "100663296");
     p.ok(&["kill", "-s", "KILL", "web"]);
     assert_eq!(p.ok(&["wait", "web"]).trim(), "137");
     p.ok(&["rm", "web"]);

@@ -239,11 +239,22 @@ impl Drop for Fixture {
         // (only this test's: its own state root) before the next test runs.
         if let Ok(entries) = std::fs::read_dir(&self.state_root) {
             for e in entries.flatten() {
-                let _ = Command::new(nsbox_bin())
-                    .args(["rm", "-f", "--root"])
-                    .arg(&self.state_root)
-                    .arg(e.file_name())
-                    .output();
+                // An OCI container is its client's to delete: `delete --force` (its cgroups
+                // with it); a native one `rm -f`.
+                let oci = e.path().join("oci.json").exists();
+                let _ = match oci {
+                    true => Command::new(nsbox_bin())
+                        .arg("--root")
+                        .arg(&self.state_root)
+                        .args(["delete", "--force"])
+                        .arg(e.file_name())
+                        .output(),
+                    false => Command::new(nsbox_bin())
+                        .args(["rm", "-f", "--root"])
+                        .arg(&self.state_root)
+                        .arg(e.file_name())
+                        .output(),
+                };
             }
         }
         let _ = std::fs::remove_dir(&self.state_root);
