@@ -16,8 +16,10 @@ command -v script >/dev/null || need+=(bsdutils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v losetup >/dev/null || need+=(mount)
-# tests/podman.rs drives podman (with conmon) against nsbox.
+# tests/podman.rs and tests/containerd.rs drive podman (with conmon) and containerd (with
+# ctr and the runc v2 shim) against nsbox.
 command -v podman >/dev/null || need+=(podman)
+command -v containerd >/dev/null || need+=(containerd)
 command -v newuidmap >/dev/null || need+=(uidmap)
 command -v useradd >/dev/null || need+=(passwd)
 if [ ${#need[@]} -gt 0 ]; then
