@@ -164,3 +164,5 @@ nsbox=$nsbox state=$state rootfs=$rootfs unshare -m -n --propagation private sh 
   "$nsbox" rm -f --root "$state" bench-exec >/dev/null
   exit $rc' sh "$cfg" "$work/cg" $v1
 rm -rf "$state" /dev/shm/nsbox-bench
+# Then through the clients: podman and ctr with nsbox, runc and crun as their runtime.
+scripts/bench-clients.sh

@@ -200,3 +200,61 @@ fn update_changes_the_limits_of_a_running_container() {
     }
     f.assert_clean();
 }
+
+/// conmon or containerd's shim killed while its container runs (SIGKILL: no cleanup): the
+/// container runs on, an orphan; `delete --force` ends it and leaves nothing, and `nsbox gc`
+/// finds nothing more.
+#[test]
+fn a_container_whose_caller_was_killed_is_deleted_leaving_nothing() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "orphan", false);
+    let id = common::unique_id("oci-orphan");
+    let cg = format!("/nsbox-oci-orphan/{id}");
+    b.write(&Config {
+        args: &["sh", "-c", "sleep 600 & wait"],
+        linux: &format!(r#","cgroupsPath":"{cg}","resources":{{"pids":{{"limit":20}}}}"#),
+        ..Default::default()
+    });
+    let pid_file = f.scratch.join("pid");
+    let mut reaper = Command::new(common::probe_bin())
+        .arg("subreaper")
+        .arg(common::nsbox_bin())
+        .arg("--root")
+        .arg(&f.state_root)
+        .args(["create", "--bundle"])
+        .arg(&b.dir)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(reaper.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "create ok");
+    let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    oci(&f, &["start", &id]).ok();
+    common::signal(reaper.id(), "KILL");
+    reaper.wait().unwrap();
+    assert_eq!(
+        status_of(&f, &id),
+        "running",
+        "the container outlives its caller"
+    );
+    oci(&f, &["delete", "--force", &id]).ok();
+    common::wait_until("the orphan is gone", 10, || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z"))
+            .unwrap_or(true)
+    });
+    assert!(common::cgroup_dirs(&id).is_empty(), "its cgroups are gone");
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        assert!(!h.path().join(cg.trim_start_matches('/')).exists());
+        let _ = std::fs::remove_dir(h.path().join("nsbox-oci-orphan"));
+    }
+    assert_eq!(f.manage(&["gc"]).ok(), "", "nothing for gc");
+    f.assert_clean();
+}
