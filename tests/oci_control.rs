@@ -258,3 +258,78 @@ fn a_container_whose_caller_was_killed_is_deleted_leaving_nothing() {
     assert_eq!(f.manage(&["gc"]).ok(), "", "nothing for gc");
     f.assert_clean();
 }
+
+/// `events --stats`: runc's stats JSON from the container's cgroups; `events`: a line every
+/// interval and an `oom` line when the kernel kills inside for memory, until it stops.
+#[test]
+fn events_report_stats_and_an_oom_kill() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "events", false);
+    let id = common::unique_id("oci-events");
+    let cg = format!("/nsbox-oci-events/{id}");
+    // After a second, a subshell allocates 100 MB under a 32 MiB limit and is OOM-killed; the
+    // first process lives on.
+    b.write(&Config {
+        args: &[
+            "sh",
+            "-c",
+            "sleep 1; (x=$(head -c 100000000 /dev/zero | tr '\\0' a)); sleep 600",
+        ],
+        linux: &format!(
+            r#","cgroupsPath":"{cg}","resources":{{"pids":{{"limit":50}},"memory":{{"limit":33554432}}}}"#
+        ),
+        ..Default::default()
+    });
+    let (_pid, _) = create_and_start(&f, &b, &id);
+    let once = oci(&f, &["events", "--stats", &id]).ok();
+    for part in [
+        format!("{{\"type\":\"stats\",\"id\":\"{id}\",\"data\":{{\"cpu\":{{\"usage\":{{\"total\":"),
+        "\"limit\":33554432".to_string(),
+        "\"pids\":{\"current\":".to_string(),
+        ",\"limit\":50}".to_string(),
+    ] {
+        assert!(once.contains(&part), "{part} in {once}");
+    }
+    assert_eq!(once.lines().count(), 1);
+    let swap = std::fs::read_to_string("/proc/meminfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("SwapTotal:") && !l.ends_with(" 0 kB"));
+    if swap && !std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        common::skip("the oom part: swap is on and not accounted (the hog would swap, not die)");
+    } else {
+        let mut events = Command::new(common::nsbox_bin())
+            .arg("--root")
+            .arg(&f.state_root)
+            .args(["events", "--interval", "1s", &id])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufRead::lines(std::io::BufReader::new(events.stdout.take().unwrap()));
+        let mut seen = Vec::new();
+        for l in lines {
+            let l = l.unwrap();
+            let oom = l.starts_with("{\"type\":\"oom\"");
+            seen.push(l);
+            if oom {
+                break;
+            }
+            assert!(seen.len() < 30, "no oom event: {seen:?}");
+        }
+        assert!(
+            seen.iter().any(|l| l.starts_with("{\"type\":\"stats\"")),
+            "{seen:?}"
+        );
+        // It ends with the container (which the OOM kill may have ended already).
+        let _ = oci(&f, &["kill", &id, "9"]);
+        assert!(events.wait().unwrap().success());
+    }
+    oci(&f, &["delete", "--force", &id]).ok();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(h.path().join("nsbox-oci-events"));
+    }
+    f.assert_clean();
+}

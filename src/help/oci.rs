@@ -20,6 +20,8 @@ Usage: nsbox [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAN
   pause ID; resume ID     freeze its cgroup, thaw it
   update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ... ID
                           new limits for its cgroups (none below what it uses)
+  events [--stats] [--interval 5s] ID
+                          its usage as runc's stats JSON: once, or every interval, and oom
   kill [--all] ID [SIGNAL]
                           signal its first process (--all: its cgroups'); default TERM
   delete [--force] ID     remove a stopped container (--force: kill it first)

@@ -27,6 +27,8 @@ pub enum Command {
     Pause(String),
     Resume(String),
     Update(Update),
+    /// id, --stats, --interval in seconds.
+    Events(String, bool, u64),
     /// id, signal, --all.
     Kill(String, i32, bool),
     /// id, --force.
@@ -255,6 +257,33 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         "exec" => Command::Exec(exec(&mut a)?),
         "pause" => Command::Pause(only_id(&mut a, "pause")?),
         "update" => Command::Update(update(&mut a)?),
+        "events" => {
+            let (mut stats, mut interval, mut id) = (false, 5, None);
+            while let Some(w) = a.words.next() {
+                let (flag, inline) = split(&w);
+                match flag {
+                    "--stats" => stats = true,
+                    "--interval" => {
+                        let v = a.value(flag, inline)?;
+                        let secs = v.strip_suffix('s').unwrap_or(&v);
+                        interval = match secs.parse::<u64>() {
+                            Ok(n) if n > 0 => n,
+                            _ => {
+                                return Err(usage(format!(
+                                    "events: --interval {v:?}: expected whole seconds, such as 5s"
+                                )));
+                            }
+                        };
+                    }
+                    _ if flag.starts_with('-') => {
+                        return Err(usage(format!("events: unknown option {flag}")));
+                    }
+                    _ if id.is_none() => id = Some(w),
+                    _ => return Err(usage(format!("events: unexpected argument {w:?}"))),
+                }
+            }
+            Command::Events(need_id(id, "events")?, stats, interval)
+        }
         "resume" => Command::Resume(only_id(&mut a, "resume")?),
         "ps" => {
             let (mut json, mut id) = (false, None);
@@ -316,7 +345,7 @@ fn parse_into(args: Vec<OsString>, global: &mut Global) -> Result<Command> {
         "features" => Command::Features,
         other => {
             return Err(Error::new(format!("command {other:?}"), "not an OCI command nsbox has")
-                .hint("nsbox's OCI commands: create, start, state, exec, ps, pause, resume, update, kill, delete, run, list, spec, features"));
+                .hint("nsbox's OCI commands: create, start, state, exec, ps, pause, resume, update, events, kill, delete, run, list, spec, features"));
         }
     };
     Ok(command)

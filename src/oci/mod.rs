@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod control;
+mod events;
 mod exec;
 mod field;
 mod hooks;
@@ -78,6 +79,9 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
         C::Pause(id) => control::set_frozen(root, &id, true).map(|()| 0),
         C::Resume(id) => control::set_frozen(root, &id, false).map(|()| 0),
         C::Update(u) => update::update(root, &u, cwd).map(|()| 0),
+        C::Events(id, stats, secs) => {
+            events::events(root, &id, stats, std::time::Duration::from_secs(secs)).map(|()| 0)
+        }
         C::State(id) => {
             out(commands::state_json(root, &id)? + "\n");
             Ok(0)
