@@ -264,3 +264,37 @@ fn containerd_runs_containers_on_nsbox() {
     drop(c);
     f.assert_clean();
 }
+
+/// The README's lines, as a user types them (the shim's default root), against the test's
+/// containerd.
+#[test]
+fn the_readmes_containerd_example_runs_as_written() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let Some(c) = Containerd::new(&f) else { return };
+    let script = common::readme_block("### Use nsbox under containerd")
+        .replace("/usr/local/bin/nsbox", common::nsbox_bin())
+        .replace("bb.oci.tar", c.dir.join("bb.oci.tar").to_str().unwrap());
+    let socket = c.dir.join("containerd.sock");
+    let out = Out(Command::new("sh")
+        .arg("-ec")
+        .arg(format!(
+            "ctr() {{ command ctr --address '{}' \"$@\"; }}\n{script}",
+            socket.display()
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{script}\n{}", out.stderr());
+    assert!(out.stdout().contains("hello\n"), "{}", out.stdout());
+    assert!(
+        out.stdout().contains("sleep 600"),
+        "ps in exec: {}",
+        out.stdout()
+    );
+    assert!(c.ok(&["task", "ls", "-q"]).trim().is_empty());
+    drop(c);
+    f.assert_clean();
+}

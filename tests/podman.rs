@@ -307,3 +307,50 @@ fn podman_limits_are_enforced_inside() {
     assert_eq!(tty.stdout().replace('\r', ""), "/dev/pts/0\nt-ok\n");
     p.assert_clean(&f);
 }
+
+/// The README's lines, as a user types them (podman's default runtime state, nsbox's default
+/// root), in the test's podman world; nsbox copied where the README puts it, under scratch.
+#[test]
+fn the_readmes_podman_example_runs_as_written() {
+    if !common::can_run() {
+        return;
+    }
+    let _one = one_at_a_time();
+    let f = Fixture::new();
+    let Some(p) = Podman::new(&f) else { return };
+    let installed = p.dir.join("nsbox");
+    let script = common::readme_block("### Use nsbox under podman")
+        .replace(
+            "target/x86_64-unknown-linux-musl/release/nsbox",
+            nsbox_bin(),
+        )
+        .replace("/usr/local/bin/nsbox", installed.to_str().unwrap())
+        .replace("/tmp/rootfs", rootfs().to_str().unwrap());
+    let before = std::fs::read_dir("/run/nsbox")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let tmp = p.dir.join("tmp");
+    let out = Out(Command::new("sh")
+        .current_dir(&p.dir)
+        .env("CONTAINERS_CONF", p.dir.join("containers.conf"))
+        .env("CONTAINERS_STORAGE_CONF", p.dir.join("storage.conf"))
+        .args(["-ec"])
+        .arg(format!(
+            "podman() {{ command podman --tmpdir '{}' \"$@\"; }}\n{script}",
+            tmp.display()
+        ))
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 0, "{script}\n{}", out.stderr());
+    assert!(out.stdout().contains("\nhello\n"), "{}", out.stdout());
+    assert!(
+        out.stdout().contains("sleep 600"),
+        "ps in exec: {}",
+        out.stdout()
+    );
+    let after = std::fs::read_dir("/run/nsbox")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(after, before, "the default state root as it was");
+    p.assert_clean(&f);
+}

@@ -518,3 +518,21 @@ pub fn first_pid(json: &str) -> String {
         .take_while(|c| c.is_ascii_digit())
         .collect()
 }
+
+/// The first indented block after the heading `heading` of README.md: shell lines, without
+/// their trailing comments.
+pub fn readme_block(heading: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let after = readme
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("README has {heading:?}"))
+        .1;
+    after
+        .lines()
+        .skip_while(|l| !l.starts_with("    "))
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| l[4..].split("  #").next().unwrap().trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
