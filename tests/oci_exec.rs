@@ -232,6 +232,13 @@ fn bad_exec_input_is_one_line_and_leaves_nothing() {
         &["exec", &id, "nosuchcmd"],
         "executable file not found in $PATH",
     );
+    let not_a_socket = f.scratch.join("not-a-socket");
+    std::fs::write(&not_a_socket, "").unwrap();
+    let s = not_a_socket.to_str().unwrap();
+    refused(
+        &["exec", "-t", "--console-socket", s, &id, "true"],
+        "the console socket",
+    );
     oci(&f, &["kill", &id, "9"]).ok();
     wait_until("stopped", 10, || status_of(&f, &id) == "stopped");
     refused(&["exec", &id, "true"], "the container is stopped");
