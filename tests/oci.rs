@@ -738,7 +738,6 @@ fn a_terminal_goes_to_the_console_socket() {
     if !common::can_run() {
         return;
     }
-    use std::io::Read;
     let f = Fixture::new();
     let b = Bundle::new(&f, "console", false);
     let id = common::unique_id("oci-console");
@@ -757,19 +756,10 @@ fn a_terminal_goes_to_the_console_socket() {
     )
     .ok();
     let (stream, _) = listener.accept().unwrap();
-    let master = std::fs::File::from(common::oci::receive_fd(&stream));
+    let master = common::oci::receive_fd(&stream);
     oci(&f, &["start", &id]).ok();
     // Everything the container wrote, until its last slave descriptor closes (EIO).
-    let mut seen = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let mut master = master;
-    while let Ok(n) = master.read(&mut chunk) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&chunk[..n]);
-    }
-    let text = String::from_utf8_lossy(&seen).replace('\r', "");
+    let text = common::oci::read_pty(master);
     assert_eq!(
         text, "/dev/pts/0\n33 101\ndone\n",
         "the pty is the container's, with the config's size"

@@ -79,9 +79,7 @@ fn ps_pause_and_resume_act_on_the_containers_cgroup() {
     oci(&f, &["delete", "--force", &id]).ok();
     let gone = oci(&f, &["state", &id]);
     assert!(gone.stderr().contains("does not exist"));
-    for h in ["unified", "pids", "memory", "cpu", "freezer", ""] {
-        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}/nsbox-oci-pause"));
-    }
+    common::oci::remove_cgroup_parent("nsbox-oci-pause");
     f.assert_clean();
 }
 
@@ -195,9 +193,7 @@ fn update_changes_the_limits_of_a_running_container() {
         "the container is stopped",
     );
     oci(&f, &["delete", &id]).ok();
-    for h in ["unified", "pids", "memory", ""] {
-        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}/nsbox-oci-update"));
-    }
+    common::oci::remove_cgroup_parent("nsbox-oci-update");
     f.assert_clean();
 }
 
@@ -219,21 +215,17 @@ fn a_container_whose_caller_was_killed_is_deleted_leaving_nothing() {
         ..Default::default()
     });
     let pid_file = f.scratch.join("pid");
-    let mut reaper = Command::new(common::probe_bin())
-        .arg("subreaper")
-        .arg(common::nsbox_bin())
-        .arg("--root")
-        .arg(&f.state_root)
-        .args(["create", "--bundle"])
-        .arg(&b.dir)
-        .arg("--pid-file")
-        .arg(&pid_file)
-        .arg(&id)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(reaper.stdout.take().unwrap()));
+    let (mut reaper, mut lines) = common::oci::under_subreaper(
+        &f,
+        &[
+            "create".as_ref(),
+            "--bundle".as_ref(),
+            b.dir.as_os_str(),
+            "--pid-file".as_ref(),
+            pid_file.as_os_str(),
+            id.as_ref(),
+        ],
+    );
     assert_eq!(lines.next().unwrap().unwrap(), "create ok");
     let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     oci(&f, &["start", &id]).ok();
@@ -253,8 +245,8 @@ fn a_container_whose_caller_was_killed_is_deleted_leaving_nothing() {
     assert!(common::cgroup_dirs(&id).is_empty(), "its cgroups are gone");
     for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
         assert!(!h.path().join(cg.trim_start_matches('/')).exists());
-        let _ = std::fs::remove_dir(h.path().join("nsbox-oci-orphan"));
     }
+    common::oci::remove_cgroup_parent("nsbox-oci-orphan");
     assert_eq!(f.manage(&["gc"]).ok(), "", "nothing for gc");
     f.assert_clean();
 }
@@ -328,8 +320,6 @@ fn events_report_stats_and_an_oom_kill() {
         assert!(events.wait().unwrap().success());
     }
     oci(&f, &["delete", "--force", &id]).ok();
-    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        let _ = std::fs::remove_dir(h.path().join("nsbox-oci-events"));
-    }
+    common::oci::remove_cgroup_parent("nsbox-oci-events");
     f.assert_clean();
 }

@@ -6,8 +6,7 @@
 mod common;
 
 use common::oci::{Bundle, Config, create_and_start, oci, status_of};
-use common::{Fixture, nsbox_bin, wait_until};
-use std::process::{Command, Stdio};
+use common::{Fixture, wait_until};
 
 /// A container that runs until deleted; its seccomp profile refuses mkdir with EPERM.
 fn running(f: &Fixture, name: &str) -> (Bundle, String, u32) {
@@ -118,21 +117,18 @@ fn exec_detach_leaves_the_process_to_the_callers_subreaper() {
     )
     .unwrap();
     let pid_file = f.scratch.join("exec.pid");
-    let mut reaper = Command::new(common::probe_bin())
-        .arg("subreaper")
-        .arg(nsbox_bin())
-        .arg("--root")
-        .arg(&f.state_root)
-        .args(["exec", "--detach", "--pid-file"])
-        .arg(&pid_file)
-        .arg("--process")
-        .arg(&process)
-        .arg(&id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(reaper.stdout.take().unwrap()));
+    let (mut reaper, mut lines) = common::oci::under_subreaper(
+        &f,
+        &[
+            "exec".as_ref(),
+            "--detach".as_ref(),
+            "--pid-file".as_ref(),
+            pid_file.as_os_str(),
+            "--process".as_ref(),
+            process.as_os_str(),
+            id.as_ref(),
+        ],
+    );
     assert_eq!(lines.next().unwrap().unwrap(), "create ok");
     let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     // nsbox has exited: the process is the subreaper's child, and runs its command.
@@ -153,7 +149,6 @@ fn a_terminal_of_exec_goes_to_the_console_socket() {
     if !common::can_run() {
         return;
     }
-    use std::io::Read;
     let f = Fixture::new();
     let (_b, id, _) = running(&f, "oci-exec-t");
     let socket = f.scratch.join("console.sock");
@@ -179,16 +174,7 @@ fn a_terminal_of_exec_goes_to_the_console_socket() {
     );
     assert_eq!(out.code(), 0, "{}", out.stderr());
     let (stream, _) = listener.accept().unwrap();
-    let mut master = std::fs::File::from(common::oci::receive_fd(&stream));
-    let mut seen = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while let Ok(n) = master.read(&mut chunk) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&chunk[..n]);
-    }
-    let text = String::from_utf8_lossy(&seen).replace('\r', "");
+    let text = common::oci::read_pty(common::oci::receive_fd(&stream));
     assert_eq!(
         text, "/dev/pts/0\n20 70\ndone\n",
         "a pty of the container's devpts"

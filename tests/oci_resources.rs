@@ -223,8 +223,6 @@ fn without_a_cgroup_namespace_the_container_sees_only_its_own_cgroups() {
     let out = oci(&f, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(out.stdout(), "33\n0\n0\nread-only\n", "its own cgroup only");
-    for h in ["unified", "pids", ""] {
-        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}/nsbox-oci-view"));
-    }
+    common::oci::remove_cgroup_parent("nsbox-oci-view");
     f.assert_clean();
 }

@@ -225,3 +225,53 @@ pub fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::os::fd::Owned
         std::os::fd::OwnedFd::from_raw_fd(fd)
     }
 }
+
+/// Removes the (empty) cgroup parent `name` a test's cgroupsPath made, in every hierarchy:
+/// nsbox leaves a cgroupsPath's ancestors to their owner, the test here.
+pub fn remove_cgroup_parent(name: &str) {
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(name));
+    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+        for h in hierarchies.flatten() {
+            let _ = std::fs::remove_dir(h.path().join(name));
+        }
+    }
+}
+
+/// Everything written to a pty until its last slave descriptor closes (EIO), `\r` removed.
+pub fn read_pty(master: std::os::fd::OwnedFd) -> String {
+    use std::io::Read;
+    let mut master = std::fs::File::from(master);
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = master.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&seen).replace('\r', "")
+}
+
+/// `nsbox --root STATE ARGS...` under a subreaper, as conmon and the shim run it: the probe
+/// prints `create ok` (or `create failed`) when nsbox returns, then `reaped PID SIG` for what
+/// it inherited. Returns the subreaper and its lines.
+pub fn under_subreaper(
+    f: &Fixture,
+    args: &[&std::ffi::OsStr],
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    let mut reaper = Command::new(super::probe_bin())
+        .arg("subreaper")
+        .arg(nsbox_bin())
+        .arg("--root")
+        .arg(&f.state_root)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(reaper.stdout.take().unwrap()));
+    (reaper, lines)
+}
