@@ -87,6 +87,10 @@ pub struct Spec {
     pub chroot: bool,
     /// Resource limits; any of them gives the container cgroups of its own.
     pub limits: Limits,
+    /// Paths hidden (a file by /dev/null, a directory by an empty tmpfs), and paths made
+    /// read-only: the native front end gives nsbox's lists (rootfs/masks.rs), a config its own.
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
     /// `--init`: nsbox stays as PID 1, reaps zombies and forwards signals to the command.
     pub init: bool,
     /// `--userns`: a user namespace of its own, with its uid and gid maps.
@@ -171,9 +175,6 @@ pub struct Extra {
     pub join: Vec<(i32, PathBuf)>,
     /// The container's mounts in order (default: /proc, /dev, /sys, then volumes and tmpfs).
     pub mounts: Option<Vec<Mount>>,
-    /// Paths hidden, and paths made read-only (default: nsbox's lists in masks.rs).
-    pub masked_paths: Option<Vec<String>>,
-    pub readonly_paths: Option<Vec<String>>,
     /// The propagation of the container's mounts after the pivot (MS_SHARED, MS_SLAVE, ...).
     pub propagation: Option<u64>,
     /// Device nodes to make in /dev besides the standard ones.

@@ -9,6 +9,7 @@ pub use manage::{Doctor, Exec, Ps, parse_signal};
 use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
 use crate::process::caps::{self, Caps};
+use crate::rootfs::masks;
 use crate::spec::{self, Net, Process, Rootfs, Security, Spec, User, Volume};
 use lexopt::prelude::*;
 use std::ffi::OsString;
@@ -405,6 +406,8 @@ fn parse_run(
         net,
         chroot,
         limits,
+        masked_paths: masks::DEFAULT_MASKED.map(String::from).to_vec(),
+        readonly_paths: masks::DEFAULT_READ_ONLY.map(String::from).to_vec(),
         init,
         userns,
         state_root: absolute(ctx.cwd, state_root),

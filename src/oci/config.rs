@@ -76,6 +76,8 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         net: Net::Host,
         chroot: false,
         limits: Default::default(),
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
         init: false,
         userns: None,
         state_root: state_root.to_path_buf(),

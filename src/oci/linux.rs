@@ -58,8 +58,8 @@ pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
                 return Err(f.error(format!("{bad:?} is not an absolute path")));
             }
             match slot {
-                0 => spec.extra.masked_paths = Some(paths),
-                _ => spec.extra.readonly_paths = Some(paths),
+                0 => spec.masked_paths = paths,
+                _ => spec.readonly_paths = paths,
             }
         }
     }

@@ -15,73 +15,154 @@ use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use syscalls::Errno;
 
-/// Files in /proc replaced by /dev/null: reading gives nothing, writing goes nowhere.
-const PROC_FILES: [&CStr; 7] = [
-    c"kcore",
-    c"keys",
-    c"latency_stats",
-    c"timer_list",
-    c"timer_stats",
-    c"sched_debug",
-    c"interrupts",
+/// nsbox's own lists, as the native front end gives them (Docker's, runc's and crun's, plus
+/// the power meters): masked paths, then read-only ones.
+pub const DEFAULT_MASKED: [&str; 12] = [
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/interrupts",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+pub const DEFAULT_READ_ONLY: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
 ];
 
-/// Directories in /proc hidden under an empty read-only tmpfs.
-const PROC_DIRS: [&CStr; 3] = [c"acpi", c"asound", c"scsi"];
-
-/// Bound onto themselves read-only.
-const PROC_READ_ONLY: [&CStr; 5] = [c"bus", c"fs", c"irq", c"sys", c"sysrq-trigger"];
-
-/// Directories in /sys hidden under an empty read-only tmpfs: firmware tables, and the power
-/// meters whose readings leak what other processes compute (CVE-2020-8694).
-const SYS_DIRS: [&CStr; 2] = [c"firmware", c"devices/virtual/powercap"];
+/// Directories of procfs and sysfs that masked paths name: an empty tmpfs covers them (a file
+/// gets /dev/null). Any other name is tried as a file first, then as a directory.
+const KNOWN_DIRS: [&str; 9] = [
+    "acpi",
+    "asound",
+    "scsi",
+    "bus",
+    "fs",
+    "irq",
+    "sys",
+    "firmware",
+    "devices/virtual/powercap",
+];
 
 const EMPTY_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
 const PROC_SUPER_MAGIC: i64 = libc::PROC_SUPER_MAGIC;
 const SYSFS_MAGIC: i64 = libc::SYSFS_MAGIC;
 
-/// Masks /proc and /sys. `dev` is the container's /dev (its `null` is the mask for files).
-/// Paths that this kernel does not have are skipped. Works from inside each filesystem (its
-/// root as the cwd, so each path is one step), and returns to the rootfs.
-pub fn apply(dev: &OwnedFd) -> Result<()> {
-    trace::step(|| "mask /proc paths (/dev/null on files, empty read-only tmpfs on dirs)".into());
-    enter("/proc", PROC_SUPER_MAGIC, "procfs")?;
-    // Each mask is bound from the previous one: a bind of a bind of /dev/null is /dev/null,
-    // and a short source path is a cheap lookup.
-    let mut null = under(dev, c"null");
-    for name in PROC_FILES {
-        let bound = mount::mount(Some(&null), name, None, libc::MS_BIND, None);
-        if skip_missing(bound, "/proc", name)? {
-            null = name.into();
-        }
+/// Masks `masked` (a file gets /dev/null, a directory an empty read-only tmpfs) and makes
+/// `readonly` read-only. `dev` is the container's /dev (its `null` is the mask for files).
+/// Paths in /proc and /sys are masked from inside the filesystem just mounted there, entered
+/// through a descriptor that fstatfs showed to be procfs or sysfs, each path one lookup from its
+/// root (`skip`: a path this kernel lacks); other paths (an OCI config's) are resolved beneath
+/// the rootfs one by one (`mounts::protect`).
+pub fn apply(dev: &OwnedFd, masked: &[String], readonly: &[String]) -> Result<()> {
+    let inside = |root: &str, list: &[String]| -> Vec<CString> {
+        list.iter()
+            .filter_map(|p| p.strip_prefix(root)?.strip_prefix('/'))
+            .filter(|rel| in_filesystem(rel))
+            .filter_map(|rel| CString::new(rel).ok())
+            .collect()
+    };
+    let (proc_m, proc_r) = (inside("/proc", masked), inside("/proc", readonly));
+    let (sys_m, sys_r) = (inside("/sys", masked), inside("/sys", readonly));
+    if !proc_m.is_empty() || !proc_r.is_empty() {
+        trace::step(|| {
+            format!(
+                "mask {} /proc paths (/dev/null on files, empty read-only tmpfs on dirs), make {} read-only",
+                proc_m.len(),
+                proc_r.len()
+            )
+        });
+        enter("/proc", PROC_SUPER_MAGIC, "procfs")?;
+        mask_here(dev, "/proc", &proc_m, &proc_r)?;
+        leave()?;
     }
-    let mut empty_dir = None;
-    for name in PROC_DIRS {
-        if empty(&empty_dir, "/proc", name)? {
+    if !sys_m.is_empty() || !sys_r.is_empty() {
+        trace::step(|| {
+            format!(
+                "mask {} /sys paths, make {} read-only",
+                sys_m.len(),
+                sys_r.len()
+            )
+        });
+        enter("/sys", SYSFS_MAGIC, "sysfs")?;
+        mask_here(dev, "/sys", &sys_m, &sys_r)?;
+        leave()?;
+    }
+    let elsewhere = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .filter(|p| {
+                !["/proc", "/sys"].iter().any(|root| {
+                    p.strip_prefix(root)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(in_filesystem)
+                })
+            })
+            .cloned()
+            .collect()
+    };
+    let (other_m, other_r) = (elsewhere(masked), elsewhere(readonly));
+    if other_m.is_empty() && other_r.is_empty() {
+        return Ok(());
+    }
+    super::mounts::protect(dev, &other_m, &other_r)
+}
+
+/// A path below /proc or /sys that is one lookup from the filesystem's root, with no magic
+/// link on the way (a pid's directory, `self`, `thread-self`) and no `..`.
+fn in_filesystem(rel: &str) -> bool {
+    !rel.is_empty()
+        && rel.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c != "self"
+                && c != "thread-self"
+                && !c.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+/// In the cwd (the root of the filesystem): each mask bound from the previous one of its kind
+/// (a bind of a bind of /dev/null is /dev/null, and a short source path is a cheap lookup).
+fn mask_here(dev: &OwnedFd, shown: &str, masked: &[CString], readonly: &[CString]) -> Result<()> {
+    let mut null: CString = under(dev, c"null");
+    let mut empty_dir: Option<&CStr> = None;
+    for name in masked {
+        let known_dir = KNOWN_DIRS.contains(&name.to_str().unwrap_or_default());
+        if !known_dir {
+            let bound = mount::mount(Some(&null), name, None, libc::MS_BIND, None);
+            match bound {
+                Ok(()) => {
+                    null = name.clone();
+                    continue;
+                }
+                Err(Errno::ENOENT) => continue,
+                // A directory: masked as one below.
+                Err(Errno::ENOTDIR) => {}
+                Err(e) => return Err(failed("mask", shown, name, e)),
+            }
+        }
+        if empty(&empty_dir, shown, name)? {
             empty_dir = Some(name);
         }
     }
-    trace::step(|| {
-        "make /proc/sys, /proc/sysrq-trigger, /proc/bus, /proc/fs, /proc/irq read-only".into()
-    });
-    for name in PROC_READ_ONLY {
+    for name in readonly {
         let bound = mount::mount(Some(name), name, None, libc::MS_BIND | libc::MS_REC, None);
-        if skip_missing(bound, "/proc", name)? {
+        if skip_missing(bound, shown, name)? {
             let here = mount::Target::At(libc::AT_FDCWD, name);
             mount::setattr(here, mount::MOUNT_ATTR_RDONLY, true)
-                .map_err(|e| failed("make read-only", "/proc", name, e))?;
+                .map_err(|e| failed("make read-only", shown, name, e))?;
         }
     }
-    leave()?;
-    trace::step(|| "mask /sys/firmware and /sys/devices/virtual/powercap".into());
-    enter("/sys", SYSFS_MAGIC, "sysfs")?;
-    let mut empty_dir = None;
-    for name in SYS_DIRS {
-        if empty(&empty_dir, "/sys", name)? {
-            empty_dir = Some(name);
-        }
-    }
-    leave()
+    Ok(())
 }
 
 /// Makes the root of the filesystem just mounted at `target` the cwd, once fstatfs says it is

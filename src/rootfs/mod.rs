@@ -78,12 +78,7 @@ pub fn setup(
         Some(list) => {
             // An OCI config's own list, then its masks.
             let dev = crate::rootfs::mounts::apply(spec, list, create, cgroups)?;
-            let (masked, readonly) = (&spec.extra.masked_paths, &spec.extra.readonly_paths);
-            crate::rootfs::mounts::protect(
-                &dev,
-                masked.as_deref().unwrap_or_default(),
-                readonly.as_deref().unwrap_or_default(),
-            )?;
+            masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths)?;
             sys::close(dev);
         }
         None => standard_mounts(spec, create, cgroups)?,
@@ -144,7 +139,7 @@ fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -
     } else {
         mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
     }
-    masks::apply(&dev)?;
+    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths)?;
     sys::close(dev);
     if let Some(view) = cgroups {
         crate::cgroup::join::mount_view(view, true)?;
