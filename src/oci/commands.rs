@@ -17,6 +17,11 @@ use std::time::Duration;
 
 /// `create`: returns the container's first process, which waits for `start`.
 pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
+    create_record(c, root, cwd, trace).map(|(_, rec)| rec.pid.pid)
+}
+
+/// `create`, returning the container's directory and record (`run` goes on with them).
+fn create_record(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<(PathBuf, Record)> {
     let bundle = config::bundle_dir(c.bundle.as_ref(), cwd);
     let loaded = config::load(&bundle, &c.id, root)?;
     let mut spec = loaded.spec;
@@ -97,7 +102,7 @@ pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
         let _ = remove(&dir, &record);
         return Err(e);
     }
-    Ok(pid)
+    Ok((dir, record))
 }
 
 /// The pid file: the decimal pid, no newline (what conmon and the shim read), written whole
@@ -130,7 +135,11 @@ pub fn find(root: &Path, id: &str) -> Result<(PathBuf, Record)> {
 /// `start`: opens the FIFO, which lets the first process go on to execve.
 pub fn start(root: &Path, id: &str) -> Result<()> {
     let (dir, rec) = find(root, id)?;
-    let status = rec.status(&dir);
+    start_found(&dir, &rec, id)
+}
+
+fn start_found(dir: &Path, rec: &Record, id: &str) -> Result<()> {
+    let status = rec.status(dir);
     if status != Status::Created {
         return Err(Error::new(
             format!("start {id:?}"),
@@ -188,7 +197,11 @@ pub fn state_json(root: &Path, id: &str) -> Result<String> {
 /// `kill`: the first process, or with `all` every process of the container's cgroups.
 pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
     let (dir, rec) = find(root, id)?;
-    if rec.status(&dir) == Status::Stopped {
+    kill_found(&dir, &rec, id, signal, all)
+}
+
+fn kill_found(dir: &Path, rec: &Record, id: &str, signal: i32, all: bool) -> Result<()> {
+    if rec.status(dir) == Status::Stopped {
         return Err(Error::new(
             format!("kill {id:?}"),
             "the container is not running (stopped)",
@@ -197,7 +210,7 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
     }
     let mut pids = vec![rec.pid.pid];
     if all {
-        pids.extend(cgroup_pids(&dir)?.into_iter().filter(|p| *p != rec.pid.pid));
+        pids.extend(cgroup_pids(dir)?.into_iter().filter(|p| *p != rec.pid.pid));
     }
     for pid in pids {
         match process::kill(pid, signal) {
@@ -231,11 +244,17 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     // With --force a container that does not exist is deleted already, as runc has it: podman
     // deletes one whose create failed. (A directory without oci.json is not an OCI container's
     // and stays: the root is shared with native containers.)
-    if force && Record::load(&root.join(id))?.is_none() {
-        return Ok(());
-    }
-    let (dir, rec) = find(root, id)?;
-    let status = rec.status(&dir);
+    let dir = root.join(id);
+    let rec = match Record::load(&dir)? {
+        Some(rec) => rec,
+        None if force => return Ok(()),
+        None => return find(root, id).map(drop),
+    };
+    delete_found(&dir, &rec, id, force)
+}
+
+fn delete_found(dir: &Path, rec: &Record, id: &str, force: bool) -> Result<()> {
+    let status = rec.status(dir);
     if status != Status::Stopped {
         if !force {
             return Err(Error::new(
@@ -246,8 +265,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
                 "stop it first (nsbox kill {id} KILL), or use delete --force"
             )));
         }
-        super::control::thaw_for_kill(&dir);
-        let _ = kill(root, id, libc::SIGKILL, true);
+        super::control::thaw_for_kill(dir);
+        let _ = kill_found(dir, rec, id, libc::SIGKILL, true);
         if !wait_gone(&rec.pid, Duration::from_secs(10)) {
             return Err(Error::new(
                 format!("delete {id:?}"),
@@ -257,7 +276,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     }
     let hooks = rec.hooks()?;
     crate::trace::step(|| format!("tear down {id:?}: its cgroups, then its state directory"));
-    remove(&dir, &rec)?;
+    remove(dir, rec)?;
     if let Some(h) = hooks {
         crate::container::hooks::run_warning(&h.poststop, &rec.state(Status::Stopped).text());
     }
@@ -330,15 +349,15 @@ pub fn list(root: &Path) -> Result<Vec<(PathBuf, Record)>> {
 /// `run`: create and start; unless detached, wait for the container (our child: this process
 /// cloned it) and delete it. Returns the command's exit code.
 pub fn run(c: &Create, detach: bool, root: &Path, cwd: &Path, trace: bool) -> Result<u8> {
-    let pid = create(c, root, cwd, trace)?;
-    if let Err(e) = start(root, &c.id) {
-        let _ = delete(root, &c.id, true);
+    let (dir, rec) = create_record(c, root, cwd, trace)?;
+    if let Err(e) = start_found(&dir, &rec, &c.id) {
+        let _ = delete_found(&dir, &rec, &c.id, true);
         return Err(e);
     }
     if detach {
         return Ok(0);
     }
-    let exit = crate::container::supervise::supervise_process(pid, true);
-    let _ = delete(root, &c.id, true);
+    let exit = crate::container::supervise::supervise_process(rec.pid.pid, true);
+    let _ = delete_found(&dir, &rec, &c.id, true);
     exit.map(|e| e.code())
 }
