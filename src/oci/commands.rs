@@ -17,11 +17,19 @@ use std::time::Duration;
 
 /// `create`: returns the container's first process, which waits for `start`.
 pub fn create(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<i32> {
-    create_record(c, root, cwd, trace).map(|(_, rec)| rec.pid.pid)
+    create_record(c, root, cwd, trace, false).map(|(_, rec)| rec.pid.pid)
 }
 
 /// `create`, returning the container's directory and record (`run` goes on with them).
-fn create_record(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<(PathBuf, Record)> {
+/// `start`: `run`'s, which releases the first process before it writes the record (the
+/// process waits for no file write then).
+fn create_record(
+    c: &Create,
+    root: &Path,
+    cwd: &Path,
+    trace: bool,
+    start: bool,
+) -> Result<(PathBuf, Record)> {
     let bundle = config::bundle_dir(c.bundle.as_ref(), cwd);
     let loaded = config::load(&bundle, &c.id, root)?;
     let mut spec = loaded.spec;
@@ -91,10 +99,16 @@ fn create_record(c: &Create, root: &Path, cwd: &Path, trace: bool) -> Result<(Pa
         }
     };
     record.pid = Proc::require(pid)?;
-    let written = record.save(&dir).and_then(|()| match &c.pid_file {
-        Some(f) => write_pid_file(f, pid),
-        None => Ok(()),
-    });
+    let started = match start {
+        true => release(&dir, &record, &c.id),
+        false => Ok(()),
+    };
+    let written = started
+        .and_then(|()| record.save(&dir))
+        .and_then(|()| match &c.pid_file {
+            Some(f) => write_pid_file(f, pid),
+            None => Ok(()),
+        });
     if let Err(e) = written {
         // Nothing may stay of a create that failed: the container, then its state.
         let _ = process::kill(pid, libc::SIGKILL);
@@ -147,6 +161,11 @@ fn start_found(dir: &Path, rec: &Record, id: &str) -> Result<()> {
         )
         .hint("only a created container starts; 'nsbox run' creates and starts one"));
     }
+    release(dir, rec, id)
+}
+
+/// Opens the FIFO the created container's first process waits on: it goes on to execve.
+fn release(dir: &Path, rec: &Record, id: &str) -> Result<()> {
     let fifo = dir.join(state::FIFO);
     crate::trace::step(|| format!("open the FIFO {fifo:?}: the first process goes on to execve"));
     let fd = fs::openat(
@@ -349,11 +368,7 @@ pub fn list(root: &Path) -> Result<Vec<(PathBuf, Record)>> {
 /// `run`: create and start; unless detached, wait for the container (our child: this process
 /// cloned it) and delete it. Returns the command's exit code.
 pub fn run(c: &Create, detach: bool, root: &Path, cwd: &Path, trace: bool) -> Result<u8> {
-    let (dir, rec) = create_record(c, root, cwd, trace)?;
-    if let Err(e) = start_found(&dir, &rec, &c.id) {
-        let _ = delete_found(&dir, &rec, &c.id, true);
-        return Err(e);
-    }
+    let (dir, rec) = create_record(c, root, cwd, trace, true)?;
     if detach {
         return Ok(0);
     }

@@ -56,7 +56,7 @@ pub const SYMLINKS: [(&CStr, &CStr); 5] = [
 ///
 /// `bind`: in a user namespace mknod is refused (a device node there would be the host's
 /// privilege), so each device is the host's node, bind-mounted onto an empty file.
-pub fn setup(create: Create, bind: bool) -> Result<OwnedFd> {
+pub fn setup(create: Create, bind: bool, own: Own) -> Result<OwnedFd> {
     let target = mountpoint::open("/dev", Kind::Dir, Symlinks::Refuse, create)?;
     let options: [(&CStr, &CStr); 2] = [(c"mode", c"755"), (c"size", c"65536k")];
     let dev = mount::new_tmpfs(
@@ -96,23 +96,42 @@ pub fn setup(create: Create, bind: bool) -> Result<OwnedFd> {
         )
         .ctx(|| format!("open /dev/{}", name.to_string_lossy()))
     };
-    let pts_flags = libc::MS_NOSUID | libc::MS_NOEXEC;
-    let pts_data = c"newinstance,ptmxmode=0666,mode=0620";
-    mountpoint::mount_on(
-        &beneath(c"pts")?,
-        "/dev/pts",
-        c"devpts",
-        pts_flags,
-        Some(pts_data),
-    )?;
-    let shm_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    let shm_data = c"mode=1777,size=65536k";
-    mountpoint::mount_on(
-        &beneath(c"shm")?,
-        "/dev/shm",
-        c"tmpfs",
-        shm_flags,
-        Some(shm_data),
-    )?;
+    if own.pts {
+        let pts_flags = libc::MS_NOSUID | libc::MS_NOEXEC;
+        let pts_data = c"newinstance,ptmxmode=0666,mode=0620";
+        mountpoint::mount_on(
+            &beneath(c"pts")?,
+            "/dev/pts",
+            c"devpts",
+            pts_flags,
+            Some(pts_data),
+        )?;
+    }
+    if own.shm {
+        let shm_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let shm_data = c"mode=1777,size=65536k";
+        mountpoint::mount_on(
+            &beneath(c"shm")?,
+            "/dev/shm",
+            c"tmpfs",
+            shm_flags,
+            Some(shm_data),
+        )?;
+    }
     Ok(dev)
+}
+
+/// Which of /dev/pts and /dev/shm nsbox mounts itself: all but those an OCI config's mount
+/// list mounts there (with its own options), so that nothing is mounted twice.
+#[derive(Debug, Clone, Copy)]
+pub struct Own {
+    pub pts: bool,
+    pub shm: bool,
+}
+
+impl Own {
+    pub const ALL: Own = Own {
+        pts: true,
+        shm: true,
+    };
 }

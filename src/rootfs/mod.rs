@@ -129,7 +129,7 @@ fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -
     trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
     mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
     trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-    let dev = devices::setup(create, spec.userns.is_some())?;
+    let dev = devices::setup(create, spec.userns.is_some(), devices::Own::ALL)?;
     trace::step(|| "mount /sys read-only".into());
     if spec.userns.is_some() && !spec.net.own_namespace() {
         // sysfs shows the network namespace it is mounted in, and only that namespace's owner

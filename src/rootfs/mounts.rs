@@ -22,17 +22,26 @@ pub fn apply(
     view: Option<&[ViewMount]>,
 ) -> Result<OwnedFd> {
     let mut dev = None;
+    // The list's own devpts and /dev/shm replace nsbox's (mounted once, with its options).
+    let own = devices::Own {
+        pts: !list
+            .iter()
+            .any(|m| m.destination == "/dev/pts" && m.kind == MountKind::Devpts),
+        shm: !list
+            .iter()
+            .any(|m| m.destination == "/dev/shm" && m.kind == MountKind::Tmpfs),
+    };
     for m in list {
         if m.destination == "/dev" && m.kind == MountKind::Tmpfs {
             trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-            dev = Some(devices::setup(create, spec.userns.is_some())?);
+            dev = Some(devices::setup(create, spec.userns.is_some(), own)?);
             continue;
         }
         one(m, create, view, spec.cgroup_namespace())?;
     }
     let dev = match dev {
         Some(dev) => dev,
-        None => devices::setup(create, spec.userns.is_some())?,
+        None => devices::setup(create, spec.userns.is_some(), devices::Own::ALL)?,
     };
     for d in &spec.extra.devices {
         make_device(d)?;
