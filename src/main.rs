@@ -59,6 +59,7 @@ fn cli_main(args: Vec<OsString>) -> u8 {
     let ctx = cli::Context {
         cwd: &cwd,
         state_root_env,
+        getenv: |name| std::env::var(name).ok(),
         default_root,
         uid,
         gid,

@@ -605,3 +605,38 @@ fn the_command_gets_the_callers_signal_mask() {
     assert_eq!(blocked(true), "SigBlk:\t0000000000000200\n");
     f.assert_clean();
 }
+
+/// docker's habits: `-e NAME` takes NAME's value from nsbox's environment (unset where there is
+/// none); `-d --rm` leaves no record once the container ends.
+#[test]
+fn env_by_name_and_detached_rm() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let out = Out(f
+        .command(&[
+            "-e",
+            "NSBOX_T_FOO",
+            "-e",
+            "NSBOX_T_NONE",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$NSBOX_T_FOO ${NSBOX_T_NONE-unset}\"",
+        ])
+        .env("NSBOX_T_FOO", "from the caller")
+        .env_remove("NSBOX_T_NONE")
+        .output()
+        .unwrap());
+    assert_eq!(out.ok(), "from the caller unset\n");
+    let id = f
+        .detach("gone", &["--rm", "--", "sh", "-c", "sleep 0.2"])
+        .ok();
+    assert_eq!(id.trim(), "gone");
+    wait_until("the record is gone", 10, || {
+        !f.state_root.join("gone").exists()
+    });
+    assert_eq!(f.manage(&["ps", "-a", "-q"]).ok(), "");
+    f.assert_clean();
+}

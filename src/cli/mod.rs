@@ -40,6 +40,9 @@ pub struct Options {
     pub trace: bool,
     /// `-d`: run in the background under a supervisor.
     pub detach: bool,
+    /// `--rm`: with `-d`, the record goes when the container ends (a foreground run keeps
+    /// none anyway).
+    pub remove: bool,
 }
 
 /// What the process knows about its surroundings, injected so parsing stays pure.
@@ -47,6 +50,8 @@ pub struct Context<'a> {
     pub cwd: &'a Path,
     /// The value of NSBOX_ROOT, if set.
     pub state_root_env: Option<OsString>,
+    /// nsbox's own environment (`-e NAME` takes NAME's value from it).
+    pub getenv: fn(&str) -> Option<String>,
     /// The state root without --root or NSBOX_ROOT: /run/nsbox for root, else the caller's
     /// $XDG_RUNTIME_DIR/nsbox (or /tmp/nsbox-UID).
     pub default_root: PathBuf,
@@ -244,7 +249,19 @@ fn parse_run(
             }
             Long("name") => name = Some(value_once(&mut p, &mut seen, "--name")?),
             Long("hostname") => hostname = Some(value_once(&mut p, &mut seen, "--hostname")?),
-            Short('e') | Long("env") => env.push(parse_env(&value(&mut p, &flag)?)?),
+            Short('e') | Long("env") => {
+                let v = value(&mut p, &flag)?;
+                // `-e NAME`: NAME's value in nsbox's own environment, as docker has it (left
+                // unset where there is none).
+                match v.contains('=') {
+                    true => env.push(parse_env(&v)?),
+                    false => match (ctx.getenv)(&v) {
+                        Some(value) => env.push(parse_env(&format!("{v}={value}"))?),
+                        None if !v.is_empty() => {}
+                        None => env.push(parse_env(&v)?),
+                    },
+                }
+            }
             Short('w') | Long("workdir") => {
                 workdir = Some(container_path(
                     "--workdir",
@@ -322,6 +339,7 @@ fn parse_run(
             }
             Long("trace") => opts.trace = true,
             Short('d') | Long("detach") => opts.detach = true,
+            Long("rm") => opts.remove = true,
             Long("init") => init = true,
             Short('t') | Long("tty") => tty = true,
             // stdin always reaches the command: -i is docker's habit (`-it`), and a no-op here.
@@ -533,6 +551,7 @@ mod tests {
         Context {
             cwd,
             state_root_env: env,
+            getenv: |name| (name == "NSBOX_TEST_VAR").then(|| "from-env".to_string()),
             default_root: "/run/nsbox".into(),
             uid: 0,
             gid: 0,
@@ -668,7 +687,17 @@ mod tests {
         assert!(msg(&["-v", "/a:/x/../../etc"]).contains("'..' is not allowed"));
         assert!(msg(&["-v", "/a:/"]).contains("cannot be the container's root"));
         assert!(msg(&["-e", "=x"]).contains("expected KEY=VALUE"));
-        assert!(msg(&["-e", "NOVALUE"]).contains("expected KEY=VALUE"));
+        assert!(msg(&["-e", ""]).contains("expected KEY=VALUE"));
+        // -e NAME: from nsbox's environment (the test's getenv has NSBOX_TEST_VAR), else unset.
+        let (s, _) = run(&["-e", "NSBOX_TEST_VAR", "-e", "NOVALUE", "true"]).unwrap();
+        assert!(
+            s.process
+                .env
+                .contains(&"NSBOX_TEST_VAR=from-env".to_string())
+        );
+        assert!(!s.process.env.iter().any(|v| v.starts_with("NOVALUE")));
+        let (_, o) = run(&["-d", "--rm", "true"]).unwrap();
+        assert!(o.detach && o.remove);
         assert!(msg(&["--name", "a/b"]).contains("--name \"a/b\""));
         assert!(msg(&["--net", "wifi"]).contains("expected none, host, veth"));
         assert!(msg(&["--", ""]).contains("the command is empty"));

@@ -110,7 +110,7 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
         mask,
         maps,
     };
-    let result = run_with_state(spec, setup, notify.as_mut());
+    let result = run_with_state(spec, setup, notify.as_mut(), !opts.remove);
     match notify {
         // The container never ran: the front prints the error.
         Some(mut n) if n.pending() => {
@@ -136,10 +136,12 @@ struct Setup<'a> {
 
 /// Creates the state (and the cgroups, the network plan), runs the container, and tears
 /// everything down.
+/// `keep_record`: a detached container's record stays after it ended (not with `--rm`).
 fn run_with_state(
     spec: &Spec,
     setup: Setup<'_>,
     mut notify: Option<&mut detach::Notify>,
+    keep_record: bool,
 ) -> Result<Outcome> {
     let Setup {
         volume_kinds,
@@ -233,7 +235,7 @@ fn run_with_state(
     }
     if let Some(state) = state.as_mut() {
         let started = notify.as_ref().is_some_and(|n| !n.pending());
-        if started {
+        if started && keep_record {
             // A detached container's record stays for `ps -a`, `logs` and `rm`.
             let code = match &result {
                 Ok(Outcome::Exited(code)) => *code,

@@ -50,7 +50,8 @@ Options:
                             still be connected to: use --rootfs for anything untrusted
       --name ID             container id, unique on this host (default: 12 random hex digits)
       --hostname NAME       hostname inside (default: the id)
-  -e, --env KEY=VALUE       set a variable (repeatable); defaults: PATH, HOME, HOSTNAME
+  -e, --env KEY=VALUE       set a variable (repeatable); defaults: PATH, HOME, HOSTNAME.
+                            -e KEY alone: KEY's value in nsbox's environment (unset if none)
   -w, --workdir DIR         working directory inside (default: /); it must exist
   -u, --user UID[:GID]      numeric user and group to run as (default 0:0; GID defaults to UID)
   -v, --volume SRC:DST[:ro] bind-mount host path SRC at DST (repeatable; :rw is the default).
@@ -137,6 +138,8 @@ Options:
                             runs. A supervisor (a fork of nsbox) waits for it, keeps its output
                             in DIR/ID/log ('nsbox logs'), tears it down when it ends and
                             records its exit code ('nsbox ps -a'); stdin is /dev/null
+      --rm                  with -d, remove the record too when the container ends (a
+                            foreground run leaves nothing anyway)
       --init                nsbox stays PID 1 (a tiny init, no binary added): the command runs
                             as PID 2, orphans are reaped, signals are forwarded to the command,
                             and its exit code is kept. The init is undumpable and shows no

@@ -87,6 +87,7 @@ fn create_record(
     let opts = Options {
         trace,
         detach: false,
+        remove: false,
     };
     let pid = match run::run_to(&spec, opts)? {
         Outcome::Created(pid) => pid,
