@@ -918,3 +918,33 @@ fn the_readmes_oci_example_runs_as_written() {
     assert!(!work.join("bundle").exists());
     f.assert_clean();
 }
+
+/// A config's masks in any order: a later one may hide an earlier one (the chain of masks
+/// then starts again from /dev/null), and /sys paths of a config without a /sys mount are
+/// masked beneath the rootfs like any other path.
+#[test]
+fn masks_in_any_order_and_without_a_sys_mount() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "masks", false);
+    let id = common::unique_id("oci-masks");
+    let mut config = Config {
+        args: &["sh", "-c", "wc -c < /proc/version; ls /proc/sys | wc -l"],
+        ..Default::default()
+    }
+    .text(&b.root);
+    let masked = r#""maskedPaths":["/proc/sys/kernel/hostname","/proc/sys","/proc/version","/sys/firmware"],"#;
+    config = config.replacen(r#""maskedPaths":["#, &format!("{masked}\"unused\":["), 1);
+    // No /sys mount in this config.
+    config = config.replace(
+        r#" {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},"#,
+        "",
+    );
+    std::fs::write(b.dir.join("config.json"), &config).unwrap();
+    let out = oci(&f, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(out.stdout(), "0\n0\n", "/proc/version and /proc/sys masked");
+    f.assert_clean();
+}

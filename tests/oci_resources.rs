@@ -65,7 +65,8 @@ fn memory_cpu_io_and_hugepage_resources_take_effect() {
     let huge = Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir();
     let disk = Loop::new(&f);
     let mut resources = String::from(
-        r#""memory":{"limit":67108864,"reservation":16777216,"swap":100663296},"cpu":{"shares":512,"mems":"0"}"#,
+        // Swap as kubelet gives it (`unified`, beyond the limit): 32 MiB more, 96 MiB in all.
+        r#""memory":{"limit":67108864,"reservation":16777216},"unified":{"memory.swap.max":"33554432"},"cpu":{"shares":512,"mems":"0"}"#,
     );
     let mut devices = String::new();
     match &disk {
@@ -178,13 +179,20 @@ fn resources_nsbox_cannot_honour_are_refused_by_name() {
         "linux.resources.hugepageLimits[0].pageSize: \"2M\"",
     );
     refused(
+        r#""unified":{"cpu.max":"max"}"#,
+        "linux.resources.unified.cpu.max: not supported",
+    );
+    refused(
         r#""hugepageLimits":[{"pageSize":"3MB","limit":0}]"#,
         "hugetlb.3MB",
     );
     // A weight needs a proportional I/O scheduler (BFQ); where the kernel has none, the file
     // is missing and the error says so.
     let blkio = Path::new("/sys/fs/cgroup/blkio");
-    if blkio.is_dir() && !blkio.join("blkio.weight").exists() {
+    if blkio.is_dir()
+        && !blkio.join("blkio.weight").exists()
+        && !blkio.join("blkio.bfq.weight").exists()
+    {
         refused(
             r#""blockIO":{"weight":500}"#,
             "I/O weights need the BFQ I/O scheduler",

@@ -185,6 +185,8 @@ fn block_io_settings(b: &BlockIo, v2: bool) -> Vec<Setting> {
         };
         let dev = format!("{}:{}", t.major, t.minor);
         match v2 {
+            // 0 is "no limit": v1 takes 0, v2 wants `max`.
+            true if t.rate == 0 => s.push(set("io.max", format!("{dev} {v2_key}=max"))),
             true => s.push(set("io.max", format!("{dev} {v2_key}={}", t.rate))),
             false => s.push(set(v1_file, format!("{dev} {}", t.rate))),
         }

@@ -297,7 +297,13 @@ impl Cgroups {
         }
         for controller in &p.controllers {
             for s in limits.settings(*controller, p.version, up) {
-                match write(&path.join(&s.file), &s.value) {
+                let mut written = write(&path.join(&s.file), &s.value);
+                // v1 weights were CFQ's files; with BFQ (kernels since 5.0) they are its own.
+                if written == Err(Errno::ENOENT) && s.file.starts_with("blkio.weight") {
+                    let bfq = s.file.replacen("blkio.", "blkio.bfq.", 1);
+                    written = write(&path.join(&bfq), &s.value);
+                }
+                match written {
                     Ok(()) => {}
                     Err(Errno::ENOENT) if s.optional => trace::note(|| {
                         format!(
@@ -441,8 +447,8 @@ fn setting_error(path: &Path, file: &str, value: &str, c: Controller, e: Errno) 
              cpuset.cpus.effective and cpuset.mems.effective)",
         ),
         (Controller::Blkio, Errno::ENOENT) => err.hint(
-            "this kernel has no such file: I/O weights need the BFQ I/O scheduler (throttles \
-             need only the blkio or io controller)",
+            "this kernel has no such file: I/O weights need the BFQ I/O scheduler on the device \
+             (blkio.bfq.weight) or, on v2, io.weight (throttles need only the controller)",
         ),
         (Controller::Hugetlb, Errno::ENOENT) => {
             err.hint("this kernel has no huge pages of that size (see /sys/kernel/mm/hugepages)")

@@ -181,12 +181,40 @@ pub fn apply(r: &Field<'_>, limits: &mut Limits, devices: &[Device]) -> Result<(
     if let Some(h) = r.get("hugepageLimits") {
         limits.hugepages = super::resources_io::hugepages(&h)?;
     }
-    for refused in ["network", "rdma", "unified"] {
+    if let Some(u) = r.get("unified") {
+        unified(&u, limits)?;
+    }
+    for refused in ["network", "rdma"] {
         if let Some(f) = r.get(refused)
             && !is_empty(f.value)
         {
             return Err(f.unsupported("nsbox has no limits for it yet"));
         }
+    }
+    Ok(())
+}
+
+/// `unified`: cgroup v2 files by name. kubelet gives `memory.swap.max` to every container;
+/// it is the swap limit beyond memory (where a memory limit is set, else accepted and not
+/// applied: no memory limit, no swap limit either). Any other file is refused by name.
+fn unified(u: &Field<'_>, limits: &mut Limits) -> Result<()> {
+    for (key, f) in u.members()? {
+        if key != "memory.swap.max" {
+            return Err(f.unsupported("nsbox writes memory.swap.max only of the v2 files"));
+        }
+        let value = f.str()?;
+        let Some(memory) = limits.memory else {
+            continue;
+        };
+        limits.memory_swap = Some(match value {
+            "max" => u64::MAX,
+            v => {
+                let beyond = v
+                    .parse::<u64>()
+                    .map_err(|_| f.error(format!("{v:?}: expected bytes or max")))?;
+                memory.saturating_add(beyond)
+            }
+        });
     }
     Ok(())
 }

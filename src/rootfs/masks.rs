@@ -62,9 +62,22 @@ const SYSFS_MAGIC: i64 = libc::SYSFS_MAGIC;
 /// Paths in /proc and /sys are masked from inside the filesystem just mounted there, entered
 /// through a descriptor that fstatfs showed to be procfs or sysfs, each path one lookup from its
 /// root (`skip`: a path this kernel lacks); other paths (an OCI config's) are resolved beneath
-/// the rootfs one by one (`mounts::protect`).
-pub fn apply(dev: &OwnedFd, masked: &[String], readonly: &[String]) -> Result<()> {
+/// the rootfs one by one (`mounts::protect`), as are those of a /proc or /sys the container's
+/// mounts did not put there (`mounted`: whether procfs is on /proc, sysfs on /sys).
+pub fn apply(
+    dev: &OwnedFd,
+    masked: &[String],
+    readonly: &[String],
+    mounted: (bool, bool),
+) -> Result<()> {
+    let ours = |root: &str| match root {
+        "/proc" => mounted.0,
+        _ => mounted.1,
+    };
     let inside = |root: &str, list: &[String]| -> Vec<CString> {
+        if !ours(root) {
+            return Vec::new();
+        }
         list.iter()
             .filter_map(|p| p.strip_prefix(root)?.strip_prefix('/'))
             .filter(|rel| in_filesystem(rel))
@@ -101,9 +114,10 @@ pub fn apply(dev: &OwnedFd, masked: &[String], readonly: &[String]) -> Result<()
         list.iter()
             .filter(|p| {
                 !["/proc", "/sys"].iter().any(|root| {
-                    p.strip_prefix(root)
-                        .and_then(|r| r.strip_prefix('/'))
-                        .is_some_and(in_filesystem)
+                    ours(root)
+                        && p.strip_prefix(root)
+                            .and_then(|r| r.strip_prefix('/'))
+                            .is_some_and(in_filesystem)
                 })
             })
             .cloned()
@@ -133,12 +147,18 @@ fn in_filesystem(rel: &str) -> bool {
 /// In the cwd (the root of the filesystem): each mask bound from the previous one of its kind
 /// (a bind of a bind of /dev/null is /dev/null, and a short source path is a cheap lookup).
 fn mask_here(dev: &OwnedFd, shown: &str, masked: &[CString], readonly: &[CString]) -> Result<()> {
-    let mut null: CString = under(dev, c"null");
+    let dev_null = under(dev, c"null");
+    let mut null: CString = dev_null.clone();
     let mut empty_dir: Option<&CStr> = None;
     for name in masked {
         let known_dir = KNOWN_DIRS.contains(&name.to_str().unwrap_or_default());
         if !known_dir {
-            let bound = mount::mount(Some(&null), name, None, libc::MS_BIND, None);
+            let mut bound = mount::mount(Some(&null), name, None, libc::MS_BIND, None);
+            // The previous mask may be hidden by a later one (a config's `acpi/wakeup`, then
+            // `acpi`): from /dev/null itself again.
+            if bound == Err(Errno::ENOENT) && null != dev_null {
+                bound = mount::mount(Some(&dev_null), name, None, libc::MS_BIND, None);
+            }
             match bound {
                 Ok(()) => {
                     null = name.clone();
@@ -196,17 +216,28 @@ fn open_checked(target: &str, magic: i64, kind: &str) -> Result<OwnedFd> {
 /// An empty read-only tmpfs over the directory `name` (in the cwd): a new one, or a bind of
 /// `like`, one made before. Ok(false) when there is no such directory.
 fn empty(like: &Option<&CStr>, shown: &str, name: &CStr) -> Result<bool> {
-    let mounted = match like {
-        Some(source) => mount::mount(Some(source), name, None, libc::MS_BIND, None),
-        None => mount::mount(
+    let fresh = || {
+        mount::mount(
             Some(c"tmpfs"),
             name,
             Some(c"tmpfs"),
             EMPTY_FLAGS,
             Some(c"mode=555"),
-        ),
+        )
     };
-    skip_missing(mounted, shown, name)
+    let mounted = match like {
+        // The mask made before may be hidden by a later one: a new tmpfs then.
+        Some(source) => match mount::mount(Some(source), name, None, libc::MS_BIND, None) {
+            Err(Errno::ENOENT) => fresh(),
+            other => other,
+        },
+        None => fresh(),
+    };
+    match mounted {
+        // Under a file (`kcore/x`): no such directory either.
+        Err(Errno::ENOTDIR) => Ok(false),
+        other => skip_missing(other, shown, name),
+    }
 }
 
 /// `/proc/self/fd/N/name`: the entry `name` of the directory `dir` refers to, reached

@@ -9,7 +9,7 @@ pub mod mounts;
 
 use crate::cgroup::join::ViewMount;
 use crate::error::{Context, Error, Result, Topic};
-use crate::spec::{Rootfs, Spec, Volume};
+use crate::spec::{MountKind, Rootfs, Spec, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
@@ -78,7 +78,11 @@ pub fn setup(
         Some(list) => {
             // An OCI config's own list, then its masks.
             let dev = crate::rootfs::mounts::apply(spec, list, create, cgroups)?;
-            masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths)?;
+            let on = |dest: &str, kind: MountKind| {
+                list.iter().any(|m| m.destination == dest && m.kind == kind)
+            };
+            let mounted = (on("/proc", MountKind::Proc), on("/sys", MountKind::Sysfs));
+            masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, mounted)?;
             sys::close(dev);
         }
         None => standard_mounts(spec, create, cgroups)?,
@@ -139,7 +143,7 @@ fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -
     } else {
         mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
     }
-    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths)?;
+    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, (true, true))?;
     sys::close(dev);
     if let Some(view) = cgroups {
         crate::cgroup::join::mount_view(view, true)?;

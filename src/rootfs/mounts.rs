@@ -22,12 +22,17 @@ pub fn apply(
     view: Option<&[ViewMount]>,
 ) -> Result<OwnedFd> {
     let mut dev = None;
-    // The list's own devpts and /dev/shm replace nsbox's (mounted once, with its options).
+    // The list's own devpts and /dev/shm after its /dev replace nsbox's (mounted once, with
+    // its options); one before /dev would be covered by it.
+    let after_dev = list
+        .iter()
+        .position(|m| m.destination == "/dev" && m.kind == MountKind::Tmpfs)
+        .map_or(&list[..0], |i| &list[i + 1..]);
     let own = devices::Own {
-        pts: !list
+        pts: !after_dev
             .iter()
             .any(|m| m.destination == "/dev/pts" && m.kind == MountKind::Devpts),
-        shm: !list
+        shm: !after_dev
             .iter()
             .any(|m| m.destination == "/dev/shm" && m.kind == MountKind::Tmpfs),
     };
