@@ -71,11 +71,9 @@ fn create_start_state_kill_delete() {
     ] {
         assert!(state.contains(field), "{field} in {state}");
     }
-    // A created container is listed, can't be deleted without --force, nor started twice.
+    // A created container is listed, and not started twice; a running one is not deleted
+    // without --force (a created one is, as runc does: see delete_of_a_created_container).
     assert!(oci(&f, &["list", "--format", "json"]).ok().contains(&id));
-    let refused = oci(&f, &["delete", &id]);
-    assert_ne!(refused.code(), 0);
-    assert!(last_log_msg(&f).contains("the container is created"));
     oci(&f, &["start", &id]).ok();
     wait_until("the command runs", 10, || {
         std::fs::read_to_string(format!("/proc/{pid}/comm"))
@@ -86,6 +84,9 @@ fn create_start_state_kill_delete() {
     assert_eq!(status_of(&f, &id), "running");
     // The command writes to create's stdout: the caller's (conmon's pipe).
     assert_eq!(lines.next().unwrap().unwrap(), "started");
+    let refused = oci(&f, &["delete", &id]);
+    assert_ne!(refused.code(), 0);
+    assert!(last_log_msg(&f).contains("the container is running"));
     let again = oci(&f, &["start", &id]);
     assert_ne!(again.code(), 0);
     assert!(
@@ -102,6 +103,13 @@ fn create_start_state_kill_delete() {
     assert_eq!(status_of(&f, &id), "stopped");
     let k = oci(&f, &["kill", &id, "TERM"]);
     assert_ne!(k.code(), 0, "kill of a stopped container fails");
+    assert!(
+        k.stderr().contains("container not running"),
+        "runc's words: {}",
+        k.stderr()
+    );
+    // --all still reaches what the cgroups hold (nothing here): no error.
+    assert_eq!(oci(&f, &["kill", "--all", &id, "KILL"]).code(), 0);
     oci(&f, &["delete", &id]).ok();
     let gone = oci(&f, &["state", &id]);
     assert_ne!(gone.code(), 0);
@@ -947,5 +955,27 @@ fn masks_in_any_order_and_without_a_sys_mount() {
     let out = oci(&f, &["run", "--bundle", b.dir.to_str().unwrap(), &id]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert_eq!(out.stdout(), "0\n0\n", "/proc/version and /proc/sys masked");
+    f.assert_clean();
+}
+
+/// `delete` without --force of a created container kills and removes it, as runc does
+/// (containerd's shim deletes a created task so).
+#[test]
+fn delete_of_a_created_container() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "created", false);
+    let id = common::unique_id("oci-created");
+    b.write(&Config {
+        args: &["sleep", "600"],
+        ..Default::default()
+    });
+    let bundle = b.dir.to_str().unwrap().to_string();
+    oci(&f, &["create", "--bundle", &bundle, &id]).ok();
+    assert_eq!(status_of(&f, &id), "created");
+    oci(&f, &["delete", &id]).ok();
+    assert!(oci(&f, &["state", &id]).stderr().contains("does not exist"));
     f.assert_clean();
 }

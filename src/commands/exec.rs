@@ -43,7 +43,8 @@ const JOINED: [(&str, i32); 4] = [
 /// What the child is handed: descriptors opened on the host side.
 struct Joins {
     cgroup_procs: Vec<OwnedFd>,
-    cgroup_ns: OwnedFd,
+    /// None where the container shares the host's (nsbox's) cgroup namespace.
+    cgroup_ns: Option<OwnedFd>,
     namespaces: Vec<(OwnedFd, i32)>,
     root: OwnedFd,
 }
@@ -70,7 +71,9 @@ fn start(opts: &Exec) -> Result<u8> {
     let target = Target {
         id: &rec.id,
         pid: &rec.pid,
-        namespaces: rec.namespaces,
+        // A native container always has pid and cgroup namespaces of its own (the cgroup one
+        // unshared after clone, so not in its clone flags).
+        namespaces: rec.namespaces | libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP,
         dir: &found.dir,
     };
     match join(mask, &target, &process_for(rec, opts), &How::default())? {
@@ -131,10 +134,19 @@ pub fn join(mask: SigSet, target: &Target, process: &Process, how: &How) -> Resu
         }
     };
     trace::step(|| format!("open the namespaces of PID 1 (host pid {pid})"));
-    let pid_ns = open_ns(pid, "pid")?;
+    // The pid and cgroup namespaces too only where the container has its own: after
+    // setns(user), one of the host's could not be entered.
+    let own = |flag: i32| target.namespaces & flag != 0;
+    let pid_ns = match own(libc::CLONE_NEWPID) {
+        true => Some(open_ns(pid, "pid")?),
+        false => None,
+    };
     let joins = Joins {
         cgroup_procs: cgroup_procs(target.dir)?,
-        cgroup_ns: open_ns(pid, "cgroup")?,
+        cgroup_ns: match own(libc::CLONE_NEWCGROUP) {
+            true => Some(open_ns(pid, "cgroup")?),
+            false => None,
+        },
         // Only those the container made: one it shares with the host (--net host) is already
         // ours, and after setns(user) it could not be entered again.
         namespaces: JOINED
@@ -173,8 +185,10 @@ pub fn join(mask: SigSet, target: &Target, process: &Process, how: &How) -> Resu
     // nsbox stays outside the container's pid namespace, where nothing inside can see it.
     enter_namespaces(&joins)?;
     trace::step(|| "join the pid namespace (for the process about to be created)".into());
-    lifecycle::setns(&pid_ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
-    sys::close(pid_ns);
+    if let Some(ns) = pid_ns {
+        lifecycle::setns(&ns, libc::CLONE_NEWPID).ctx(|| "setns(pid)".into())?;
+        sys::close(ns);
+    }
     trace::step(|| "clone the command's process into the container's pid namespace".into());
     let child = spawn::spawn(0, None, |channel, _| {
         enter(&joins, process, ctx, mask, channel)
@@ -191,6 +205,8 @@ pub fn join(mask: SigSet, target: &Target, process: &Process, how: &How) -> Resu
         child.abort();
         return Err(e);
     }
+    // Sent: the client holds the terminal now (its hang-up must reach the process).
+    let master = master.filter(|_| how.console.is_none());
     child.release()?;
     if how.detach {
         trace::step(|| format!("leave the command (host pid {}) to the caller", child.pid));
@@ -327,7 +343,10 @@ fn join_cgroups(joins: &Joins, detached: bool) -> Result<()> {
         sys::write(procs, b"0")
             .ctx(|| "join the container's cgroup (write cgroup.procs)".into())?;
     }
-    lifecycle::setns(&joins.cgroup_ns, libc::CLONE_NEWCGROUP).ctx(|| "setns(cgroup)".into())
+    match &joins.cgroup_ns {
+        Some(ns) => lifecycle::setns(ns, libc::CLONE_NEWCGROUP).ctx(|| "setns(cgroup)".into()),
+        None => Ok(()),
+    }
 }
 
 /// nsbox's part: the ipc, uts, net and mount namespaces, then the root of PID 1.

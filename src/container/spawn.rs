@@ -163,6 +163,10 @@ impl Child {
     /// it) or the child failed (its report arrives; `report` returns it later). Returns whether
     /// the command runs.
     pub fn wait_started(&self) -> bool {
+        // A failure that came before (with the pty, say) is kept in `early`.
+        if self.early.borrow().is_some() {
+            return false;
+        }
         matches!(self.receive(), Received::End)
     }
 

@@ -100,15 +100,16 @@ fn create_record(
         }
     };
     record.pid = Proc::require(pid)?;
-    let started = match start {
-        true => release(&dir, &record, &c.id),
-        false => Ok(()),
-    };
-    let written = started
-        .and_then(|()| record.save(&dir))
+    // The record first: `state` and `delete --force` know the container from its start on.
+    let written = record
+        .save(&dir)
         .and_then(|()| match &c.pid_file {
             Some(f) => write_pid_file(f, pid),
             None => Ok(()),
+        })
+        .and_then(|()| match start {
+            true => release(&dir, &record, &c.id),
+            false => Ok(()),
         });
     if let Err(e) = written {
         // Nothing may stay of a create that failed: the container, then its state.
@@ -221,14 +222,20 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<()> {
 }
 
 fn kill_found(dir: &Path, rec: &Record, id: &str, signal: i32, all: bool) -> Result<()> {
-    if rec.status(dir) == Status::Stopped {
+    let stopped = rec.status(dir) == Status::Stopped;
+    // `--all` of a stopped container still reaches what its cgroups hold (containerd's shim
+    // ends a container's last processes so); runc's words for the rest.
+    if stopped && !all {
         return Err(Error::new(
             format!("kill {id:?}"),
-            "the container is not running (stopped)",
+            "container not running (its first process ended)",
         )
         .hint(format!("remove it: nsbox delete {id}")));
     }
-    let mut pids = vec![rec.pid.pid];
+    let mut pids = match stopped {
+        true => Vec::new(),
+        false => vec![rec.pid.pid],
+    };
     if all {
         pids.extend(cgroup_pids(dir)?.into_iter().filter(|p| *p != rec.pid.pid));
     }
@@ -276,7 +283,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
 fn delete_found(dir: &Path, rec: &Record, id: &str, force: bool) -> Result<()> {
     let status = rec.status(dir);
     if status != Status::Stopped {
-        if !force {
+        // A created container is deleted without --force, as runc does (containerd's shim
+        // deletes a created task so).
+        if !force && status != Status::Created {
             return Err(Error::new(
                 format!("delete {id:?}"),
                 format!("the container is {}", status.name()),

@@ -15,8 +15,9 @@ use crate::sys::{self, fs};
 use std::path::Path;
 
 /// The namespaces a container can make, by their name under /proc/PID/ns.
-const NAMESPACES: [(&str, i32); 6] = [
+const NAMESPACES: [(&str, i32); 7] = [
     ("user", libc::CLONE_NEWUSER),
+    ("cgroup", libc::CLONE_NEWCGROUP),
     ("ipc", libc::CLONE_NEWIPC),
     ("uts", libc::CLONE_NEWUTS),
     ("net", libc::CLONE_NEWNET),
@@ -79,8 +80,12 @@ pub fn exec(root: &Path, e: &Exec, cwd: &Path) -> Result<u8> {
     match join::join(mask, &target, &process, &how)? {
         Joined::Exited(code) => Ok(code),
         Joined::Detached(pid) => {
-            if let (Some((dir, name)), Some(path)) = (&pid_dir, &e.pid_file) {
-                write_pid_file_at(dir, name, path, pid)?;
+            if let (Some((dir, name)), Some(path)) = (&pid_dir, &e.pid_file)
+                && let Err(err) = write_pid_file_at(dir, name, path, pid)
+            {
+                // A process its caller cannot know of must not run on.
+                let _ = crate::sys::process::kill(pid, libc::SIGKILL);
+                return Err(err);
             }
             Ok(0)
         }

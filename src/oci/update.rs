@@ -71,6 +71,10 @@ pub fn update(root: &Path, u: &Update, cwd: &Path) -> Result<()> {
     }
     crate::trace::step(|| format!("update the limits of {:?}", u.id));
     for (_, (d, mut settings)) in plan {
+        // Swap changes only where asked (v2); v1 keeps memory+swap at least the limit.
+        if limits.memory_swap.is_none() {
+            settings.retain(|s| s.file != "memory.swap.max");
+        }
         raise_memsw_first(&d, &mut settings);
         for s in settings.iter().filter(|s| !s.value.is_empty()) {
             let path = d.join(&s.file);
