@@ -11,14 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// One test at a time: the containers' cgroups are named by containerd's namespace and id
-/// (`/default/web`), the same in every containerd, and their rootfs mounts are the host's.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 struct Containerd {
     dir: PathBuf,
     daemon: Child,
@@ -177,7 +169,9 @@ fn containerd_runs_containers_on_nsbox() {
     if !common::can_run() {
         return;
     }
-    let _one = one_at_a_time();
+    // One test at a time: the containers' cgroups are named by containerd's namespace and id
+    // (`/default/web`), the same in every containerd, and their rootfs mounts are the host's.
+    let _one = common::one_at_a_time();
     let f = Fixture::new();
     let Some(c) = Containerd::new(&f) else { return };
     let image = "localhost/bb:latest";
@@ -281,7 +275,7 @@ fn the_readmes_containerd_example_runs_as_written() {
     if !common::can_run() {
         return;
     }
-    let _one = one_at_a_time();
+    let _one = common::one_at_a_time();
     let f = Fixture::new();
     let Some(c) = Containerd::new(&f) else { return };
     let script = common::readme_block("### Use nsbox under containerd")

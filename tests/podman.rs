@@ -11,14 +11,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// podman mounts each container's /dev/shm on the host: one test at a time, so that another
-/// test's mounts never show in a test's snapshot of the host.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 struct Podman {
     dir: PathBuf,
     state_root: PathBuf,
@@ -175,7 +167,9 @@ fn podman_runs_containers_on_nsbox() {
     if !common::can_run() {
         return;
     }
-    let _one = one_at_a_time();
+    // podman mounts each container's /dev/shm on the host: one test at a time, so that another
+    // test's mounts never show in a test's snapshot of the host.
+    let _one = common::one_at_a_time();
     let f = Fixture::new();
     let Some(p) = Podman::new(&f) else { return };
     let image = "localhost/bb";
@@ -252,7 +246,7 @@ fn podman_limits_are_enforced_inside() {
     if !common::can_run() {
         return;
     }
-    let _one = one_at_a_time();
+    let _one = common::one_at_a_time();
     let f = Fixture::new();
     let Some(p) = Podman::new(&f) else { return };
     let image = "localhost/bb";
@@ -315,7 +309,7 @@ fn the_readmes_podman_example_runs_as_written() {
     if !common::can_run() {
         return;
     }
-    let _one = one_at_a_time();
+    let _one = common::one_at_a_time();
     let f = Fixture::new();
     let Some(p) = Podman::new(&f) else { return };
     let installed = p.dir.join("nsbox");

@@ -170,13 +170,13 @@ fn cpu_list(flag: &str, s: &str) -> Result<Vec<u32>> {
 /// A memory or pids limit below what the container's cgroup `d` uses now is refused (v2
 /// would OOM-kill to get there, v1 refuse with EBUSY after reclaiming).
 fn below_usage(controller: Controller, d: &Path, limits: &Limits) -> Result<()> {
-    let (want, files, what) = match controller {
+    let (want, files, what): (_, &[&str], _) = match controller {
         Controller::Memory => (
             limits.memory,
-            ["memory.current", "memory.usage_in_bytes"],
+            &["memory.current", "memory.usage_in_bytes"],
             "bytes of memory",
         ),
-        Controller::Pids => (limits.pids, ["pids.current", "pids.current"], "processes"),
+        Controller::Pids => (limits.pids, &["pids.current"], "processes"),
         _ => return Ok(()),
     };
     let Some(want) = want else { return Ok(()) };

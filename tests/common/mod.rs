@@ -536,3 +536,10 @@ pub fn readme_block(heading: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// One test of this test binary at a time, for tests whose clients put things on the host that
+/// another test's snapshot of it would see (podman's /dev/shm mounts, containerd's cgroups).
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
