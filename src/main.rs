@@ -60,6 +60,7 @@ fn cli_main(args: Vec<OsString>) -> u8 {
         cwd: &cwd,
         state_root_env,
         getenv: |name| std::env::var(name).ok(),
+        read_file: |path| std::fs::read(path),
         default_root,
         uid,
         gid,

@@ -54,6 +54,17 @@ pub struct Volume {
     pub read_only: bool,
 }
 
+/// `--tmpfs DST[:OPTIONS]`: an empty tmpfs at `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tmpfs {
+    /// Absolute path inside the container, without `..`.
+    pub target: String,
+    /// tmpfs's own options (`mode=1777,size=1048576`), as mount(2) takes them.
+    pub data: String,
+    /// MS_NOSUID | MS_NODEV, and MS_NOEXEC, MS_RDONLY as asked.
+    pub flags: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct User {
     pub uid: u32,
@@ -81,7 +92,7 @@ pub struct Spec {
     /// The command and what it starts with.
     pub process: Process,
     pub volumes: Vec<Volume>,
-    pub tmpfs: Vec<String>,
+    pub tmpfs: Vec<Tmpfs>,
     pub read_only: bool,
     pub net: Net,
     pub chroot: bool,
@@ -114,6 +125,9 @@ pub struct Process {
     pub env: Vec<String>,
     pub workdir: String,
     pub user: User,
+    /// `-u NAME[:GROUP]`: names to look up in the container's /etc/passwd and /etc/group
+    /// before it is made (they then set `user`, `groups` and maybe HOME).
+    pub names: Option<crate::process::users::Names>,
     /// Supplementary groups of the user.
     pub groups: Vec<u32>,
     /// The umask at execve (default 022).
@@ -145,6 +159,7 @@ impl Process {
             env,
             workdir,
             user,
+            names: None,
             groups: Vec::new(),
             umask: None,
             security: Security {

@@ -3,6 +3,7 @@
 use super::{Command, Context, absolute, arg_name, lex, lossy, parse_env, parse_user, usage};
 use super::{container_path, state_root_or_default, value, value_os};
 use crate::error::{Error, Result};
+use crate::process::users::Names;
 use crate::spec::{self, User};
 use lexopt::prelude::*;
 use std::ffi::OsString;
@@ -25,7 +26,8 @@ pub struct Exec {
     pub command: Vec<OsString>,
     pub env: Vec<(String, String)>,
     pub workdir: Option<String>,
-    pub user: Option<User>,
+    /// `-u`: ids, and names to look up in the container's /etc/passwd and /etc/group.
+    pub user: Option<(User, Option<Names>)>,
     pub tty: bool,
     pub trace: bool,
 }
@@ -204,7 +206,10 @@ pub fn parse_exec(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
                     true,
                 )?)
             }
-            Short('u') | Long("user") => user = Some(parse_user(&value(&mut p, "--user")?)?),
+            Short('u') | Long("user") => {
+                let (ids, names) = parse_user(&value(&mut p, "--user")?)?;
+                user = Some((ids, names))
+            }
             Long("trace") => trace = true,
             Value(v) => {
                 id = Some(id_arg(v, "exec")?);
@@ -222,6 +227,9 @@ pub fn parse_exec(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
         }
     }
     let id = need_id(id, "exec")?;
+    if let Some((_, Some(n))) = user.as_mut() {
+        n.set_home = !env.iter().any(|(k, _)| k == "HOME");
+    }
     if command.is_empty() || command[0].is_empty() {
         return Err(usage("a command to run is needed after the id", "exec"));
     }

@@ -1,7 +1,9 @@
 //! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
 
+mod env_file;
 mod limits;
 mod manage;
+mod tmpfs;
 pub mod topics;
 
 pub use manage::{Doctor, Exec, Ps, parse_signal};
@@ -9,6 +11,7 @@ pub use manage::{Doctor, Exec, Ps, parse_signal};
 use crate::cgroup::limits::Limits;
 use crate::error::{Error, Result};
 use crate::process::caps::{self, Caps};
+use crate::process::users::Names;
 use crate::rootfs::masks;
 use crate::spec::{self, Net, Process, Rootfs, Security, Spec, User, Volume};
 use lexopt::prelude::*;
@@ -52,6 +55,8 @@ pub struct Context<'a> {
     pub state_root_env: Option<OsString>,
     /// nsbox's own environment (`-e NAME` takes NAME's value from it).
     pub getenv: fn(&str) -> Option<String>,
+    /// Reads a file the command line names (`--env-file`).
+    pub read_file: fn(&Path) -> std::io::Result<Vec<u8>>,
     /// The state root without --root or NSBOX_ROOT: /run/nsbox for root, else the caller's
     /// $XDG_RUNTIME_DIR/nsbox (or /tmp/nsbox-UID).
     pub default_root: PathBuf,
@@ -223,6 +228,8 @@ fn parse_run(
     let (mut rootfs, mut name, mut hostname, mut workdir, mut user) =
         (None, None, None, None, None);
     let (mut env, mut volumes, mut tmpfs) = (Vec::new(), Vec::new(), Vec::new());
+    // --env-file's variables, before every -e (which wins, as in docker).
+    let mut file_env = Vec::new();
     let (mut read_only, mut chroot, mut net) = (false, false, Net::None);
     // `--net ns:PATH`: the network namespace of that file, joined (as the host's is shared).
     let mut net_join = None;
@@ -262,6 +269,16 @@ fn parse_run(
                     },
                 }
             }
+            Long("env-file") => {
+                let file = absolute(ctx.cwd, value_os(&mut p)?);
+                let text = (ctx.read_file)(&file).map_err(|e| {
+                    Error::new(
+                        format!("--env-file {file:?}"),
+                        format!("cannot read it: {e}"),
+                    )
+                })?;
+                file_env.extend(env_file::parse(&file, &text, ctx.getenv)?);
+            }
             Short('w') | Long("workdir") => {
                 workdir = Some(container_path(
                     "--workdir",
@@ -275,7 +292,7 @@ fn parse_run(
             Short('v') | Long("volume") => {
                 volumes.push(parse_volume(&value(&mut p, &flag)?, ctx.cwd)?)
             }
-            Long("tmpfs") => tmpfs.push(container_path("--tmpfs", &value(&mut p, &flag)?, false)?),
+            Long("tmpfs") => tmpfs.push(tmpfs::parse(&value(&mut p, &flag)?)?),
             Long("read-only") => read_only = true,
             Long("net") => {
                 let mode = value_once(&mut p, &mut seen, "--net")?;
@@ -370,7 +387,7 @@ fn parse_run(
     };
     let hostname = hostname.unwrap_or_else(|| id.clone());
     spec::check_name("--hostname", &hostname)?;
-    let user = user.unwrap_or(User { uid: 0, gid: 0 });
+    let (user, mut names) = user.unwrap_or((User { uid: 0, gid: 0 }, None));
     if command.first().is_some_and(|c| c.is_empty()) {
         return Err(Error::new("COMMAND \"\"", "the command is empty")
             .hint("name the command to run after the options"));
@@ -398,14 +415,21 @@ fn parse_run(
     if command_defaulted {
         command.push(spec::DEFAULT_SHELL.into());
     }
+    file_env.append(&mut env);
+    let mut env = file_env;
     // A terminal needs a TERM to be usable; docker gives xterm when the caller names none.
     if tty && !env.iter().any(|(k, _)| k == "TERM") {
         env.insert(0, ("TERM".into(), "xterm".into()));
+    }
+    // A user given by name gets the HOME of its /etc/passwd entry, unless -e sets one.
+    if let Some(n) = names.as_mut() {
+        n.set_home = !env.iter().any(|(k, _)| k == "HOME");
     }
     let process = Process {
         command_defaulted,
         security,
         tty,
+        names,
         ..Process::new(
             command,
             spec::environment(&hostname, user, &env),
@@ -450,27 +474,43 @@ pub fn parse_env(s: &str) -> Result<(String, String)> {
     }
 }
 
-/// `UID[:GID]`, numeric; GID defaults to UID.
-pub fn parse_user(s: &str) -> Result<User> {
-    let bad = || {
-        Error::new(
-            format!("--user {s:?}"),
-            "expected UID[:GID] with numeric ids, e.g. 1000 or 1000:1000",
-        )
+/// `-u USER[:GROUP]`: numbers (GID defaults to UID), or names to look up in the container's
+/// /etc/passwd and /etc/group when it is made (then `User` is a placeholder).
+pub fn parse_user(s: &str) -> Result<(User, Option<Names>)> {
+    let bad = |why: &str| {
+        Error::new(format!("--user {s:?}"), why.to_string())
+            .hint("e.g. 1000, 1000:100, www, www:wheel")
     };
     let (u, g) = s
         .split_once(':')
         .map(|(u, g)| (u, Some(g)))
         .unwrap_or((s, None));
-    let uid: u32 = u.parse().map_err(|_| bad())?;
-    let gid: u32 = match g {
-        Some(g) => g.parse().map_err(|_| bad())?,
-        None => uid,
+    let number = |p: &str| p.parse::<u32>().ok().filter(|n| *n != u32::MAX);
+    let name = |p: &str| {
+        !p.is_empty()
+            && !p.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-$".contains(c))
     };
-    if uid == u32::MAX || gid == u32::MAX {
-        return Err(bad());
+    for part in std::iter::once(u).chain(g) {
+        if number(part).is_none() && !name(part) {
+            return Err(bad(&format!(
+                "{part:?} is neither a number (0 to 4294967294) nor a user or group name"
+            )));
+        }
     }
-    Ok(User { uid, gid })
+    match (number(u), g.map(number)) {
+        (Some(uid), None) => Ok((User { uid, gid: uid }, None)),
+        (Some(uid), Some(Some(gid))) => Ok((User { uid, gid }, None)),
+        _ => Ok((
+            User { uid: 0, gid: 0 },
+            Some(Names {
+                user: u.to_string(),
+                group: g.map(str::to_string),
+                set_home: false,
+            }),
+        )),
+    }
 }
 
 /// `SRC:DST[:ro|rw]`; SRC relative to the cwd, DST an absolute path inside the container.
@@ -552,6 +592,12 @@ mod tests {
             cwd,
             state_root_env: env,
             getenv: |name| (name == "NSBOX_TEST_VAR").then(|| "from-env".to_string()),
+            read_file: |path| match path.to_str() {
+                Some("/work/vars.env") => {
+                    Ok(b"A=from-file\nB=from-file\nNSBOX_TEST_VAR\n".to_vec())
+                }
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            },
             default_root: "/run/nsbox".into(),
             uid: 0,
             gid: 0,
@@ -665,7 +711,7 @@ mod tests {
                 read_only: true
             }]
         );
-        assert_eq!(s.tmpfs, vec!["/t"]);
+        assert_eq!(s.tmpfs[0].target, "/t");
         assert_eq!(s.process.user, User { uid: 7, gid: 7 });
         assert!(s.process.env.contains(&"A=b=c".to_string()));
         assert_eq!(s.process.workdir, "/tmp");
@@ -679,8 +725,24 @@ mod tests {
             "unknown option --bogus — hint: see 'nsbox help run'"
         );
         assert!(msg(&["--name"]).starts_with("missing argument for option '--name'"));
-        assert!(msg(&["-u", "root"]).contains("expected UID[:GID] with numeric ids"));
-        assert!(msg(&["-u", "1:x"]).contains("expected UID[:GID]"));
+        assert!(msg(&["-u", "ro ot"]).contains("neither a number"));
+        assert!(msg(&["-u", "1:"]).contains("neither a number"));
+        assert!(msg(&["-u", "4294967295"]).contains("neither a number"));
+        // Names are looked up in the image when the container is made; numbers stay numbers.
+        let (s, _) = run(&["-u", "www:wheel", "true"]).unwrap();
+        let names = s.process.names.unwrap();
+        assert_eq!(
+            (names.user.as_str(), names.group.as_deref()),
+            ("www", Some("wheel"))
+        );
+        assert!(names.set_home);
+        let (s, _) = run(&["-u", "1:x", "-e", "HOME=/h", "true"]).unwrap();
+        assert!(!s.process.names.unwrap().set_home);
+        let (s, _) = run(&["-u", "7:8", "true"]).unwrap();
+        assert_eq!(
+            (s.process.user, s.process.names),
+            (User { uid: 7, gid: 8 }, None)
+        );
         assert!(msg(&["-v", "/a"]).contains("expected SRC:DST[:ro|rw]"));
         assert!(msg(&["-v", "/a:/b:rx"]).contains("unknown mode \"rx\""));
         assert!(msg(&["-v", "/a:rel"]).contains("must be an absolute path"));
@@ -696,6 +758,13 @@ mod tests {
                 .contains(&"NSBOX_TEST_VAR=from-env".to_string())
         );
         assert!(!s.process.env.iter().any(|v| v.starts_with("NOVALUE")));
+        // --env-file: its variables first, every -e after (-e wins, wherever it stands).
+        let (s, _) = run(&["-e", "B=from-e", "--env-file", "vars.env", "true"]).unwrap();
+        let env = &s.process.env;
+        for var in ["A=from-file", "B=from-e", "NSBOX_TEST_VAR=from-env"] {
+            assert!(env.contains(&var.to_string()), "{env:?}");
+        }
+        assert!(msg(&["--env-file", "nope.env"]).contains("cannot read it"));
         let (_, o) = run(&["-d", "--rm", "true"]).unwrap();
         assert!(o.detach && o.remove);
         assert!(msg(&["--name", "a/b"]).contains("--name \"a/b\""));

@@ -26,7 +26,7 @@ use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet
 use crate::trace;
 use crate::{container::supervise, spec};
 use std::convert::Infallible;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 /// The namespaces nsbox joins itself before it creates the process, in this order: the mount
@@ -76,7 +76,8 @@ fn start(opts: &Exec) -> Result<u8> {
         namespaces: rec.namespaces | libc::CLONE_NEWPID | libc::CLONE_NEWCGROUP,
         dir: &found.dir,
     };
-    match join(mask, &target, &process_for(rec, opts), &How::default())? {
+    let process = process_for(rec, opts)?;
+    match join(mask, &target, &process, &How::default())? {
         Joined::Exited(code) => Ok(code),
         Joined::Detached(_) => Ok(0),
     }
@@ -285,23 +286,44 @@ fn cgroup_procs(dir: &Path) -> Result<Vec<OwnedFd>> {
 }
 
 /// The command's process: the container's environment, user, working directory and
-/// privileges, with what `exec` overrides.
-fn process_for(rec: &Record, opts: &Exec) -> Process {
+/// privileges, with what `exec` overrides (a user by name looked up in the container's
+/// /etc/passwd, through PID 1's root).
+fn process_for(rec: &Record, opts: &Exec) -> Result<Process> {
     let mut env = rec.env.clone();
     spec::override_env(&mut env, &opts.env);
     if opts.tty && !env.iter().any(|v| v.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
-    Process {
+    let (user, groups) = match &opts.user {
+        None => (rec.user, rec.groups.clone()),
+        Some((ids, None)) => (*ids, Vec::new()),
+        Some((_, Some(names))) => {
+            let root = fs::openat(
+                libc::AT_FDCWD,
+                &c(Path::new(&format!("/proc/{}/root", rec.pid.pid)))?,
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                0,
+            )
+            .map_err(|e| Error::sys(format!("open the root of {}'s PID 1", rec.id), e))?;
+            let found = crate::process::users::resolve(root.as_raw_fd(), names)?;
+            sys::close(root);
+            if let Some(home) = found.home {
+                spec::override_env(&mut env, &[("HOME".into(), home)]);
+            }
+            (found.user, found.groups)
+        }
+    };
+    Ok(Process {
         security: rec.security,
         tty: opts.tty,
+        groups,
         ..Process::new(
             opts.command.clone(),
             env,
             opts.workdir.clone().unwrap_or_else(|| rec.workdir.clone()),
-            opts.user.unwrap_or(rec.user),
+            user,
         )
-    }
+    })
 }
 
 /// The child: into the container's cgroups and cgroup namespace, then the command.

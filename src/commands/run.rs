@@ -81,6 +81,15 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
     let maps = check_privileges(spec)?;
     // Fail on bad input before anything exists on the host.
     let volume_kinds = check_inputs(spec)?;
+    // `-u NAME`: the ids the image gives the names, before anything is made.
+    let named;
+    let spec = match &spec.process.names {
+        Some(names) => {
+            named = crate::process::users::resolve_in(spec, names)?;
+            &named
+        }
+        None => spec,
+    };
     if spec.process.tty && !opts.detach && spec.extra.console_socket.is_none() {
         console::require_terminal("run")?;
     }
@@ -549,7 +558,8 @@ fn check_inputs(spec: &Spec) -> Result<Vec<Kind>> {
         reserved_target(&v.target, *kind).map_err(|why| why.into_error(what()))?;
     }
     for t in &spec.tmpfs {
-        reserved_target(t, Kind::Dir).map_err(|why| why.into_error(format!("--tmpfs {t:?}")))?;
+        reserved_target(&t.target, Kind::Dir)
+            .map_err(|why| why.into_error(format!("--tmpfs {:?}", t.target)))?;
     }
     Ok(kinds)
 }

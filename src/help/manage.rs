@@ -58,7 +58,8 @@ as for 'nsbox run'.
 Options:
   -e, --env KEY=VALUE       set a variable (repeatable), over the container's own
   -w, --workdir DIR         working directory inside (default: the container's)
-  -u, --user UID[:GID]      numeric user and group (default: the container's)
+  -u, --user USER[:GROUP]   user and group (default: the container's): numbers, or names from
+                            the container's /etc/passwd and /etc/group, as with run
   -t, --tty                 a pseudo-terminal from the container's devpts (stdin must be one),
                             TERM=xterm unless the container's environment or -e sets one
   -i, --interactive         accepted, as docker's -it: stdin always reaches the command

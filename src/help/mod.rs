@@ -52,14 +52,23 @@ Options:
       --hostname NAME       hostname inside (default: the id)
   -e, --env KEY=VALUE       set a variable (repeatable); defaults: PATH, HOME, HOSTNAME.
                             -e KEY alone: KEY's value in nsbox's environment (unset if none)
+      --env-file FILE       variables from FILE, docker's format: KEY=VALUE lines (the value
+                            as written, quotes included), # comment lines, a bare KEY as -e KEY;
+                            repeatable; -e wins over a file
   -w, --workdir DIR         working directory inside (default: /); it must exist
-  -u, --user UID[:GID]      numeric user and group to run as (default 0:0; GID defaults to UID)
+  -u, --user USER[:GROUP]   user and group to run as (default 0:0): numbers (GID defaults to
+                            UID), or names looked up in the container's /etc/passwd and
+                            /etc/group (a named user gets its primary group, the groups that
+                            list it, and its HOME unless -e sets one)
   -v, --volume SRC:DST[:ro] bind-mount host path SRC at DST (repeatable; :rw is the default).
                             DST is resolved inside the rootfs: '..' and symlinks that lead out
                             of it are refused; a missing DST is created (not with --read-only).
                             Mounts nest parents first: with -v SRC:/d --tmpfs /d/x, the
                             mount point x is created in SRC
-      --tmpfs DST           mount an empty tmpfs at DST (repeatable)
+      --tmpfs DST[:OPTS]    mount an empty tmpfs at DST (repeatable). OPTS, comma-separated
+                            as docker's: size=SIZE (k, m, g), mode=OCTAL (default 1777),
+                            uid=N, gid=N, nr_inodes=N, exec (default noexec), ro, rw; it is
+                            always nosuid and nodev
       --read-only           mount the rootfs read-only (volumes and tmpfs keep their modes)
       --net MODE            none: own network namespace with only lo, up (default)
                             host: share the host's network namespace

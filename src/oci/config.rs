@@ -203,6 +203,7 @@ pub fn process_of(p: &Field<'_>) -> Result<Process> {
         env,
         workdir,
         user,
+        names: None,
         groups,
         umask,
         security: Security {

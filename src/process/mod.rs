@@ -5,3 +5,4 @@ pub mod caps;
 pub mod execve;
 pub mod hardening;
 pub mod seccomp;
+pub mod users;

@@ -9,7 +9,7 @@ pub mod mounts;
 
 use crate::cgroup::join::ViewMount;
 use crate::error::{Context, Error, Result, Topic};
-use crate::spec::{MountKind, Rootfs, Spec, Volume};
+use crate::spec::{MountKind, Rootfs, Spec, Tmpfs, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
@@ -95,7 +95,7 @@ pub fn setup(
             ("/var/tmp", "mode=1777"),
             ("/run", "mode=755"),
         ] {
-            match tmpfs(dir, mode, Create::No) {
+            match tmpfs(dir, mode, TMPFS_FLAGS, Create::No) {
                 Err(e) if e.errno == Some(Errno::ENOENT) => {}
                 other => other?,
             }
@@ -233,14 +233,14 @@ fn bind_host_sys(create: Create) -> Result<()> {
 /// One user mount (-v or --tmpfs).
 enum UserMount<'a> {
     Volume(&'a Volume, Kind),
-    Tmpfs(&'a str),
+    Tmpfs(&'a Tmpfs),
 }
 
 impl UserMount<'_> {
     fn target(&self) -> &str {
         match self {
             UserMount::Volume(v, _) => &v.target,
-            UserMount::Tmpfs(t) => t,
+            UserMount::Tmpfs(t) => &t.target,
         }
     }
 }
@@ -253,7 +253,7 @@ fn user_mounts(spec: &Spec, volume_kinds: &[Kind], create: Create) -> Result<()>
         .iter()
         .zip(volume_kinds)
         .map(|(v, k)| UserMount::Volume(v, *k))
-        .chain(spec.tmpfs.iter().map(|t| UserMount::Tmpfs(t)))
+        .chain(spec.tmpfs.iter().map(UserMount::Tmpfs))
         .collect();
     mounts.sort_by_key(|m| m.target().split('/').count());
     for m in mounts {
@@ -261,22 +261,22 @@ fn user_mounts(spec: &Spec, volume_kinds: &[Kind], create: Create) -> Result<()>
             UserMount::Volume(v, kind) => {
                 bind_volume(&v.source, &v.target, kind, v.read_only, create)?
             }
-            UserMount::Tmpfs(target) => tmpfs(target, "mode=1777", create)?,
+            UserMount::Tmpfs(t) => tmpfs(&t.target, &t.data, t.flags, create)?,
         }
     }
     Ok(())
 }
 
-/// A tmpfs at `target` (mode in `data`), nosuid and nodev.
-fn tmpfs(target: &str, data: &str, create: Create) -> Result<()> {
-    trace::step(|| format!("mount a tmpfs on {target}"));
+/// A tmpfs at `target` with tmpfs's options `data` (its mode, size, ...) and mount `flags`.
+fn tmpfs(target: &str, data: &str, flags: u64, create: Create) -> Result<()> {
+    trace::step(|| format!("mount a tmpfs on {target} ({data})"));
     let data = sys::cstr(data).ctx(|| "tmpfs options".into())?;
     mountpoint::mount_fs(
         target,
         Symlinks::Beneath,
         create,
         c"tmpfs",
-        TMPFS_FLAGS,
+        flags,
         Some(&data),
     )
 }

@@ -100,6 +100,8 @@ pub struct Record {
     pub env: Vec<String>,
     pub workdir: String,
     pub user: User,
+    /// The user's supplementary groups.
+    pub groups: Vec<u32>,
     pub security: Security,
 }
 
@@ -127,6 +129,7 @@ impl Record {
             env: spec.process.env.clone(),
             workdir: spec.process.workdir.clone(),
             user: spec.process.user,
+            groups: spec.process.groups.clone(),
             security: spec.process.security,
         }
     }
@@ -188,6 +191,10 @@ impl Record {
             "user",
             format!("{}:{}", self.user.uid, self.user.gid).as_bytes(),
         );
+        if !self.groups.is_empty() {
+            let groups: Vec<String> = self.groups.iter().map(u32::to_string).collect();
+            put("groups", groups.join(",").as_bytes());
+        }
         put("caps", format!("{:#x}", self.security.caps.0).as_bytes());
         put("seccomp", bool_text(self.security.seccomp));
         put("no_new_privs", bool_text(self.security.no_new_privs));
@@ -325,6 +332,13 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
             uid: uid.parse().map_err(|_| bad("user"))?,
             gid: gid.parse().map_err(|_| bad("user"))?,
         },
+        groups: match text("groups") {
+            Ok(t) => t
+                .split(',')
+                .map(|g| g.parse().map_err(|_| bad("groups")))
+                .collect::<std::result::Result<_, _>>()?,
+            Err(_) => Vec::new(),
+        },
         security: Security {
             caps: Caps(num("caps", &text("caps")?)?),
             named: Caps(0),
@@ -362,6 +376,7 @@ mod tests {
                 uid: 1000,
                 gid: 100,
             },
+            groups: vec![10, 29],
             security: Security {
                 caps: Caps(0xa80425fb),
                 named: Caps(0),

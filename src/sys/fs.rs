@@ -17,6 +17,7 @@ struct OpenHow {
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
 
 fn dirfd_name(fd: RawFd) -> String {
     if fd == libc::AT_FDCWD {
@@ -299,16 +300,51 @@ pub fn read_file(path: &CStr) -> Result<Vec<u8>, Errno> {
 /// `read_file` of `path` relative to the directory `dir`.
 pub fn read_file_at(dir: RawFd, path: &CStr) -> Result<Vec<u8>, Errno> {
     let fd = openat(dir, path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    let out = read_all(&fd, usize::MAX);
+    super::close(fd);
+    out
+}
+
+/// Reads `fd` to its end; EFBIG past `max` bytes.
+fn read_all(fd: &OwnedFd, max: usize) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        match super::read(&fd, &mut buf)? {
-            0 => break,
+        match super::read(fd, &mut buf)? {
+            0 => return Ok(out),
+            n if out.len() + n > max => return Err(Errno::EFBIG),
             n => out.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// A regular file of a tree that is not nsbox's (an image), read from the host side: `path`
+/// resolved as if `root` were `/` (RESOLVE_IN_ROOT: `..` and symlinks stay inside), opened
+/// O_PATH and checked to be a regular file before it is opened for reading (a device node or
+/// FIFO of the image is never opened), at most `max` bytes (EFBIG beyond).
+pub fn read_regular_in_root(root: RawFd, path: &CStr, max: usize) -> Result<Vec<u8>, Errno> {
+    let spot = openat2(
+        root,
+        path,
+        libc::O_PATH | libc::O_CLOEXEC,
+        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    )?;
+    if fd_file_type(&spot)? != libc::S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    // Reopened through its magic link: the very file checked above, now for reading.
+    let link = super::cstr(format!("/proc/self/fd/{}", spot.as_raw_fd()))?;
+    let fd = openat(
+        libc::AT_FDCWD,
+        &link,
+        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY,
+        0,
+    );
+    super::close(spot);
+    let fd = fd?;
+    let out = read_all(&fd, max);
     super::close(fd);
-    Ok(out)
+    out
 }
 
 /// Writes `data` to the existing file `path` (relative to `dir`) in one write(2): the way
