@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mkrootfs.sh DIR: a minimal busybox root filesystem (Debian's busybox-static) for nsbox.
-# Every busybox applet is linked into /bin; /etc has passwd, group, hosts and hostname.
+# Every busybox applet is linked into /bin; /etc has passwd, group, hosts, hostname and resolv.conf.
 set -euo pipefail
 dir=${1:?usage: scripts/mkrootfs.sh DIR}
 busybox=$(command -v busybox || true)
@@ -26,4 +26,6 @@ nogroup:x:65534:
 G
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$dir/etc/hosts"
 echo nsbox > "$dir/etc/hostname"
+# Empty: with --net host, nsbox binds the host's resolv.conf over it.
+: > "$dir/etc/resolv.conf"
 echo "mkrootfs: busybox rootfs ready in $dir ($(ls "$dir/bin" | wc -l) commands)"

@@ -374,6 +374,30 @@ pub fn check_name(flag: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A container of `/bin/true` on the host's / with every default: for unit tests.
+#[cfg(test)]
+pub fn test_spec() -> Spec {
+    let user = User { uid: 0, gid: 0 };
+    Spec {
+        id: "test".into(),
+        hostname: "test".into(),
+        rootfs: Rootfs::Host,
+        process: Process::new(vec!["true".into()], Vec::new(), "/".into(), user),
+        volumes: Vec::new(),
+        tmpfs: Vec::new(),
+        read_only: false,
+        net: Net::None,
+        chroot: false,
+        limits: Limits::default(),
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
+        init: false,
+        userns: None,
+        state_root: DEFAULT_STATE_ROOT.into(),
+        extra: Extra::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,26 +9,10 @@
 
 mod common;
 use common::*;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The descriptor numbers tried: what nsbox itself holds at clone in every mode fits here.
 const FDS: std::ops::RangeInclusive<u32> = 3..=12;
-
-/// The modes every attempt runs in (`host` leaves out --rootfs: the host's `/`).
-const MODES: [(&str, &[&str]); 11] = [
-    ("default", &[]),
-    ("pids-limit", &["--pids-limit", "64"]),
-    ("memory", &["-m", "128m"]),
-    ("read-only", &["--read-only", "--pids-limit", "64"]),
-    ("veth", &["--net", "veth", "--pids-limit", "64"]),
-    ("bridge", &["--net", "bridge"]),
-    ("userns", &["--userns"]),
-    ("chroot", &["--chroot", "--pids-limit", "64"]),
-    ("init", &["--init", "--pids-limit", "64"]),
-    ("init-veth", &["--init", "--net", "veth"]),
-    ("host", &["--pids-limit", "64"]),
-];
 
 /// The shell line of an attempt: climb from the working directory, look for the host's
 /// marker, try to create a file next to it.
@@ -42,25 +26,6 @@ fn climb(f: &Fixture) -> String {
 
 fn marker(f: &Fixture) -> std::path::PathBuf {
     f.scratch.join("host-marker")
-}
-
-/// `nsbox run` in `mode` with `args` (a network mode inside a throwaway network namespace).
-fn run_in(f: &Fixture, mode: &str, rootfs: &Path, args: &[&str]) -> Out {
-    let opts = MODES.iter().find(|(m, _)| *m == mode).unwrap().1;
-    let mut cmd = match opts.contains(&"--net") {
-        true => {
-            let mut c = Command::new("unshare");
-            c.args(["--net", "--"]).arg(nsbox_bin());
-            c
-        }
-        false => Command::new(nsbox_bin()),
-    };
-    cmd.arg("run").arg("--root").arg(&f.state_root);
-    if mode != "host" {
-        cmd.arg("--rootfs").arg(rootfs);
-    }
-    cmd.args(opts).args(args).stdin(Stdio::null());
-    Out(cmd.output().unwrap())
 }
 
 /// Nothing of the host was reached or changed.

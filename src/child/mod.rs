@@ -14,7 +14,6 @@ use crate::spec::Spec;
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
 use std::convert::Infallible;
-use std::path::PathBuf;
 
 /// What the child is given: the Spec and what the parent learned or opened for it.
 pub struct Inputs<'a> {
@@ -25,9 +24,8 @@ pub struct Inputs<'a> {
     pub mask: SigSet,
     /// The container's cgroups, when it has limits.
     pub cgroups: Option<Join<'a>>,
-    /// The state directory that holds the container's /etc/hosts and /etc/hostname (veth and
-    /// bridge networking).
-    pub network_files: Option<PathBuf>,
+    /// What the container's /etc/hosts and /etc/hostname say (native containers).
+    pub etc: Option<crate::net::hosts::EtcFiles>,
 }
 
 /// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
@@ -92,12 +90,7 @@ fn setup(
     crate::child::extras::apply_process_settings(spec)?;
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
-    rootfs::setup(
-        spec,
-        inputs.volume_kinds,
-        view,
-        inputs.network_files.as_deref(),
-    )?;
+    rootfs::setup(spec, inputs.volume_kinds, view, inputs.etc.as_ref())?;
     if let (Some(hooks), Some(gate)) = (&spec.extra.hooks, fifo.as_mut()) {
         trace::step(|| "built: wait for the parent's hooks (prestart, createRuntime)".into());
         let pid = channel.pause_for_hooks();

@@ -135,8 +135,14 @@ pub fn list(root: &Path) -> Result<Vec<Found>> {
 /// (the directory's removal then fails, naming it). The caller holds the directory's lock.
 pub fn remove(path: &Path, id: &str) -> Result<()> {
     release(path, id)?;
-    let [(hosts, _), (hostname, _)] = net::hosts::FILES;
-    for file in [hosts, hostname, LOG_FILE, record::RECORD_FILE, "record.tmp"] {
+    // `hosts` and `hostname`: what earlier nsbox versions wrote here for veth and bridge.
+    for file in [
+        "hosts",
+        "hostname",
+        LOG_FILE,
+        record::RECORD_FILE,
+        "record.tmp",
+    ] {
         let p = path.join(file);
         match fs::unlink(&c(&p)?) {
             Ok(()) | Err(Errno::ENOENT) => {}

@@ -20,9 +20,9 @@ use crate::container::spawn;
 use crate::container::supervise::Supervisor;
 use crate::container::userns;
 use crate::error::{Context, Error, Result};
-use crate::net;
+use crate::net::{self, hosts::EtcFiles};
 use crate::rootfs::mountpoint::Kind;
-use crate::spec::{Rootfs, Spec};
+use crate::spec::{Net, Rootfs, Spec};
 use crate::state::State;
 use crate::state::record::{Proc, Record};
 use crate::sys::lifecycle;
@@ -309,10 +309,11 @@ fn run_container(
         cgroups: cgroups
             .as_deref()
             .map(|c| c.join(&spec.limits, spec.cgroup_namespace())),
-        network_files: match network {
-            Some(_) => state.as_ref().map(|st| st.dir()).transpose()?,
-            None => None,
-        },
+        etc: EtcFiles::of(
+            spec,
+            network.as_ref().map(|plan| plan.address),
+            host_hosts(spec).as_deref(),
+        ),
     };
     let into = cgroups
         .as_deref()
@@ -562,6 +563,21 @@ fn check_inputs(spec: &Spec) -> Result<Vec<Kind>> {
             .map_err(|why| why.into_error(format!("--tmpfs {:?}", t.target)))?;
     }
     Ok(kinds)
+}
+
+/// The host's /etc/hosts, for a container that shares the host's network (its names are the
+/// container's too); None elsewhere, or where the host has none.
+fn host_hosts(spec: &Spec) -> Option<String> {
+    let joined = spec
+        .extra
+        .join
+        .iter()
+        .any(|(f, _)| *f == libc::CLONE_NEWNET);
+    if spec.net != Net::Host || joined || spec.extra.mounts.is_some() {
+        return None;
+    }
+    let bytes = fs::read_file(c"/etc/hosts").ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// The files of /proc a volume may replace: host-wide figures that tools like lxcfs show per

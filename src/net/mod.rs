@@ -63,7 +63,7 @@ pub struct Plan {
 
 /// Records the host end in the state; under the leases lock, leases the veth's subnet (checked
 /// again: another nsbox may have taken it since `check`) or makes the bridge and leases an
-/// address on it; writes the container's /etc/hosts and /etc/hostname in the state directory.
+/// address on it.
 pub fn prepare(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan> {
     prepare_plan(checked, spec, state).map_err(|e| e.or_about(Topic::Network))
 }
@@ -115,25 +115,6 @@ fn prepare_plan(checked: Checked, spec: &Spec, state: &mut State) -> Result<Plan
     }
     plan.leased = true;
     drop(leases);
-    trace::step(|| "network: write /etc/hosts and /etc/hostname in the state".into());
-    let [(hosts_name, _), (hostname_name, _)] = hosts::FILES;
-    let written = state
-        .add_file(
-            hosts_name,
-            hosts::hosts(&spec.hostname, plan.address).as_bytes(),
-            0o644,
-        )
-        .and_then(|()| {
-            state.add_file(
-                hostname_name,
-                hosts::hostname(&spec.hostname).as_bytes(),
-                0o644,
-            )
-        });
-    if let Err(e) = written {
-        plan.teardown();
-        return Err(e);
-    }
     Ok(plan)
 }
 

@@ -3,12 +3,14 @@
 //! then pivot_root (or chroot) so that no host path stays reachable.
 
 pub mod devices;
+mod etc_files;
 pub mod masks;
 pub mod mountpoint;
 pub mod mounts;
 
 use crate::cgroup::join::ViewMount;
 use crate::error::{Context, Error, Result, Topic};
+use crate::net::hosts::EtcFiles;
 use crate::spec::{MountKind, Rootfs, Spec, Tmpfs, Volume};
 use crate::state;
 use crate::sys::{self, fs, mount};
@@ -29,13 +31,13 @@ use crate::sys::cpath as c;
 
 /// Builds the whole filesystem (`enter` switches the process root into it). `volume_kinds[i]` says
 /// whether volume i's source is a directory or a file (the parent checked them).
-/// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup. `network_files`: the
-/// directory with the container's /etc/hosts and /etc/hostname.
+/// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup. `etc`: what its /etc/hosts
+/// and /etc/hostname say (the native front end's).
 pub fn setup(
     spec: &Spec,
     volume_kinds: &[Kind],
     cgroups: Option<&[ViewMount]>,
-    network_files: Option<&Path>,
+    etc: Option<&EtcFiles>,
 ) -> Result<()> {
     // Mounts made from here on must not propagate back to the host (or to other containers).
     trace::step(|| "make every mount private (no propagation to the host)".into());
@@ -85,7 +87,7 @@ pub fn setup(
             masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, mounted)?;
             sys::close(dev);
         }
-        None => standard_mounts(spec, create, cgroups)?,
+        None => standard_mounts(spec, create, cgroups, etc)?,
     }
     if host {
         // A host without one of them (a chroot) has nothing there to hide, and its / is
@@ -100,9 +102,6 @@ pub fn setup(
                 other => other?,
             }
         }
-    }
-    if let Some(dir) = network_files {
-        bind_network_files(dir)?;
     }
     user_mounts(spec, volume_kinds, create)?;
     if spec.read_only && !host {
@@ -129,7 +128,12 @@ pub fn enter(spec: &Spec) -> Result<()> {
 }
 
 /// /proc, /dev, /sys (masked as runc masks them) and the container's cgroups: the native set.
-fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -> Result<()> {
+fn standard_mounts(
+    spec: &Spec,
+    create: Create,
+    cgroups: Option<&[ViewMount]>,
+    etc: Option<&EtcFiles>,
+) -> Result<()> {
     trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
     mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
     trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
@@ -144,6 +148,10 @@ fn standard_mounts(spec: &Spec, create: Create, cgroups: Option<&[ViewMount]>) -
         mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
     }
     masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, (true, true))?;
+    // Before the user's volumes, which may replace them.
+    if let Some(files) = etc {
+        etc_files::bind(&dev, files)?;
+    }
     sys::close(dev);
     if let Some(view) = cgroups {
         crate::cgroup::join::mount_view(view, true)?;
@@ -315,24 +323,6 @@ fn bind_volume(
     }
     let dest = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
     mount::move_mount(&tree, &dest).ctx(|| format!("attach the volume {source:?} on {target}"))
-}
-
-/// The container's /etc/hosts and /etc/hostname, bound read-only over the image's (before the
-/// user's volumes, which may replace them): the files are the host's, in the state directory.
-/// An image without them keeps none: nsbox does not add files to it.
-fn bind_network_files(dir: &Path) -> Result<()> {
-    for (name, target) in crate::net::hosts::FILES {
-        match mountpoint::open(target, Kind::File, Symlinks::Beneath, Create::No) {
-            Ok(fd) => drop(fd),
-            Err(e) if e.errno == Some(Errno::ENOENT) => {
-                trace::note(|| format!("the image has no {target}: left out"));
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-        bind_volume(&dir.join(name), target, Kind::File, true, Create::No)?;
-    }
-    Ok(())
 }
 
 /// pivot_root(".", "."): the rootfs becomes `/` and the old root is stacked on top of it, then

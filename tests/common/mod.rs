@@ -78,7 +78,8 @@ pub fn rootfs() -> &'static Path {
             return PathBuf::from(dir);
         }
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rootfs");
-        if !dir.join("bin/busybox").exists() {
+        // Made anew when it lacks what the current script makes (its last file).
+        if !dir.join("bin/busybox").exists() || !dir.join("etc/resolv.conf").exists() {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mkrootfs.sh");
             let ok = Command::new(script)
                 .arg(&dir)
@@ -542,4 +543,38 @@ pub fn readme_block(heading: &str) -> String {
 pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The option matrix that isolation tests run across (`host` leaves out --rootfs: the host's `/`).
+pub const MODES: [(&str, &[&str]); 11] = [
+    ("default", &[]),
+    ("pids-limit", &["--pids-limit", "64"]),
+    ("memory", &["-m", "128m"]),
+    ("read-only", &["--read-only", "--pids-limit", "64"]),
+    ("veth", &["--net", "veth", "--pids-limit", "64"]),
+    ("bridge", &["--net", "bridge"]),
+    ("userns", &["--userns"]),
+    ("chroot", &["--chroot", "--pids-limit", "64"]),
+    ("init", &["--init", "--pids-limit", "64"]),
+    ("init-veth", &["--init", "--net", "veth"]),
+    ("host", &["--pids-limit", "64"]),
+];
+
+/// `nsbox run` in `mode` with `args` (a network mode inside a throwaway network namespace).
+pub fn run_in(f: &Fixture, mode: &str, rootfs: &Path, args: &[&str]) -> Out {
+    let opts = MODES.iter().find(|(m, _)| *m == mode).unwrap().1;
+    let mut cmd = match opts.contains(&"--net") {
+        true => {
+            let mut c = Command::new("unshare");
+            c.args(["--net", "--"]).arg(nsbox_bin());
+            c
+        }
+        false => Command::new(nsbox_bin()),
+    };
+    cmd.arg("run").arg("--root").arg(&f.state_root);
+    if mode != "host" {
+        cmd.arg("--rootfs").arg(rootfs);
+    }
+    cmd.args(opts).args(args).stdin(Stdio::null());
+    Out(cmd.output().unwrap())
 }
