@@ -38,13 +38,13 @@ fn bad_input_is_refused_with_one_line_and_125() {
     refused(&f, &["--rootfs"], "missing argument for option '--rootfs'");
     refused(
         &f,
-        &["-r", r, "--user", "root", "true"],
-        "--user \"root\": expected UID[:GID] with numeric ids",
+        &["-r", r, "--user", "nosuchuser", "true"],
+        "--user \"nosuchuser\": no user \"nosuchuser\" in the container's /etc/passwd",
     );
     refused(
         &f,
         &["-r", r, "--user", "1:x", "true"],
-        "--user \"1:x\": expected UID[:GID]",
+        "--user \"1:x\": no group \"x\" in the container's /etc/group",
     );
     refused(
         &f,
