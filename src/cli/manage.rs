@@ -206,10 +206,7 @@ pub fn parse_exec(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
                     true,
                 )?)
             }
-            Short('u') | Long("user") => {
-                let (ids, names) = parse_user(&value(&mut p, "--user")?)?;
-                user = Some((ids, names))
-            }
+            Short('u') | Long("user") => user = Some(parse_user(&value(&mut p, "--user")?)?),
             Long("trace") => trace = true,
             Value(v) => {
                 id = Some(id_arg(v, "exec")?);

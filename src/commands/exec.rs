@@ -26,7 +26,7 @@ use crate::sys::{self, cpath as c, fs, lifecycle, mount, process, signal::SigSet
 use crate::trace;
 use crate::{container::supervise, spec};
 use std::convert::Infallible;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
 /// The namespaces nsbox joins itself before it creates the process, in this order: the mount
@@ -298,15 +298,8 @@ fn process_for(rec: &Record, opts: &Exec) -> Result<Process> {
         None => (rec.user, rec.groups.clone()),
         Some((ids, None)) => (*ids, Vec::new()),
         Some((_, Some(names))) => {
-            let root = fs::openat(
-                libc::AT_FDCWD,
-                &c(Path::new(&format!("/proc/{}/root", rec.pid.pid)))?,
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                0,
-            )
-            .map_err(|e| Error::sys(format!("open the root of {}'s PID 1", rec.id), e))?;
-            let found = crate::process::users::resolve(root.as_raw_fd(), names)?;
-            sys::close(root);
+            let root = format!("/proc/{}/root", rec.pid.pid);
+            let found = crate::process::users::resolve_under(Path::new(&root), names)?;
             if let Some(home) = found.home {
                 spec::override_env(&mut env, &[("HOME".into(), home)]);
             }

@@ -22,7 +22,7 @@ use crate::container::userns;
 use crate::error::{Context, Error, Result};
 use crate::net::{self, hosts::EtcFiles};
 use crate::rootfs::mountpoint::Kind;
-use crate::spec::{Net, Rootfs, Spec};
+use crate::spec::{Rootfs, Spec};
 use crate::state::State;
 use crate::state::record::{Proc, Record};
 use crate::sys::lifecycle;
@@ -309,11 +309,11 @@ fn run_container(
         cgroups: cgroups
             .as_deref()
             .map(|c| c.join(&spec.limits, spec.cgroup_namespace())),
-        etc: EtcFiles::of(
-            spec,
-            network.as_ref().map(|plan| plan.address),
-            host_hosts(spec).as_deref(),
-        ),
+        etc: EtcFiles::of(spec, network.as_ref().map(|plan| plan.address), || {
+            fs::read_file(c"/etc/hosts")
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+        }),
     };
     let into = cgroups
         .as_deref()
@@ -563,21 +563,6 @@ fn check_inputs(spec: &Spec) -> Result<Vec<Kind>> {
             .map_err(|why| why.into_error(format!("--tmpfs {:?}", t.target)))?;
     }
     Ok(kinds)
-}
-
-/// The host's /etc/hosts, for a container that shares the host's network (its names are the
-/// container's too); None elsewhere, or where the host has none.
-fn host_hosts(spec: &Spec) -> Option<String> {
-    let joined = spec
-        .extra
-        .join
-        .iter()
-        .any(|(f, _)| *f == libc::CLONE_NEWNET);
-    if spec.net != Net::Host || joined || spec.extra.mounts.is_some() {
-        return None;
-    }
-    let bytes = fs::read_file(c"/etc/hosts").ok()?;
-    String::from_utf8(bytes).ok()
 }
 
 /// The files of /proc a volume may replace: host-wide figures that tools like lxcfs show per

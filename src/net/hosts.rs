@@ -19,9 +19,13 @@ const LOCALHOST: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-
 impl EtcFiles {
     /// The files of a native container: its name on its address (veth, bridge) or on
     /// 127.0.1.1 (no link of its own); with the host's network, the host's /etc/hosts first
-    /// (`host_hosts`) and the host's resolv.conf. None for an OCI config (its mounts say
-    /// what /etc gets).
-    pub fn of(spec: &Spec, address: Option<Cidr>, host_hosts: Option<&str>) -> Option<EtcFiles> {
+    /// (`host_hosts` reads it, only then) and the host's resolv.conf. None for an OCI config
+    /// (its mounts say what /etc gets).
+    pub fn of(
+        spec: &Spec,
+        address: Option<Cidr>,
+        host_hosts: impl FnOnce() -> Option<String>,
+    ) -> Option<EtcFiles> {
         if spec.extra.mounts.is_some() {
             return None;
         }
@@ -32,10 +36,13 @@ impl EtcFiles {
             .iter()
             .any(|(f, _)| *f == libc::CLONE_NEWNET);
         let host_net = spec.net == Net::Host && !joined_net;
-        let hosts = match (address, host_hosts.filter(|_| host_net)) {
+        let host_hosts = match (address, host_net) {
+            (None, true) => host_hosts(),
+            _ => None,
+        };
+        let hosts = match (address, host_hosts) {
             (Some(a), _) => format!("{LOCALHOST}{}\t{name}\n", a.addr),
-            (None, Some(host)) => {
-                let mut text = host.to_string();
+            (None, Some(mut text)) => {
                 if !text.is_empty() && !text.ends_with('\n') {
                     text.push('\n');
                 }
@@ -66,18 +73,19 @@ mod tests {
 
     #[test]
     fn the_name_on_its_address() {
+        let host = || Some("1.2.3.4 h".to_string());
         let a = Cidr::parse("10.88.0.7/16").unwrap();
-        let f = EtcFiles::of(&spec(Net::None), Some(a), None).unwrap();
+        let f = EtcFiles::of(&spec(Net::None), Some(a), || None).unwrap();
         assert_eq!(f.hosts, format!("{LOCALHOST}10.88.0.7\tweb\n"));
         assert_eq!(f.hostname, "web\n");
         assert!(!f.host_resolv);
-        let f = EtcFiles::of(&spec(Net::None), None, Some("1.2.3.4 h")).unwrap();
+        let f = EtcFiles::of(&spec(Net::None), None, host).unwrap();
         assert_eq!(f.hosts, format!("{LOCALHOST}127.0.1.1\tweb\n"));
-        let f = EtcFiles::of(&spec(Net::Host), None, Some("1.2.3.4 h")).unwrap();
+        let f = EtcFiles::of(&spec(Net::Host), None, host).unwrap();
         assert_eq!(f.hosts, "1.2.3.4 h\n127.0.1.1\tweb\n");
         assert!(f.host_resolv);
         let mut oci = spec(Net::Host);
         oci.extra.mounts = Some(Vec::new());
-        assert_eq!(EtcFiles::of(&oci, None, None), None);
+        assert_eq!(EtcFiles::of(&oci, None, host), None);
     }
 }

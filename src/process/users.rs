@@ -9,6 +9,7 @@ use crate::sys::fs;
 use crate::trace;
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
 
 /// A user given by name, or with a group given by name (numbers stay numbers).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,28 +98,30 @@ pub fn resolve(root: RawFd, names: &Names) -> Result<Resolved> {
     if [out.user.uid, out.user.gid].contains(&u32::MAX) {
         return Err(Error::new(
             what(),
-            "the image names the id -1, which is no id",
+            "its /etc/passwd or /etc/group gives the id 4294967295 (-1), which is no id",
         ));
     }
     Ok(out)
 }
 
-/// `spec` with its user's names looked up in its rootfs (the host's / where that is the
-/// rootfs): ids, supplementary groups, and HOME where the caller set none.
-pub fn resolve_in(spec: &Spec, names: &Names) -> Result<Spec> {
-    let dir = match &spec.rootfs {
-        Rootfs::Dir(dir) => dir.as_path(),
-        Rootfs::Host => std::path::Path::new("/"),
-    };
-    let root = fs::openat(
+/// Looks `names` up in the tree at `root` (a rootfs, or /proc/PID/root of a running
+/// container), traced.
+pub fn resolve_under(root: &Path, names: &Names) -> Result<Resolved> {
+    let dir = fs::openat(
         libc::AT_FDCWD,
-        &crate::sys::cpath(dir)?,
+        &crate::sys::cpath(root)?,
         libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
         0,
     )
-    .map_err(|e| Error::sys(format!("open the rootfs {dir:?}"), e).about(Topic::Rootfs))?;
-    let found = resolve(root.as_raw_fd(), names);
-    crate::sys::close(root);
+    .map_err(|e| {
+        Error::sys(
+            format!("open {root:?} to look up --user {:?}", names.user),
+            e,
+        )
+        .about(Topic::Rootfs)
+    })?;
+    let found = resolve(dir.as_raw_fd(), names);
+    crate::sys::close(dir);
     let found = found?;
     trace::step(|| {
         format!(
@@ -126,6 +129,17 @@ pub fn resolve_in(spec: &Spec, names: &Names) -> Result<Spec> {
             names.user, found.user.uid, found.user.gid, found.groups
         )
     });
+    Ok(found)
+}
+
+/// `spec` with its user's names looked up in its rootfs (the host's / where that is the
+/// rootfs): ids, supplementary groups, and HOME where the caller set none.
+pub fn resolve_in(spec: &Spec, names: &Names) -> Result<Spec> {
+    let root = match &spec.rootfs {
+        Rootfs::Dir(dir) => dir.as_path(),
+        Rootfs::Host => Path::new("/"),
+    };
+    let found = resolve_under(root, names)?;
     let mut spec = spec.clone();
     let p = &mut spec.process;
     p.user = found.user;
