@@ -73,6 +73,9 @@ fn cli_main(args: Vec<OsString>) -> u8 {
         cli::Command::Exec(opts) => commands::exec::exec(&opts),
         cli::Command::Kill(root, id, sig) => commands::kill::kill(&root, &id, sig),
         cli::Command::Rm(root, ids, force) => commands::rm::rm(&root, &ids, force),
+        cli::Command::Stop(opts) => commands::stop::stop(&opts),
+        cli::Command::Wait(root, ids) => commands::wait::wait(&root, &ids),
+        cli::Command::Inspect(root, ids) => commands::inspect::inspect(&root, &ids),
         cli::Command::Doctor(opts) => Ok(doctor::doctor(&opts)),
         cli::Command::Version => {
             sys::write_stdout(commands::version::text().as_bytes());

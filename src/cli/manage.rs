@@ -47,7 +47,7 @@ pub struct Doctor {
 
 /// The options every management command shares: --root and --help. Returns `Some(help)` when
 /// the argument was --help, `None` when it was --root, and the argument back otherwise.
-fn common(
+pub(super) fn common(
     flag: String,
     p: &mut lexopt::Parser,
     root: &mut Option<PathBuf>,
@@ -66,12 +66,12 @@ fn common(
     }
 }
 
-fn root_of(root: Option<PathBuf>, ctx: &Context<'_>) -> Result<PathBuf> {
+pub(super) fn root_of(root: Option<PathBuf>, ctx: &Context<'_>) -> Result<PathBuf> {
     let root = root.or_else(|| ctx.state_root_env.clone().map(PathBuf::from));
     Ok(absolute(ctx.cwd, state_root_or_default(root, ctx)?))
 }
 
-fn id_arg(v: OsString, cmd: &str) -> Result<String> {
+pub(super) fn id_arg(v: OsString, cmd: &str) -> Result<String> {
     let id = lossy(v);
     spec::check_name("container id", &id)
         .map_err(|e| e.hint(format!("see 'nsbox ps -a'; 'nsbox help {cmd}'")))?;

@@ -1,11 +1,13 @@
 //! Argument parsing into validated values (pure: no syscalls; the caller passes the cwd and env).
 
+mod control;
 mod env_file;
 mod limits;
 mod manage;
 mod tmpfs;
 pub mod topics;
 
+pub use control::Stop;
 pub use manage::{Doctor, Exec, Ps, parse_signal};
 
 use crate::cgroup::limits::Limits;
@@ -31,6 +33,11 @@ pub enum Command {
     Kill(PathBuf, String, i32),
     /// State root, ids, force.
     Rm(PathBuf, Vec<String>, bool),
+    Stop(Stop),
+    /// State root, ids: prints each exit code once it ended.
+    Wait(PathBuf, Vec<String>),
+    /// State root, ids: each record as JSON.
+    Inspect(PathBuf, Vec<String>),
     /// Check this host for what nsbox needs.
     Doctor(Doctor),
     Version,
@@ -107,13 +114,16 @@ pub fn parse(
             Some("exec") => manage::parse_exec(p, ctx),
             Some("kill") => manage::parse_kill(p, ctx),
             Some("rm") => manage::parse_rm(p, ctx),
+            Some("stop") => control::parse_stop(p, ctx),
+            Some("wait") => control::parse_ids(p, ctx, "wait", Command::Wait),
+            Some("inspect") => control::parse_ids(p, ctx, "inspect", Command::Inspect),
             Some("doctor") => manage::parse_doctor(p, ctx),
             Some("help") => Ok(Command::Help(
                 p.raw_args().ok().and_then(|mut a| a.next()).map(lossy),
             )),
             _ => Err(Error::new(
                 format!("unknown command {:?}", lossy(cmd)),
-                "nsbox knows: run, ps, logs, exec, kill, rm, gc, doctor, version, help",
+                "nsbox knows: run, ps, logs, exec, stop, kill, wait, inspect, rm, gc, doctor, version, help",
             )
             .hint("see 'nsbox help'")),
         },

@@ -10,10 +10,11 @@ use crate::error::{Context, Error, Result};
 use crate::net;
 use crate::state::record::{self, Record, Status};
 use crate::state::{CGROUPS_FILE, LOG_FILE, NETWORK_FILE, recorded_cgroups};
-use crate::sys::{self, cpath as c, fs};
-use std::os::fd::OwnedFd;
+use crate::sys::{self, cpath as c, fs, lifecycle, term};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use syscalls::Errno;
 
 /// What `ps` says of a container.
@@ -98,6 +99,51 @@ pub fn find(root: &Path, id: &str) -> Result<Found> {
             "is being created, or crashed before it ran",
         )
         .hint("try again; if it stays so, 'nsbox gc' removes it")),
+    }
+}
+
+/// The container's nsbox (foreground or supervisor) as a descriptor that becomes readable when
+/// it ends; `None` when it has ended already. The recorded start time is checked after the
+/// descriptor is open, so a pid the kernel gave to another process since is never watched.
+pub fn watch_supervisor(rec: &Record) -> Result<Option<OwnedFd>> {
+    let pid = rec.supervisor.pid;
+    let fd = match lifecycle::pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(Errno::ESRCH) => return Ok(None),
+        Err(e) => return Err(Error::sys(format!("pidfd_open({pid}) for {:?}", rec.id), e)),
+    };
+    Ok(rec.supervisor.alive().then_some(fd))
+}
+
+/// Waits until the process behind `pidfd` ends, or `timeout` passes (`None`: no limit).
+/// Returns whether it ended.
+pub fn wait_ended(pidfd: &OwnedFd, timeout: Option<Duration>) -> Result<bool> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Rounded up: a wait never ends a little before the deadline.
+                left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32
+            }
+        };
+        let mut fds = [libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        match term::poll(&mut fds, ms) {
+            Ok(0) if ms == 0 => return Ok(false),
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(e) => {
+                return Err(Error::sys(
+                    "wait for the container's nsbox (poll a pidfd)",
+                    e,
+                ));
+            }
+        }
     }
 }
 

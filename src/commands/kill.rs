@@ -5,7 +5,7 @@
 //! never sees them (the kernel protects a namespace's init), so nsbox ends it as the default
 //! action would. Other signals (KILL, STOP, CONT, WINCH, ...) go to PID 1 itself.
 
-use super::container;
+use super::container::{self, Found};
 use crate::container::supervise::FORWARDED;
 use crate::error::{Error, Result};
 use crate::flags::signal_name;
@@ -17,7 +17,13 @@ use std::path::Path;
 pub fn kill(root: &Path, id: &str, sig: i32) -> Result<u8> {
     let found = container::find(root, id)?;
     found.require_running("kill")?;
-    let rec = &found.record;
+    send(&found, sig)?;
+    Ok(0)
+}
+
+/// Sends `sig` to a running container: to its nsbox, or to its PID 1 (see above).
+pub fn send(found: &Found, sig: i32) -> Result<()> {
+    let (rec, id) = (&found.record, &found.record.id);
     let (target, who): (Proc, &str) = if FORWARDED.contains(&sig) {
         (rec.supervisor, "its nsbox, which forwards it")
     } else {
@@ -43,6 +49,5 @@ pub fn kill(root: &Path, id: &str, sig: i32) -> Result<u8> {
             format!("kill({}, {}) for {id:?}", target.pid, signal_name(sig)),
             e,
         )
-    })?;
-    Ok(0)
+    })
 }

@@ -29,7 +29,7 @@ fn ran_ms(f: &Found, now_ms: u64) -> u64 {
         Status::Exited { finished_ms, .. } => finished_ms,
         Status::Running => now_ms,
     };
-    end.saturating_sub(f.record.created_ms)
+    end.saturating_sub(f.record.started_ms)
 }
 
 /// `42s`, `3m07s`, `2h05m`, `3d04h`.

@@ -8,27 +8,7 @@ use std::path::Path;
 use syscalls::Errno;
 
 pub fn rm(root: &Path, ids: &[String], force: bool) -> Result<u8> {
-    let mut failed = 0;
-    for id in ids {
-        match remove_one(root, id, force) {
-            Ok(()) => crate::sys::write_stdout(format!("{id}\n").as_bytes()),
-            Err(e) if ids.len() == 1 => return Err(e),
-            Err(e) => {
-                crate::report_error(&e);
-                failed += 1;
-            }
-        }
-    }
-    match failed {
-        0 => Ok(0),
-        n => Err(Error::new(
-            "rm",
-            format!(
-                "{n} of {} containers were not removed (see above)",
-                ids.len()
-            ),
-        )),
-    }
+    super::each(ids, "rm", |id| remove_one(root, id, force))
 }
 
 fn remove_one(root: &Path, id: &str, force: bool) -> Result<()> {

@@ -444,7 +444,7 @@ fn release_and_wait(
         trace::step(|| "write the container's record".into());
         let me = Proc::require(lifecycle::getpid())?;
         let pid1 = Proc::require(child.pid)?;
-        let mut record = Record::new(spec, me, pid1, detached);
+        let mut record = Record::new(spec, state.created_ms, me, pid1, detached);
         record.address = address;
         state.save_record(record)?;
         if let Some(notify) = notify {

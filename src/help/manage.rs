@@ -91,6 +91,68 @@ Examples:
   nsbox kill -s HUP web                     e.g. to make a server reread its configuration
 ";
 
+pub const STOP: &str = "\
+nsbox stop - stop running containers: a signal, then SIGKILL after a grace period
+
+Usage: nsbox stop [-t SECONDS] [-s SIGNAL] [--root DIR] ID...
+
+Sends SIGNAL (TERM) as 'nsbox kill' does, waits up to SECONDS (10) for the container to end,
+then sends SIGKILL to its PID 1. It returns once the container's nsbox has torn it down (its
+cgroups and network gone), and prints each id; a container that already ended is just
+printed. A detached container's record stays for 'nsbox ps -a', 'wait' and 'rm' (not with
+--rm).
+
+Options:
+  -t, --time SECONDS        the grace period (default 10; 0: SIGKILL at once); also
+                            --timeout, as newer docker spells it
+  -s, --signal SIGNAL       the first signal (default TERM)
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Examples:
+  nsbox stop web
+  nsbox stop -t 2 $(nsbox ps -q)
+";
+
+pub const WAIT: &str = "\
+nsbox wait - wait for detached containers to end, and print their exit codes
+
+Usage: nsbox wait [--root DIR] ID...
+
+Prints each container's exit code (the command's, or 128+N when signal N killed it) once it
+ended, one line each, in the order given; one that already ended is printed at once. A
+foreground container's code goes to the nsbox that runs it, and one started with --rm keeps
+none: both are refused.
+
+Options:
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Example:
+  nsbox run -d --name job -r ./rootfs -- sh -c 'sleep 2; exit 3' && nsbox wait job
+";
+
+pub const INSPECT: &str = "\
+nsbox inspect - what nsbox knows of containers, as JSON
+
+Usage: nsbox inspect [--root DIR] ID...
+
+A JSON array with one object per container: id, hostname, status (running, exited, dead),
+pid (of PID 1, on the host), exit_code, created (its state made), started (its command's
+execve), finished, detached, rootfs (a directory, or host), command, env, workdir, user (uid,
+gid, groups), limits (pids, memory_bytes, cpus, cpuset), network (mode, address), namespaces,
+capabilities, seccomp, no_new_privileges and log (a detached container's output). Times are
+RFC 3339 in UTC; what was not set is null.
+
+Options:
+      --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
+  -h, --help                show this help
+
+Examples:
+  nsbox inspect web
+  nsbox inspect web | jq -r '.[0].network.address'
+";
+
 pub const RM: &str = "\
 nsbox rm - remove containers that ended
 

@@ -3,7 +3,7 @@
 mod manage;
 mod oci;
 
-use manage::{DOCTOR, EXEC, KILL, LOGS, PS, RM};
+use manage::{DOCTOR, EXEC, INSPECT, KILL, LOGS, PS, RM, STOP, WAIT};
 
 pub const GENERAL: &str = "\
 nsbox - run a command in a Linux container, one visible syscall at a time
@@ -13,7 +13,10 @@ Usage:
   nsbox ps [-a] [-q] [--json]                   list containers
   nsbox logs [-f] ID                            what a detached container wrote
   nsbox exec [OPTIONS] ID COMMAND [ARG...]      run a command in a running container
+  nsbox stop [-t SECONDS] ID...                 TERM, then KILL after a grace period
   nsbox kill [-s SIGNAL] ID                     send a signal to a container
+  nsbox wait ID...                              wait for containers to end; print exit codes
+  nsbox inspect ID...                           a container's record, as JSON
   nsbox rm [-f] ID...                           remove ended containers
   nsbox gc [--root DIR]                         remove what crashed containers left behind
   nsbox doctor [--json]                         check that this host can run containers
@@ -216,6 +219,9 @@ pub fn text(command: Option<&str>) -> Option<&'static str> {
         Some("logs") => Some(LOGS),
         Some("exec") => Some(EXEC),
         Some("kill") => Some(KILL),
+        Some("stop") => Some(STOP),
+        Some("wait") => Some(WAIT),
+        Some("inspect") => Some(INSPECT),
         Some("rm") => Some(RM),
         Some("doctor") => Some(DOCTOR),
         Some("oci") => Some(oci::OCI),
@@ -233,6 +239,7 @@ mod tests {
         let source = [
             include_str!("../cli/mod.rs"),
             include_str!("../cli/manage.rs"),
+            include_str!("../cli/control.rs"),
         ]
         .concat();
         let mut found = Vec::new();
@@ -285,8 +292,8 @@ mod tests {
                 "nsbox help lists {name}"
             );
         }
-        // run, gc, ps, logs, exec, kill, rm, doctor.
-        assert_eq!(commands, 8);
+        // run, gc, ps, logs, exec, kill, rm, doctor, stop.
+        assert_eq!(commands, 9);
         assert!(RUN.contains("--no-new-privs[=BOOL]") && RUN.contains("-r, --rootfs"));
     }
 }

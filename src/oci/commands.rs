@@ -75,7 +75,7 @@ fn create_record(
         pid: Proc { pid: 0, start: 0 },
         bundle,
         rootfs,
-        created: state::now_rfc3339(),
+        created: crate::state::time::now_rfc3339(),
         owner: String::new(),
         annotations: loaded.annotations,
         cgroups_path: spec.extra.cgroups_path.clone(),

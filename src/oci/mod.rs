@@ -155,7 +155,7 @@ fn report(e: &Error, global: &cli::Global) {
     crate::sys::write_stderr_untraced(format!("{e}\n").as_bytes());
     let Some(log) = &global.log else { return };
     let msg = json::str(e.to_string());
-    let time = json::str(state::now_rfc3339());
+    let time = json::str(crate::state::time::now_rfc3339());
     // text: runc's logrus shape, with the same quoting.
     let line = match global.json_log {
         true => json::obj(vec![

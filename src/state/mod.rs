@@ -9,6 +9,7 @@
 //! line, written before the cgroups are created) before the directory itself.
 
 pub mod record;
+pub mod time;
 
 use crate::error::{Context, Error, Result, Topic};
 use crate::spec::{Rootfs, Spec};
@@ -35,6 +36,8 @@ pub struct State {
     lock: Option<OwnedFd>,
     /// The container's record, once written.
     record: Option<Record>,
+    /// When the state directory was made, in milliseconds since the epoch.
+    pub created_ms: u64,
 }
 
 use crate::sys::cpath as c;
@@ -95,7 +98,10 @@ impl State {
         ensure_root(&spec.state_root)?;
         check_root_owner(&spec.state_root)?;
         let dir = spec.state_dir();
-        let mut state = State::default();
+        let mut state = State {
+            created_ms: sys::process::now_realtime().as_millis() as u64,
+            ..State::default()
+        };
         match mkdir(&dir, 0o700) {
             Ok(()) => state.created.push((dir.clone(), true)),
             Err(Errno::EEXIST) => {

@@ -8,7 +8,7 @@
 
 use crate::error::{Context, Error, Result};
 use crate::process::caps::Caps;
-use crate::spec::{Security, Spec, User};
+use crate::spec::{Net, Rootfs, Security, Spec, User};
 use crate::sys::{self, fs};
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -79,12 +79,25 @@ pub enum Status {
     },
 }
 
+/// The limits the container got, as `inspect` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub pids: Option<u64>,
+    /// Bytes.
+    pub memory: Option<u64>,
+    /// CPU time per 100 ms period, in microseconds.
+    pub cpu_quota_us: Option<u64>,
+    pub cpuset: Option<Vec<u32>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub id: String,
     pub hostname: String,
-    /// Milliseconds since the epoch.
+    /// Milliseconds since the epoch: when its state directory was made (before clone).
     pub created_ms: u64,
+    /// When its command started (its execve), in milliseconds since the epoch.
+    pub started_ms: u64,
     /// The nsbox process that waits for the container (the foreground nsbox, or the
     /// supervisor of a detached one).
     pub supervisor: Proc,
@@ -94,8 +107,13 @@ pub struct Record {
     pub status: Status,
     /// The namespaces the container was cloned with (CLONE_NEW* flags).
     pub namespaces: i32,
+    /// The root filesystem's directory, or `host` (the host's `/`).
+    pub rootfs: String,
+    /// The network mode as `--net` takes it (none, host, veth, bridge, ns:PATH).
+    pub net: String,
     /// The network address, once networking gives one.
     pub address: Option<String>,
+    pub limits: Limits,
     pub command: Vec<OsString>,
     pub env: Vec<String>,
     pub workdir: String,
@@ -106,17 +124,31 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(spec: &Spec, supervisor: Proc, pid: Proc, detached: bool) -> Record {
+    /// The record of a container whose command started now; `created_ms`: when its state
+    /// directory was made.
+    pub fn new(
+        spec: &Spec,
+        created_ms: u64,
+        supervisor: Proc,
+        pid: Proc,
+        detached: bool,
+    ) -> Record {
         Record {
             id: spec.id.clone(),
             hostname: spec.hostname.clone(),
-            created_ms: sys::process::now_realtime().as_millis() as u64,
+            created_ms,
+            started_ms: sys::process::now_realtime().as_millis() as u64,
             supervisor,
             pid,
             detached,
             status: Status::Running,
-            // With those joined by path (`--net ns:PATH`): `exec` joins what PID 1 is in.
+            // With those joined by path (`--net ns:PATH`): `exec` joins what PID 1 is in; and
+            // the cgroup namespace the child unshares once in its cgroups.
             namespaces: spec.clone_flags()
+                | match spec.cgroup_namespace() {
+                    true => libc::CLONE_NEWCGROUP,
+                    false => 0,
+                }
                 | spec
                     .extra
                     .join
@@ -124,7 +156,18 @@ impl Record {
                     .map(|(f, _)| *f)
                     .filter(|f| *f != crate::flags::CLONE_NEWTIME)
                     .fold(0, |a, f| a | f),
+            rootfs: match &spec.rootfs {
+                Rootfs::Host => "host".into(),
+                Rootfs::Dir(d) => d.to_string_lossy().into_owned(),
+            },
+            net: net_mode(spec),
             address: None,
+            limits: Limits {
+                pids: spec.limits.pids,
+                memory: spec.limits.memory,
+                cpu_quota_us: spec.limits.cpu_quota_us,
+                cpuset: spec.limits.cpuset.clone(),
+            },
             command: spec.process.command.clone(),
             env: spec.process.env.clone(),
             workdir: spec.process.workdir.clone(),
@@ -169,6 +212,7 @@ impl Record {
         put("id", self.id.as_bytes());
         put("hostname", self.hostname.as_bytes());
         put("created", self.created_ms.to_string().as_bytes());
+        put("started", self.started_ms.to_string().as_bytes());
         let proc = |p: Proc| format!("{} {}", p.pid, p.start);
         put("supervisor", proc(self.supervisor).as_bytes());
         put("pid", proc(self.pid).as_bytes());
@@ -177,8 +221,23 @@ impl Record {
             put("exit", format!("{code} {finished_ms}").as_bytes());
         }
         put("namespaces", format!("{:#x}", self.namespaces).as_bytes());
+        put("rootfs", self.rootfs.as_bytes());
+        put("net", self.net.as_bytes());
         if let Some(a) = &self.address {
             put("address", a.as_bytes());
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("pids_max", l.pids),
+            ("memory_max", l.memory),
+            ("cpu_quota_us", l.cpu_quota_us),
+        ] {
+            if let Some(v) = v {
+                put(key, v.to_string().as_bytes());
+            }
+        }
+        if let Some(cpus) = &l.cpuset {
+            put("cpuset", join_ids(cpus).as_bytes());
         }
         for a in &self.command {
             put("arg", a.as_bytes());
@@ -192,8 +251,7 @@ impl Record {
             format!("{}:{}", self.user.uid, self.user.gid).as_bytes(),
         );
         if !self.groups.is_empty() {
-            let groups: Vec<String> = self.groups.iter().map(u32::to_string).collect();
-            put("groups", groups.join(",").as_bytes());
+            put("groups", join_ids(&self.groups).as_bytes());
         }
         put("caps", format!("{:#x}", self.security.caps.0).as_bytes());
         put("seccomp", bool_text(self.security.seccomp));
@@ -217,6 +275,27 @@ impl Record {
             .collect();
         words.join(" ")
     }
+}
+
+/// The network mode as `--net` takes it.
+fn net_mode(spec: &Spec) -> String {
+    let joined = spec
+        .extra
+        .join
+        .iter()
+        .find(|(f, _)| *f == libc::CLONE_NEWNET);
+    match (joined, spec.net) {
+        (Some((_, path)), _) => format!("ns:{}", path.display()),
+        (None, Net::None) => "none".into(),
+        (None, Net::Host) => "host".into(),
+        (None, Net::Veth { .. }) => "veth".into(),
+        (None, Net::Bridge { .. }) => "bridge".into(),
+    }
+}
+
+fn join_ids(ids: &[u32]) -> String {
+    let ids: Vec<String> = ids.iter().map(u32::to_string).collect();
+    ids.join(",")
 }
 
 fn bool_text(b: bool) -> &'static [u8] {
@@ -309,6 +388,18 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
         }
         Err(_) => Status::Running,
     };
+    let opt_num = |key: &str| text(key).ok().map(|t| num(key, &t)).transpose();
+    let ids = |key: &str| -> std::result::Result<Option<Vec<u32>>, String> {
+        text(key)
+            .ok()
+            .map(|t| {
+                t.split(',')
+                    .map(|g| g.parse().map_err(|_| bad(key)))
+                    .collect()
+            })
+            .transpose()
+    };
+    let created_ms = num("created", &text("created")?)?;
     let user = text("user")?;
     let (uid, gid) = user.split_once(':').ok_or_else(|| bad("user"))?;
     let id = text("id")?;
@@ -316,13 +407,23 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
     Ok(Record {
         id,
         hostname: text("hostname")?,
-        created_ms: num("created", &text("created")?)?,
+        created_ms,
+        // Records of earlier versions: written when the command started.
+        started_ms: opt_num("started")?.unwrap_or(created_ms),
         supervisor: proc("supervisor")?,
         pid: proc("pid")?,
         detached: flag("detached")?,
         status,
         namespaces: num("namespaces", &text("namespaces")?)? as i32,
+        rootfs: text("rootfs").unwrap_or_default(),
+        net: text("net").unwrap_or_default(),
         address: text("address").ok(),
+        limits: Limits {
+            pids: opt_num("pids_max")?,
+            memory: opt_num("memory_max")?,
+            cpu_quota_us: opt_num("cpu_quota_us")?,
+            cpuset: ids("cpuset")?,
+        },
         command: all("arg").map(|a| OsString::from_vec(a.clone())).collect(),
         env: all("env")
             .map(|e| String::from_utf8(e.clone()).map_err(|_| bad("env")))
@@ -332,13 +433,7 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
             uid: uid.parse().map_err(|_| bad("user"))?,
             gid: gid.parse().map_err(|_| bad("user"))?,
         },
-        groups: match text("groups") {
-            Ok(t) => t
-                .split(',')
-                .map(|g| g.parse().map_err(|_| bad("groups")))
-                .collect::<std::result::Result<_, _>>()?,
-            Err(_) => Vec::new(),
-        },
+        groups: ids("groups")?.unwrap_or_default(),
         security: Security {
             caps: Caps(num("caps", &text("caps")?)?),
             named: Caps(0),
@@ -357,6 +452,7 @@ mod tests {
             id: "web".into(),
             hostname: "web".into(),
             created_ms: 1_700_000_000_123,
+            started_ms: 1_700_000_000_200,
             supervisor: Proc { pid: 10, start: 99 },
             pid: Proc {
                 pid: 11,
@@ -368,7 +464,15 @@ mod tests {
                 finished_ms: 1_700_000_001_000,
             },
             namespaces: libc::CLONE_NEWPID | libc::CLONE_NEWNS,
+            rootfs: "/srv/rootfs".into(),
+            net: "bridge".into(),
             address: Some("10.88.0.2".into()),
+            limits: Limits {
+                pids: Some(64),
+                memory: Some(64 << 20),
+                cpu_quota_us: Some(50_000),
+                cpuset: Some(vec![0, 1]),
+            },
             command: vec!["sh".into(), "-c".into(), "echo a\\b\nc".into()],
             env: vec!["PATH=/bin".into(), "X=1 2".into()],
             workdir: "/tmp".into(),
@@ -393,6 +497,7 @@ mod tests {
         let running = Record {
             status: Status::Running,
             address: None,
+            limits: Limits::default(),
             ..r
         };
         assert_eq!(decode(&running.encode()), Ok(running));
