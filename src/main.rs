@@ -20,6 +20,7 @@ mod net;
 mod oci;
 mod process;
 mod rootfs;
+mod sort;
 mod spec;
 mod state;
 #[allow(unsafe_code)]

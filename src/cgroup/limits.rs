@@ -208,7 +208,7 @@ pub fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
         }
         cpus.extend(lo..=hi);
     }
-    cpus.sort_unstable();
+    crate::sort::sort(&mut cpus);
     cpus.dedup();
     Some(cpus)
 }

@@ -172,7 +172,9 @@ pub fn list(root: &Path) -> Result<Vec<Found>> {
             Err(e) => crate::report_warning(&e),
         }
     }
-    found.sort_by_key(|f| (f.record.created_ms, f.record.id.clone()));
+    crate::sort::sort_by(&mut found, |a, b| {
+        (a.record.created_ms, &a.record.id) < (b.record.created_ms, &b.record.id)
+    });
     Ok(found)
 }
 

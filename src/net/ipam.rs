@@ -206,7 +206,7 @@ fn encode(entries: &[Lease]) -> Vec<u8> {
 /// The lowest host address of `subnet` that is neither its own (the bridge's) nor leased.
 fn lowest_free(subnet: Cidr, leased: &[Lease]) -> Option<Ipv4Addr> {
     let mut taken: Vec<Ipv4Addr> = leased.iter().map(|l| l.cidr.addr).collect();
-    taken.sort_unstable();
+    crate::sort::sort(&mut taken);
     subnet
         .hosts()
         .find(|a| *a != subnet.addr && taken.binary_search(a).is_err())

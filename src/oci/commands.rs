@@ -261,7 +261,7 @@ pub fn cgroup_pids(dir: &Path) -> Result<Vec<i32>> {
             pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
     }
-    pids.sort_unstable();
+    crate::sort::sort(&mut pids);
     pids.dedup();
     Ok(pids)
 }
@@ -371,7 +371,7 @@ pub fn list(root: &Path) -> Result<Vec<(PathBuf, Record)>> {
             out.push((path, rec));
         }
     }
-    out.sort_by(|a, b| a.1.created.cmp(&b.1.created));
+    crate::sort::sort_by(&mut out, |a, b| a.1.created < b.1.created);
     Ok(out)
 }
 

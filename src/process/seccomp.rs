@@ -258,7 +258,7 @@ fn ranges() -> Vec<(u32, u32, Action)> {
         Sysno::mknodat.id() as u32,
         Action::Arg(2, Check::DenyDevices),
     ));
-    rules.sort_by_key(|(nr, _)| *nr);
+    crate::sort::sort_by_key(&mut rules, |(nr, _)| *nr);
     let mut ranges: Vec<(u32, u32, Action)> = Vec::new();
     for (nr, action) in rules {
         match (ranges.last_mut(), action) {

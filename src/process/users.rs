@@ -92,7 +92,7 @@ pub fn resolve(root: RawFd, names: &Names) -> Result<Resolved> {
         out.groups = member_of(group_text.as_deref().unwrap_or(""), &names.user)
             .filter(|g| *g != out.user.gid)
             .collect();
-        out.groups.sort_unstable();
+        crate::sort::sort(&mut out.groups);
         out.groups.dedup();
     }
     if [out.user.uid, out.user.gid].contains(&u32::MAX) {

@@ -263,7 +263,7 @@ fn user_mounts(spec: &Spec, volume_kinds: &[Kind], create: Create) -> Result<()>
         .map(|(v, k)| UserMount::Volume(v, *k))
         .chain(spec.tmpfs.iter().map(UserMount::Tmpfs))
         .collect();
-    mounts.sort_by_key(|m| m.target().split('/').count());
+    crate::sort::sort_by_key(&mut mounts, |m| m.target().split('/').count());
     for m in mounts {
         match m {
             UserMount::Volume(v, kind) => {
