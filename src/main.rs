@@ -70,7 +70,7 @@ fn cli_main(args: Vec<OsString>) -> u8 {
         cli::Command::Run(spec, opts) => commands::run::run(&spec, opts),
         cli::Command::Gc(root) => commands::gc::gc(&root),
         cli::Command::Ps(opts) => commands::ps::ps(&opts),
-        cli::Command::Logs(root, id, follow) => commands::logs::logs(&root, &id, follow),
+        cli::Command::Logs(opts) => commands::logs::logs(&opts),
         cli::Command::Exec(opts) => commands::exec::exec(&opts),
         cli::Command::Kill(root, id, sig) => commands::kill::kill(&root, &id, sig),
         cli::Command::Rm(root, ids, force) => commands::rm::rm(&root, &ids, force),

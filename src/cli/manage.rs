@@ -130,11 +130,35 @@ pub fn parse_doctor(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command>
     }))
 }
 
+/// `nsbox logs [-f] [-t] [--tail N] ID`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Logs {
+    pub root: PathBuf,
+    pub id: String,
+    pub follow: bool,
+    /// Only the last N lines (then, with `follow`, what comes); None: all of it.
+    pub tail: Option<u64>,
+    /// Each line after the time it came.
+    pub timestamps: bool,
+}
+
 pub fn parse_logs(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
     let (mut root, mut follow, mut id) = (None, false, None);
+    let (mut tail, mut timestamps) = (None, false);
     while let Some(arg) = p.next().map_err(|e| lex(e, "logs"))? {
         match arg {
             Short('f') | Long("follow") => follow = true,
+            Short('t') | Long("timestamps") => timestamps = true,
+            Short('n') | Long("tail") => {
+                let v = value(&mut p, "--tail")?;
+                tail = match v.as_str() {
+                    "all" => None,
+                    n => Some(n.parse().map_err(|_| {
+                        Error::new(format!("--tail {v:?}"), "not a number of lines")
+                            .hint("give how many of the last lines to show, e.g. --tail 20, or all")
+                    })?),
+                };
+            }
             Value(v) if id.is_none() => id = Some(id_arg(v, "logs")?),
             Value(v) => return Err(usage(format!("unexpected argument {v:?}"), "logs")),
             other => {
@@ -145,7 +169,13 @@ pub fn parse_logs(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {
         }
     }
     let id = need_id(id, "logs")?;
-    Ok(Command::Logs(root_of(root, ctx)?, id, follow))
+    Ok(Command::Logs(Logs {
+        root: root_of(root, ctx)?,
+        id,
+        follow,
+        tail,
+        timestamps,
+    }))
 }
 
 pub fn parse_kill(mut p: lexopt::Parser, ctx: &Context<'_>) -> Result<Command> {

@@ -8,6 +8,7 @@ mod tmpfs;
 pub mod topics;
 
 pub use control::Stop;
+pub use manage::Logs;
 pub use manage::{Doctor, Exec, Ps, parse_signal};
 
 use crate::cgroup::limits::Limits;
@@ -27,7 +28,7 @@ pub enum Command {
     Gc(PathBuf),
     Ps(Ps),
     /// State root, id, follow.
-    Logs(PathBuf, String, bool),
+    Logs(Logs),
     Exec(Box<Exec>),
     /// State root, id, signal.
     Kill(PathBuf, String, i32),

@@ -9,7 +9,7 @@ use crate::cgroup;
 use crate::error::{Context, Error, Result};
 use crate::net;
 use crate::state::record::{self, Record, Status};
-use crate::state::{CGROUPS_FILE, LOG_FILE, NETWORK_FILE, recorded_cgroups};
+use crate::state::{CGROUPS_FILE, LOG_FILE, NETWORK_FILE, TIMES_FILE, recorded_cgroups};
 use crate::sys::{self, cpath as c, fs, lifecycle, term};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -188,6 +188,7 @@ pub fn remove(path: &Path, id: &str) -> Result<()> {
         "hosts",
         "hostname",
         LOG_FILE,
+        TIMES_FILE,
         record::RECORD_FILE,
         "record.tmp",
     ] {

@@ -226,7 +226,7 @@ pub fn join(mask: SigSet, target: &Target, process: &Process, how: &How) -> Resu
     });
     let waited = match master {
         Some(m) if how.console.is_none() => {
-            crate::terminal::console::relay(m, supervise::Supervisor::new(child.pid, false), false)
+            crate::terminal::console::relay(m, supervise::Supervisor::new(child.pid, false), None)
         }
         _ => supervise::supervise_process(child.pid, false),
     };

@@ -16,6 +16,7 @@ use crate::cgroup::{self, Cgroups, limits::human_bytes};
 use crate::child;
 use crate::cli::Options;
 use crate::container::detach;
+use crate::container::output::Detached;
 use crate::container::spawn;
 use crate::container::supervise::Supervisor;
 use crate::container::userns;
@@ -181,16 +182,16 @@ fn run_with_state(
         st.remove();
         return Err(e);
     }
-    if let (Some(st), true) = (state.as_mut(), detached)
-        && let Err(e) = st.create_log().and_then(|log| {
-            detach::redirect_output(&log)?;
-            sys::close(log);
-            Ok(())
-        })
-    {
-        st.remove();
-        return Err(e);
-    }
+    let mut output = match (state.as_mut(), detached) {
+        (Some(st), true) => match Detached::open(st, spec.process.tty) {
+            Ok(output) => Some(output),
+            Err(e) => {
+                st.remove();
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
     let mut cgroups = match (&planned, state.as_mut()) {
         (Some(planned), Some(st)) => match Cgroups::create(
             planned,
@@ -226,6 +227,7 @@ fn run_with_state(
         cgroups: cgroups.as_mut(),
         network: network.as_mut(),
         maps,
+        output: output.as_mut(),
     };
     let result = run_container(spec, parts, &mut state, notify.as_deref_mut());
     if let (Ok(Outcome::Created(_)), Some(st)) = (&result, state.as_mut()) {
@@ -279,6 +281,8 @@ struct Parts<'a> {
     cgroups: Option<&'a mut Cgroups>,
     network: Option<&'a mut net::Plan>,
     maps: Option<(userns::Writer, userns::Writer)>,
+    /// `-d`: where its output goes.
+    output: Option<&'a mut Detached>,
 }
 
 fn run_container(
@@ -293,6 +297,7 @@ fn run_container(
         mut cgroups,
         network,
         maps,
+        mut output,
     } = parts;
     trace::step(|| format!("clone the first process into new namespaces ({})", spec.id));
     if !spec.init {
@@ -330,13 +335,24 @@ fn run_container(
         let fd = crate::child::extras::open_namespace(path)?;
         lifecycle::setns(&fd, libc::CLONE_NEWPID).ctx(|| format!("setns into {path:?}"))?;
     }
-    let child = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
+    if let Some(out) = output.as_deref() {
+        out.before_clone()?;
+    }
+    let spawned = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
         child::main(&inputs, channel, born_inside)
-    })
-    .map_err(|e| match spec.userns {
+    });
+    let restored = match output.as_deref_mut() {
+        Some(out) => out.after_clone(),
+        None => Ok(()),
+    };
+    let child = spawned.map_err(|e| match spec.userns {
         Some(_) => userns_clone_error(e),
         None => e,
     })?;
+    if let Err(e) = restored {
+        child.abort();
+        return Err(e);
+    }
     if let Some(c) = cgroups.as_deref_mut() {
         c.child_started();
     }
@@ -349,7 +365,7 @@ fn run_container(
         }
     }
     // Whatever fails on our side from here must end the child too: never leave it unsupervised.
-    let exit = match release_and_wait(spec, &child, state, network, notify) {
+    let exit = match release_and_wait(spec, &child, state, network, (notify, output)) {
         Ok(Some(exit)) => exit,
         Ok(None) => return Ok(Outcome::Created(child.pid)),
         Err(e) => {
@@ -389,7 +405,7 @@ fn release_and_wait(
     child: &spawn::Child,
     state: &mut Option<State>,
     network: Option<&mut net::Plan>,
-    notify: Option<&mut detach::Notify>,
+    (notify, output): (Option<&mut detach::Notify>, Option<&mut Detached>),
 ) -> Result<Option<Exit>> {
     let state = match state {
         Some(st) => st,
@@ -457,9 +473,12 @@ fn release_and_wait(
             child.pid
         )
     });
-    match master {
-        Some(master) => console::relay(master, Supervisor::new(child.pid, !spec.init), detached),
-        None => supervise::supervise_process(child.pid, !spec.init),
+    match (output, master) {
+        (Some(out), master) => out.relay(master, child.pid, !spec.init),
+        (None, Some(master)) => {
+            console::relay(master, Supervisor::new(child.pid, !spec.init), None)
+        }
+        (None, None) => supervise::supervise_process(child.pid, !spec.init),
     }
     .map(Some)
 }

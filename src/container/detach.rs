@@ -1,7 +1,7 @@
 //! `run -d`: the container runs on without the nsbox that started it.
 //!
 //!   nsbox (front) -- fork --> supervisor: setsid, stdin from /dev/null, stdout and stderr
-//!        |                    into ROOT/ID/log, then the usual run: clone, release, wait,
+//!        |                    through it into ROOT/ID/log, then the usual run: clone, release, wait,
 //!        |                    tear down, record the exit code
 //!        `-- reads one message from a pipe: "started" (prints the id, exits 0) or the error
 //!            that stopped the container from starting (prints it, exits with its code)
@@ -82,14 +82,6 @@ fn detach_stdio() -> Result<()> {
     .map_err(|e| Error::sys("open /dev/null", e))?;
     fd::dup2(&null, 0).map_err(|e| Error::sys("stdin from /dev/null", e))?;
     sys::close(null);
-    Ok(())
-}
-
-/// The container's output goes to `log` (stdout and stderr in one file, in order).
-pub fn redirect_output(log: &OwnedFd) -> Result<()> {
-    for target in [1, 2] {
-        fd::dup2(log, target).map_err(|e| Error::sys("send output to the log", e))?;
-    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod detach;
 pub mod hooks;
+pub mod output;
 pub mod sealed;
 pub mod spawn;
 pub mod supervise;

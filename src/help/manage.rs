@@ -25,18 +25,24 @@ Examples:
 pub const LOGS: &str = "\
 nsbox logs - show what a detached container wrote
 
-Usage: nsbox logs [-f] [--root DIR] ID
+Usage: nsbox logs [-f] [-t] [--tail N] [--root DIR] ID
 
 A container started with 'nsbox run -d' writes its stdout and stderr, in order, to DIR/ID/log
-(with -t, what its terminal showed). The file stays until 'nsbox rm'.
+(with -t, what its terminal showed); DIR/ID/log.times notes when each piece came. Both stay
+until 'nsbox rm'.
 
 Options:
   -f, --follow              keep printing what it writes until it ends
+  -t, --timestamps          put the time each line came (RFC 3339, UTC, in nanoseconds)
+                            before it
+  -n, --tail N              only the last N lines (then, with -f, what follows); all: every
+                            line (the default)
       --root DIR            state directory (default /run/nsbox; env NSBOX_ROOT)
   -h, --help                show this help
 
-Example:
+Examples:
   nsbox run -d --name web -r ./rootfs -- httpd -f -p 8080 && nsbox logs -f web
+  nsbox logs -t --tail 20 web
 ";
 
 pub const EXEC: &str = "\

@@ -11,7 +11,7 @@ nsbox - run a command in a Linux container, one visible syscall at a time
 Usage:
   nsbox run [OPTIONS] [--] [COMMAND [ARG...]]   run a command in a new container
   nsbox ps [-a] [-q] [--json]                   list containers
-  nsbox logs [-f] ID                            what a detached container wrote
+  nsbox logs [-f] [-t] [--tail N] ID            what a detached container wrote
   nsbox exec [OPTIONS] ID COMMAND [ARG...]      run a command in a running container
   nsbox stop [-t SECONDS] ID...                 TERM, then KILL after a grace period
   nsbox kill [-s SIGNAL] ID                     send a signal to a container

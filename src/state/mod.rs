@@ -11,6 +11,7 @@
 pub mod record;
 pub mod time;
 
+use crate::container::output::LogWriter;
 use crate::error::{Context, Error, Result, Topic};
 use crate::spec::{Rootfs, Spec};
 use crate::sys::{self, fs};
@@ -26,6 +27,8 @@ pub const CGROUPS_FILE: &str = "cgroups";
 pub const NETWORK_FILE: &str = "network";
 /// A detached container's output (stdout and stderr).
 pub const LOG_FILE: &str = "log";
+/// When each piece of the log came (see container/output.rs).
+pub const TIMES_FILE: &str = "log.times";
 
 /// What this run created on the host, in creation order (removed in reverse).
 #[derive(Debug, Default)]
@@ -186,13 +189,21 @@ impl State {
         }
     }
 
-    /// Creates `ROOT/ID/log`, where a detached container's output goes.
-    pub fn create_log(&mut self) -> Result<OwnedFd> {
-        let path = self.dir()?.join(LOG_FILE);
+    /// Creates `ROOT/ID/log` and `ROOT/ID/log.times`, where a detached container's output
+    /// goes.
+    pub fn create_log(&mut self) -> Result<LogWriter> {
+        Ok(LogWriter {
+            log: self.create_append(LOG_FILE)?,
+            times: self.create_append(TIMES_FILE)?,
+        })
+    }
+
+    fn create_append(&mut self, name: &str) -> Result<OwnedFd> {
+        let path = self.dir()?.join(name);
         let flags =
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_APPEND | libc::O_CLOEXEC;
         let fd = fs::openat(libc::AT_FDCWD, &c(&path)?, flags, 0o600)
-            .ctx(|| format!("create the log {path:?}"))?;
+            .ctx(|| format!("create {path:?}"))?;
         self.created.push((path, false));
         Ok(fd)
     }

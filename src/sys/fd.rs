@@ -101,3 +101,25 @@ pub fn close_raw(fd: RawFd) {
         || unsafe { syscalls::syscall!(Sysno::close, fd) },
     );
 }
+
+/// lseek(2): the new offset. `SEEK_END` with 0 gives a file's size.
+pub fn lseek(fd: &impl AsRawFd, offset: i64, whence: i32) -> Result<u64, Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("lseek({fd}, {offset}, {whence})"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::lseek, fd, offset, whence) },
+    )
+    .map(|n| n as u64)
+}
+
+/// pread64(2) into `buf` at `offset`, leaving the file offset alone; 0 at end of file.
+pub fn pread(fd: &impl AsRawFd, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+    let fd = fd.as_raw_fd();
+    let len = buf.len();
+    traced(
+        || format!("pread64({fd}, <buf>, {len}, {offset})"),
+        // SAFETY: `buf` is valid for writes of `len` bytes.
+        || unsafe { syscalls::syscall!(Sysno::pread64, fd, buf.as_mut_ptr(), len, offset) },
+    )
+}

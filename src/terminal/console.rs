@@ -13,7 +13,7 @@ use crate::container::spawn::{self, ChildChannel};
 use crate::container::supervise::{self, Supervisor};
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, fs, mount, process::Exit, pty, term};
-use crate::terminal::tty::{self, RawMode};
+use crate::terminal::tty::{self, FdSink, RawMode, Sink};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// In the container (after pivot_root or chroot): a pty from its devpts; the master goes to
@@ -93,19 +93,21 @@ pub fn send_master(sock: &OwnedFd, master: &OwnedFd, size: Option<(u16, u16)>) -
         .ctx(|| "send the pty master to the console socket".into())
 }
 
-/// nsbox's side: relays between the caller's terminal (none when `detached`: output only, to
-/// the log) and the pty master, and handles signals, until the process `sup` watches ends.
-pub fn relay(master: OwnedFd, sup: Supervisor, detached: bool) -> Result<Exit> {
+/// nsbox's side: relays between the caller's terminal and the pty master (`log`: no caller,
+/// output only, into a detached container's log), and handles signals, until the process
+/// `sup` watches ends.
+pub fn relay(master: OwnedFd, sup: Supervisor, log: Option<&mut dyn Sink>) -> Result<Exit> {
     let mut sup = sup.with_own_terminal();
     let signals = term::signalfd(supervise::supervised_set())
         .ctx(|| "signalfd for the terminal relay".into())?;
-    let input = match detached {
-        true => None,
-        false => Some(0),
+    let mut stdout = FdSink(1);
+    let (input, output): (_, &mut dyn Sink) = match log {
+        Some(log) => (None, log),
+        None => (Some(0), &mut stdout),
     };
     let _raw = match input {
         Some(fd) => Some(RawMode::enter(fd)?),
         None => None,
     };
-    tty::relay(&master, input, 1, &signals, |sig| sup.handle(sig))
+    tty::relay(&master, input, output, &signals, |sig| sup.handle(sig))
 }

@@ -134,7 +134,7 @@ pub struct Relay<'a> {
     input: Option<RawFd>,
     input_is_tty: bool,
     /// None once a write failed (EPIPE, EIO: nobody reads any more).
-    output: Option<RawFd>,
+    output: Option<&'a mut dyn Sink>,
     /// Input bytes read but not yet written to the master.
     pending: Vec<u8>,
     buf: Vec<u8>,
@@ -151,7 +151,7 @@ pub struct Relay<'a> {
 pub fn relay<T>(
     master: &OwnedFd,
     input: Option<RawFd>,
-    output: RawFd,
+    output: &mut dyn Sink,
     signals: &OwnedFd,
     mut on_signal: impl FnMut(Received) -> Result<Option<T>>,
 ) -> Result<T> {
@@ -228,7 +228,7 @@ impl Relay<'_> {
     /// One read from the master, passed on to the output.
     fn read_master(&mut self) {
         match sys::read(self.master, &mut self.buf) {
-            Ok(n) if n > 0 => write_out(&mut self.output, &self.buf[..n]),
+            Ok(n) if n > 0 => put(&mut self.output, &self.buf[..n]),
             Err(Errno::EAGAIN | Errno::EINTR) => {}
             // 0 or EIO: no slave descriptor is open any more.
             _ => {
@@ -271,7 +271,7 @@ impl Relay<'_> {
             match sys::read(self.master, &mut self.buf) {
                 Ok(n) if n > 0 => {
                     total += n;
-                    write_out(&mut self.output, &self.buf[..n]);
+                    put(&mut self.output, &self.buf[..n]);
                 }
                 Err(Errno::EINTR) => {}
                 // EAGAIN: nothing more for now; 0 or EIO: the slave side is closed.
@@ -281,24 +281,48 @@ impl Relay<'_> {
     }
 }
 
-/// Writes all of `data` to the output, through short writes; if the output is non-blocking
-/// (its open file is shared: someone else may have set it), waits until it takes more. Any
-/// other failure ends the output for good.
-fn write_out(output: &mut Option<RawFd>, mut data: &[u8]) {
-    while let Some(fd) = *output
-        && !data.is_empty()
+/// Where the relay puts what the container writes.
+pub trait Sink {
+    /// Takes all of `data`; false when the output is gone for good (then nothing more is
+    /// offered, and the relay goes on reading, so the container never blocks on it).
+    fn put(&mut self, data: &[u8]) -> bool;
+}
+
+fn put(output: &mut Option<&mut dyn Sink>, data: &[u8]) {
+    if let Some(sink) = output
+        && !sink.put(data)
     {
+        *output = None;
+    }
+}
+
+/// A descriptor as the relay's output (the caller's terminal or stdout).
+pub struct FdSink(pub RawFd);
+
+impl Sink for FdSink {
+    /// All of `data`, through short writes; if the output is non-blocking (its open file is
+    /// shared: someone else may have set it), waits until it takes more.
+    fn put(&mut self, data: &[u8]) -> bool {
+        write_all(self.0, data)
+    }
+}
+
+/// Writes all of `data` to `fd`; false when a write failed (other than EINTR, or EAGAIN on a
+/// descriptor someone else made non-blocking: then it waits until `fd` takes more).
+pub fn write_all(fd: RawFd, mut data: &[u8]) -> bool {
+    while !data.is_empty() {
         match term::write_data(&fd, data) {
             Ok(n) if n > 0 => data = &data[n..],
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => {
                 if term::poll(&mut [pollfd(fd, libc::POLLOUT)], -1).is_err() {
-                    *output = None;
+                    return false;
                 }
             }
-            _ => *output = None,
+            _ => return false,
         }
     }
+    true
 }
 
 #[cfg(test)]
@@ -514,7 +538,7 @@ mod tests {
         drop(slave);
         term::raise_in_thread(libc::SIGUSR1).unwrap();
         let mut calls = 0;
-        let v = relay(&master, None, out_w.as_raw_fd(), &sfd, |s| {
+        let v = relay(&master, None, &mut FdSink(out_w.as_raw_fd()), &sfd, |s| {
             calls += 1;
             assert_eq!(s.signo, libc::SIGUSR1);
             Ok(Some(42))
@@ -555,7 +579,7 @@ mod tests {
         relay(
             &master,
             Some(input.as_raw_fd()),
-            out_w.as_raw_fd(),
+            &mut FdSink(out_w.as_raw_fd()),
             &sfd,
             |s| {
                 seen.push(s.signo);
@@ -599,7 +623,7 @@ mod tests {
         let v = relay(
             &master,
             Some(in_r.as_raw_fd()),
-            out_w.as_raw_fd(),
+            &mut FdSink(out_w.as_raw_fd()),
             &sfd,
             |_| {
                 calls += 1;
