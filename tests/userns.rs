@@ -39,6 +39,9 @@ struct Rootless {
     bin: PathBuf,
     rootfs: PathBuf,
     root: PathBuf,
+    /// The /etc/subuid and /etc/subgid nsbox and newuidmap see (bound over the host's in a
+    /// mount namespace of the test's own): none of the user's ranges unless `with_ranges`.
+    subs: Option<(PathBuf, PathBuf)>,
 }
 
 impl Rootless {
@@ -59,18 +62,55 @@ impl Rootless {
                 .success();
             assert!(ok);
         }
-        Rootless {
+        let mut u = Rootless {
             uid,
             gid,
             bin,
             rootfs,
             root,
+            subs: None,
+        };
+        if Path::new("/etc/subuid").is_file() && Path::new("/etc/subgid").is_file() {
+            let (subuid, subgid) = (f.scratch.join("subuid"), f.scratch.join("subgid"));
+            std::fs::write(&subuid, "").unwrap();
+            std::fs::write(&subgid, "").unwrap();
+            u.subs = Some((subuid, subgid));
         }
+        u
+    }
+
+    /// Gives the user `count` ids from `start` in both files (by name in one, by uid in the
+    /// other: newuidmap reads both forms). False where there are no such files to replace.
+    fn with_ranges(&self, start: u32, count: u32) -> bool {
+        let Some((subuid, subgid)) = &self.subs else {
+            return false;
+        };
+        std::fs::write(
+            subuid,
+            format!("someone:{start}:5\n{USER}:{start}:{count}\n"),
+        )
+        .unwrap();
+        std::fs::write(subgid, format!("{}:{start}:{count}\n", self.uid)).unwrap();
+        true
     }
 
     /// `nsbox ARGS...` as the test user (its own state root).
     fn nsbox(&self, args: &[&str]) -> Out {
-        let mut cmd = Command::new("setpriv");
+        let mut cmd = match &self.subs {
+            Some((subuid, subgid)) => {
+                let mut c = Command::new("unshare");
+                c.args(["-m", "--", "sh", "-c"])
+                    .arg(
+                        "mount --bind \"$1\" /etc/subuid && mount --bind \"$2\" /etc/subgid && \
+                         shift 2 && exec \"$@\"",
+                    )
+                    .arg("sh")
+                    .args([subuid, subgid])
+                    .arg("setpriv");
+                c
+            }
+            None => Command::new("setpriv"),
+        };
         cmd.args([
             &format!("--reuid={}", self.uid),
             &format!("--regid={}", self.gid),
@@ -209,16 +249,11 @@ fn subordinate_ranges_go_through_newuidmap() {
     }
     let f = Fixture::new();
     let u = Rootless::new(&f);
-    let subuid = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
-    let Some(start) = subuid
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{USER}:")))
-        .and_then(|r| r.split(':').next())
-        .map(String::from)
-    else {
-        skip(&format!("useradd gave {USER} no /etc/subuid range"));
+    let start = "300000";
+    if !u.with_ranges(300_000, 65_536) {
+        skip("the host has no /etc/subuid and /etc/subgid to stand in for");
         return;
-    };
+    }
     let out = u.run(&[
         "--uidmap",
         &format!("0:{}:1", u.uid),
@@ -252,6 +287,104 @@ fn subordinate_ranges_go_through_newuidmap() {
         "{}",
         out.stderr()
     );
+    u.assert_clean();
+    f.assert_clean();
+}
+
+#[test]
+fn by_default_an_ordinary_user_gets_its_ranges_or_else_its_own_ids() {
+    if !can_run() {
+        return;
+    }
+    if !Path::new("/usr/bin/newuidmap").exists() {
+        skip("newuidmap is not installed (scripts/test.sh installs uidmap)");
+        return;
+    }
+    let f = Fixture::new();
+    let u = Rootless::new(&f);
+    let probe = "cat /proc/self/uid_map /proc/self/gid_map; rm -f /made; touch /made; \
+                 chown 1000:1000 /made && echo chowned; su -s /bin/sh nobody -c 'id -u' \
+                 2>/dev/null || true";
+    // No range: root inside is the caller, and no other id exists there.
+    let out = u.run(&["--trace", "--", "sh", "-c", probe]);
+    let lines: Vec<String> = out.ok().lines().map(words).collect();
+    assert_eq!(
+        lines[..2],
+        [format!("0 {} 1", u.uid), format!("0 {} 1", u.gid)]
+    );
+    assert!(!lines.contains(&"chowned".to_string()), "{lines:?}");
+    assert!(
+        out.stderr().contains(
+            "note: the default maps (--userns without root): only your own ids: /etc/subuid \
+             and /etc/subgid give you no range"
+        ),
+        "{}",
+        out.stderr()
+    );
+    let doctor = u.nsbox(&["doctor"]).stdout();
+    assert!(
+        doctor.contains("id-maps            --userns maps only your own ids"),
+        "{doctor}"
+    );
+
+    // With ranges (as podman maps them): 1..65536 inside are the range, through newuidmap.
+    if !u.with_ranges(300_000, 65_536) {
+        skip("the host has no /etc/subuid and /etc/subgid to stand in for");
+        return;
+    }
+    let out = u.run(&["--trace", "--", "sh", "-c", probe]);
+    let lines: Vec<String> = out.ok().lines().map(words).collect();
+    assert_eq!(
+        lines[..4],
+        [
+            format!("0 {} 1", u.uid),
+            "1 300000 65536".to_string(),
+            format!("0 {} 1", u.gid),
+            "1 300000 65536".to_string(),
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(lines[4..], ["chowned", "65534"], "chown and su work inside");
+    let made = std::fs::metadata(u.rootfs.join("made")).unwrap();
+    assert_eq!(
+        (made.uid(), made.gid()),
+        (300_999, 300_999),
+        "id 1000 inside is the range's 1000th id on the host"
+    );
+    let err = out.stderr();
+    assert!(
+        err.contains(
+            "the default maps (--userns without root): you are root inside; your /etc/subuid and \
+             /etc/subgid ranges are 1-65536 and 1-65536 inside"
+        ) && err.contains("run /usr/bin/newuidmap"),
+        "{err}"
+    );
+    // -u with a mapped id, and exec into it.
+    assert_eq!(u.run(&["-u", "1000:1000", "--", "id", "-u"]).ok(), "1000\n");
+    assert_eq!(
+        u.run(&["-d", "--name", "ranged", "--", "sleep", "60"]).ok(),
+        "ranged\n"
+    );
+    let inside = u.nsbox(&[
+        "exec",
+        "-u",
+        "42",
+        "ranged",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map",
+    ]);
+    assert_eq!(
+        words(&inside.ok()),
+        format!("42 0 {} 1 1 300000 65536", u.uid)
+    );
+    u.nsbox(&["rm", "-f", "ranged"]).ok();
+    let doctor = u.nsbox(&["doctor"]).stdout();
+    assert!(
+        doctor.contains("ok       id-maps            --userns maps your ids and ranges"),
+        "{doctor}"
+    );
+    std::fs::remove_file(u.rootfs.join("made")).unwrap();
     u.assert_clean();
     f.assert_clean();
 }

@@ -406,7 +406,11 @@ fn parse_run(
     let state_root = state_root_or_default(state_root, ctx)?;
     let userns = match userns || !uid_maps.is_empty() || !gid_maps.is_empty() {
         true => Some(crate::container::userns::plan(
-            uid_maps, gid_maps, ctx.uid, ctx.gid,
+            uid_maps,
+            gid_maps,
+            ctx.uid,
+            ctx.gid,
+            || crate::container::userns::Subordinate::of_host(ctx.uid),
         )?),
         false => None,
     };

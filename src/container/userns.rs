@@ -32,6 +32,8 @@ pub struct UserNs {
     /// The caller is not root: setgroups(2) is denied in the namespace (the kernel's rule for
     /// an unprivileged gid_map), and nothing that needs the host's privileges can be done.
     pub unprivileged: bool,
+    /// How an ordinary user's default maps were chosen (traced when they are written).
+    pub chosen: Option<String>,
 }
 
 /// The range root's containers get by default.
@@ -140,24 +142,129 @@ fn text(m: &IdMap) -> String {
     format!("{}:{}:{}", m.inside, m.outside, m.count)
 }
 
-/// The user namespace for a caller `uid`:`gid`, with the maps given (empty: the defaults).
-pub fn plan(uid_map: Vec<IdMap>, gid_map: Vec<IdMap>, uid: u32, gid: u32) -> Result<UserNs> {
+/// What the host gives an ordinary user for its containers' ids: its ranges of /etc/subuid and
+/// /etc/subgid, and whether the setuid helpers that map them (newuidmap, newgidmap) are there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subordinate {
+    pub uids: Vec<(u32, u32)>,
+    pub gids: Vec<(u32, u32)>,
+    pub helpers: bool,
+}
+
+impl Subordinate {
+    /// This host's, for `uid` (its ranges are found by name or by number).
+    pub fn of_host(uid: u32) -> Subordinate {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let name = user_name(&passwd, uid);
+        let ranges = |file: &str| {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            sub_ranges(&text, name.as_deref(), uid)
+        };
+        Subordinate {
+            uids: ranges("/etc/subuid"),
+            gids: ranges("/etc/subgid"),
+            helpers: find_helper("newuidmap").is_some() && find_helper("newgidmap").is_some(),
+        }
+    }
+
+    /// An ordinary user's default maps: itself as root, then its ranges as 1, 2, ... (as
+    /// podman maps them), or, without ranges of both kinds or the helpers, its own ids alone.
+    /// The second part says which, and why (for `--trace` and `nsbox doctor`).
+    pub fn default_maps(&self, uid: u32, gid: u32) -> (Vec<IdMap>, Vec<IdMap>, String) {
+        let (uids, gids) = (ranged(uid, &self.uids), ranged(gid, &self.gids));
+        let own = |id| {
+            vec![IdMap {
+                inside: 0,
+                outside: id,
+                count: 1,
+            }]
+        };
+        let alone = |why: &str| (own(uid), own(gid), format!("only your own ids: {why}"));
+        if uids.len() < 2 || gids.len() < 2 {
+            let which = match (uids.len() < 2, gids.len() < 2) {
+                (true, true) => "/etc/subuid and /etc/subgid give",
+                (true, false) => "/etc/subuid gives",
+                _ => "/etc/subgid gives",
+            };
+            return alone(&format!("{which} you no range"));
+        }
+        if !self.helpers {
+            return alone(
+                "newuidmap and newgidmap are not both installed (Debian: apt-get install uidmap)",
+            );
+        }
+        let inside = |map: &[IdMap]| {
+            let last = map[map.len() - 1];
+            format!("1-{}", u64::from(last.inside) + u64::from(last.count) - 1)
+        };
+        let why = format!(
+            "you are root inside; your /etc/subuid and /etc/subgid ranges are {} and {} inside",
+            inside(&uids),
+            inside(&gids)
+        );
+        (uids, gids, why)
+    }
+}
+
+/// `0:own:1`, then each range that overlaps neither `own` nor an earlier one, from 1 up, within
+/// the kernel's line limit and the largest id.
+fn ranged(own: u32, ranges: &[(u32, u32)]) -> Vec<IdMap> {
+    let mut map = vec![IdMap {
+        inside: 0,
+        outside: own,
+        count: 1,
+    }];
+    let mut next = 1u64;
+    for &(start, count) in ranges {
+        let end = u64::from(start) + u64::from(count);
+        let clash = map.iter().any(|m| {
+            u64::from(m.outside) < end
+                && u64::from(start) < u64::from(m.outside) + u64::from(m.count)
+        });
+        if count == 0
+            || clash
+            || end > u64::from(u32::MAX)
+            || next + u64::from(count) > u64::from(u32::MAX)
+        {
+            continue;
+        }
+        if map.len() == MAX_LINES {
+            break;
+        }
+        map.push(IdMap {
+            inside: next as u32,
+            outside: start,
+            count,
+        });
+        next += u64::from(count);
+    }
+    map
+}
+
+/// The user namespace for a caller `uid`:`gid`, with the maps given (empty: the defaults;
+/// `subordinate` is asked only for an ordinary user's).
+pub fn plan(
+    uid_map: Vec<IdMap>,
+    gid_map: Vec<IdMap>,
+    uid: u32,
+    gid: u32,
+    subordinate: impl FnOnce() -> Subordinate,
+) -> Result<UserNs> {
     let unprivileged = uid != 0;
-    let default = |own: u32| match unprivileged {
-        true => vec![IdMap {
-            inside: 0,
-            outside: own,
-            count: 1,
-        }],
-        false => vec![ROOT_DEFAULT],
+    let (defaults, chosen) = match unprivileged && (uid_map.is_empty() || gid_map.is_empty()) {
+        true => {
+            let (u, g, why) = subordinate().default_maps(uid, gid);
+            ((u, g), Some(why))
+        }
+        false => ((vec![ROOT_DEFAULT], vec![ROOT_DEFAULT]), None),
     };
     let uid_map = if uid_map.is_empty() {
-        default(uid)
+        defaults.0
     } else {
         uid_map
     };
     let gid_map = if gid_map.is_empty() {
-        default(gid)
+        defaults.1
     } else {
         gid_map
     };
@@ -182,6 +289,7 @@ pub fn plan(uid_map: Vec<IdMap>, gid_map: Vec<IdMap>, uid: u32, gid: u32) -> Res
         uid_map,
         gid_map,
         unprivileged,
+        chosen,
     })
 }
 
@@ -339,6 +447,9 @@ fn find_helper(name: &str) -> Option<String> {
 /// `pid`.
 pub fn write_maps(ns: &UserNs, pid: i32, writers: &(Writer, Writer)) -> Result<()> {
     let proc = format!("/proc/{pid}");
+    if let Some(why) = &ns.chosen {
+        trace::note(|| format!("the default maps (--userns without root): {why}"));
+    }
     if ns.unprivileged && writers.1 == Writer::Direct {
         // An unprivileged gid_map is taken only once setgroups is denied: otherwise a
         // process could drop a group that denies it access.
@@ -483,21 +594,102 @@ mod tests {
 
     #[test]
     fn defaults_make_the_caller_root_or_root_nobody() {
-        let ns = plan(vec![], vec![], 1000, 1000).unwrap();
+        let ns = plan(vec![], vec![], 1000, 1000, Subordinate::default).unwrap();
         assert_eq!(ns.uid_map, vec![m(0, 1000, 1)]);
         assert!(ns.unprivileged);
-        let e = plan(vec![m(0, 100000, 1)], vec![], 1000, 1000).unwrap_err();
+        let e = plan(
+            vec![m(0, 100000, 1)],
+            vec![],
+            1000,
+            1000,
+            Subordinate::default,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "the uid map 0:100000:1: the map does not include you (uid 1000): the container's \
              first process is you — hint: add the range 0:1000:1 (you are root inside)"
         );
-        let e = plan(vec![m(5, 1000, 1)], vec![], 1000, 1000).unwrap_err();
+        let e = plan(
+            vec![m(5, 1000, 1)],
+            vec![],
+            1000,
+            1000,
+            Subordinate::default,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("no range maps id 0 inside"), "{e}");
-        let root = plan(vec![], vec![], 0, 0).unwrap();
+        let root = plan(vec![], vec![], 0, 0, || {
+            unreachable!("root's defaults are fixed")
+        })
+        .unwrap();
         assert_eq!(root.uid_map, vec![ROOT_DEFAULT]);
         assert_eq!(map_text(&root.gid_map), "0 100000 65536\n");
         assert!(!root.unprivileged);
+    }
+
+    #[test]
+    fn an_ordinary_users_defaults_map_its_ranges_as_podman_does() {
+        let subs = Subordinate {
+            uids: vec![(100000, 65536)],
+            gids: vec![(200000, 1000), (300000, 10)],
+            helpers: true,
+        };
+        let ns = plan(vec![], vec![], 1000, 1001, || subs.clone()).unwrap();
+        assert_eq!(ns.uid_map, vec![m(0, 1000, 1), m(1, 100000, 65536)]);
+        assert_eq!(
+            ns.gid_map,
+            vec![m(0, 1001, 1), m(1, 200000, 1000), m(1001, 300000, 10)]
+        );
+        assert_eq!(
+            ns.chosen.as_deref(),
+            Some(
+                "you are root inside; your /etc/subuid and /etc/subgid ranges are 1-65536 and \
+                 1-1010 inside"
+            )
+        );
+        // Given maps are kept; the other one is defaulted.
+        let ns = plan(vec![m(0, 1000, 1)], vec![], 1000, 1001, || subs.clone()).unwrap();
+        assert_eq!(ns.uid_map, vec![m(0, 1000, 1)]);
+        assert_eq!(ns.gid_map.len(), 3);
+        // Without both kinds of ranges, or without the helpers: the own ids alone, and why.
+        for (subs, why) in [
+            (
+                Subordinate {
+                    gids: vec![],
+                    ..subs.clone()
+                },
+                "only your own ids: /etc/subgid gives you no range",
+            ),
+            (
+                Subordinate {
+                    helpers: false,
+                    ..subs.clone()
+                },
+                "only your own ids: newuidmap and newgidmap are not both installed",
+            ),
+            (
+                Subordinate::default(),
+                "only your own ids: /etc/subuid and /etc/subgid give you no range",
+            ),
+        ] {
+            let ns = plan(vec![], vec![], 1000, 1001, || subs).unwrap();
+            assert_eq!(ns.uid_map, vec![m(0, 1000, 1)]);
+            assert_eq!(ns.gid_map, vec![m(0, 1001, 1)]);
+            assert!(
+                ns.chosen.as_deref().unwrap().starts_with(why),
+                "{:?}",
+                ns.chosen
+            );
+        }
+        // A range holding the own id, or overlapping an earlier one, is left out.
+        assert_eq!(
+            ranged(
+                1000,
+                &[(900, 200), (5000, 10), (5005, 10), (0, 0), (7000, 1)]
+            ),
+            vec![m(0, 1000, 1), m(1, 5000, 10), m(11, 7000, 1)]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::Check;
 use crate::cgroup::layout::{self, Layout};
 use crate::cli::Doctor;
+use crate::container::userns::Subordinate;
 use std::path::{Path, PathBuf};
 
 /// nsbox's oldest kernel: mount_setattr (5.12), on top of openat2 (5.6), the new mount API
@@ -91,43 +92,23 @@ impl<'a> Host<'a> {
         ]
     }
 
-    /// newuidmap/newgidmap and the caller's /etc/subuid and /etc/subgid ranges.
+    /// newuidmap/newgidmap and the caller's /etc/subuid and /etc/subgid ranges: the maps
+    /// `--userns` gives an ordinary user by default (decided as `run` decides them).
     fn id_maps(&self) -> Check {
         const ITEM: &str = "id-maps";
         if self.root {
             return Check::ok(ITEM, "root writes any uid and gid map itself");
         }
-        let helpers: Vec<&str> = ["newuidmap", "newgidmap"]
-            .into_iter()
-            .filter(|h| find_in_path(h).is_none())
-            .collect();
-        let name = user_name(self.opts.uid);
-        let ranges = |file: &str| {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            text.lines()
-                .filter_map(|l| l.split_once(':'))
-                .any(|(who, _)| Some(who) == name.as_deref() || who == self.opts.uid.to_string())
-        };
-        let (subuid, subgid) = (ranges("/etc/subuid"), ranges("/etc/subgid"));
-        match (helpers.is_empty(), subuid && subgid) {
-            (true, true) => Check::ok(
-                ITEM,
-                "newuidmap, newgidmap and your /etc/subuid and /etc/subgid ranges",
-            ),
-            (false, _) => Check::warning(
-                ITEM,
-                format!(
-                    "{} not found: a rootless container maps your own id alone",
-                    helpers.join(" and ")
-                ),
-                "install them (Debian: apt-get install uidmap) for more ids (--uidmap with your /etc/subuid range)",
-            ),
-            (true, false) => Check::warning(
-                ITEM,
-                "no range of yours in /etc/subuid and /etc/subgid: a rootless container maps your own id alone",
-                "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER",
-            ),
+        let subs = Subordinate::of_host(self.opts.uid);
+        let (uids, _, why) = subs.default_maps(self.opts.uid, crate::sys::getegid());
+        if uids.len() > 1 {
+            return Check::ok(ITEM, format!("--userns maps your ids and ranges: {why}"));
         }
+        let hint = match subs.uids.is_empty() || subs.gids.is_empty() {
+            true => "as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER",
+            false => "install newuidmap and newgidmap (Debian: apt-get install uidmap)",
+        };
+        Check::warning(ITEM, format!("--userns maps {why}"), hint)
     }
 
     /// Whether an ordinary user could give a container limits (nsbox needs root for them).
@@ -392,25 +373,6 @@ pub fn sealed_copy(memfd_noexec: Option<&str>) -> Check {
 /// Whether this process may write `path` (its effective ids, and read-only mounts counted).
 fn writable(path: &Path) -> bool {
     crate::sys::cpath(path).is_ok_and(|p| crate::sys::fs::writable(&p).is_ok())
-}
-
-/// The first `name` in $PATH (or the usual directories) that is a file.
-fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
-        .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"])
-        .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-}
-
-/// The login name of `uid`, from /etc/passwd.
-fn user_name(uid: u32) -> Option<String> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.get(2)? == &uid.to_string()).then(|| f[0].to_string())
-    })
 }
 
 #[cfg(test)]

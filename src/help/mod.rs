@@ -98,11 +98,14 @@ Options:
                             the container does not get CAP_SYS_CHROOT (unless --cap-add
                             SYS_CHROOT, which lets root out). For learning only
       --userns              a user namespace of its own, with the uid and gid maps below
-                            (default: root inside is the caller; for root, 0-65535 inside is
-                            100000-165535 on the host, so an escaped process is nobody there).
-                            Works without root: the caller becomes root inside, with --rootfs
-                            a directory it owns and --net none or host. Device nodes are the
-                            host's, bound (mknod is refused in a user namespace)
+                            (default for root: 0-65535 inside is 100000-165535 on the host, so
+                            an escaped process is nobody there). Works without root, with
+                            --rootfs a directory you own and --net none or host: you are root
+                            inside and, as podman maps them, your /etc/subuid and /etc/subgid
+                            ranges are ids 1 and up (through newuidmap and newgidmap); without
+                            ranges or helpers, your own ids alone (--trace and 'nsbox doctor'
+                            say which). Device nodes are the host's, bound (mknod is refused in
+                            a user namespace)
       --uidmap C:H:N        map N uids from C inside to H on the host (repeatable; implies
       --gidmap C:H:N        --userns). Without root: your own id, plus ranges of /etc/subuid
                             and /etc/subgid through newuidmap and newgidmap (package uidmap)
