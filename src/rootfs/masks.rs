@@ -155,8 +155,9 @@ fn mask_here(dev: &OwnedFd, shown: &str, masked: &[CString], readonly: &[CString
         if !known_dir {
             let mut bound = mount::mount(Some(&null), name, None, libc::MS_BIND, None);
             // The previous mask may be hidden by a later one (a config's `acpi/wakeup`, then
-            // `acpi`): from /dev/null itself again.
-            if bound == Err(Errno::ENOENT) && null != dev_null {
+            // `acpi`): from /dev/null itself again. One in the filesystem's root cannot be
+            // hidden, so there ENOENT says the target is missing (no second try).
+            if bound == Err(Errno::ENOENT) && null != dev_null && nested(&null) {
                 bound = mount::mount(Some(&dev_null), name, None, libc::MS_BIND, None);
             }
             match bound {
@@ -228,7 +229,7 @@ fn empty(like: &Option<&CStr>, shown: &str, name: &CStr) -> Result<bool> {
     let mounted = match like {
         // The mask made before may be hidden by a later one: a new tmpfs then.
         Some(source) => match mount::mount(Some(source), name, None, libc::MS_BIND, None) {
-            Err(Errno::ENOENT) => fresh(),
+            Err(Errno::ENOENT) if nested(source) => fresh(),
             other => other,
         },
         None => fresh(),
@@ -247,6 +248,12 @@ fn under(dir: &OwnedFd, name: &CStr) -> CString {
     path.extend_from_slice(name.to_bytes());
     // Neither the number nor a C string's bytes hold a NUL.
     CString::new(path).unwrap_or_default()
+}
+
+/// Whether `path` (relative to the filesystem's root) is below a directory, so that a later
+/// mask over that directory may hide it.
+fn nested(path: &CStr) -> bool {
+    path.to_bytes().contains(&b'/')
 }
 
 /// Ok(true) when done, Ok(false) when this kernel has no such path.
