@@ -42,6 +42,8 @@ struct Rootless {
     /// The /etc/subuid and /etc/subgid nsbox and newuidmap see (bound over the host's in a
     /// mount namespace of the test's own): none of the user's ranges unless `with_ranges`.
     subs: Option<(PathBuf, PathBuf)>,
+    /// Bound over /usr/bin/newuidmap there too (a copy without its setuid bit: it fails).
+    newuidmap: Option<PathBuf>,
 }
 
 impl Rootless {
@@ -69,6 +71,7 @@ impl Rootless {
             rootfs,
             root,
             subs: None,
+            newuidmap: None,
         };
         if Path::new("/etc/subuid").is_file() && Path::new("/etc/subgid").is_file() {
             let (subuid, subgid) = (f.scratch.join("subuid"), f.scratch.join("subgid"));
@@ -99,13 +102,16 @@ impl Rootless {
         let mut cmd = match &self.subs {
             Some((subuid, subgid)) => {
                 let mut c = Command::new("unshare");
+                let helper = self.newuidmap.as_deref().unwrap_or(Path::new(""));
                 c.args(["-m", "--", "sh", "-c"])
                     .arg(
                         "mount --bind \"$1\" /etc/subuid && mount --bind \"$2\" /etc/subgid && \
-                         shift 2 && exec \"$@\"",
+                         { [ -z \"$3\" ] || mount --bind \"$3\" /usr/bin/newuidmap; } && \
+                         shift 3 && exec \"$@\"",
                     )
                     .arg("sh")
                     .args([subuid, subgid])
+                    .arg(helper)
                     .arg("setpriv");
                 c
             }
@@ -301,7 +307,7 @@ fn by_default_an_ordinary_user_gets_its_ranges_or_else_its_own_ids() {
         return;
     }
     let f = Fixture::new();
-    let u = Rootless::new(&f);
+    let mut u = Rootless::new(&f);
     let probe = "cat /proc/self/uid_map /proc/self/gid_map; rm -f /made; touch /made; \
                  chown 1000:1000 /made && echo chowned; su -s /bin/sh nobody -c 'id -u' \
                  2>/dev/null || true";
@@ -385,6 +391,25 @@ fn by_default_an_ordinary_user_gets_its_ranges_or_else_its_own_ids() {
         "{doctor}"
     );
     std::fs::remove_file(u.rootfs.join("made")).unwrap();
+
+    // A helper that is there but cannot work (no setuid bit): a warning, and the own ids.
+    let broken = f.scratch.join("newuidmap");
+    std::fs::copy("/usr/bin/newuidmap", &broken).unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    u.newuidmap = Some(broken);
+    let out = u.run(&["--", "cat", "/proc/self/uid_map", "/proc/self/gid_map"]);
+    let lines: Vec<String> = out.ok().lines().map(words).collect();
+    assert_eq!(
+        lines,
+        [format!("0 {} 1", u.uid), format!("0 {} 1", u.gid),],
+        "both maps fall back to the own ids (the gid map is not mixed)"
+    );
+    assert!(
+        out.stderr()
+            .contains("warning: /usr/bin/newuidmap for the default maps: /usr/bin/newuidmap"),
+        "{}",
+        out.stderr()
+    );
     u.assert_clean();
     f.assert_clean();
 }

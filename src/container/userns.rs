@@ -456,8 +456,51 @@ pub fn write_maps(ns: &UserNs, pid: i32, writers: &(Writer, Writer)) -> Result<(
         trace::step(|| format!("write \"deny\" to {proc}/setgroups"));
         write(&format!("{proc}/setgroups"), "deny")?;
     }
-    write_one(&proc, "uid_map", &ns.uid_map, &writers.0, pid)?;
-    write_one(&proc, "gid_map", &ns.gid_map, &writers.1, pid)
+    // The default maps fall back to the own ids when a helper fails (one that is there but
+    // not setuid, or on a nosuid mount): what --userns gave before the ranges were mapped.
+    let fallback = |writer: &Writer, e: Error| match (&ns.chosen, writer) {
+        (Some(_), Writer::Helper(helper)) => {
+            crate::report_warning(&Error::new(
+                format!("{helper} for the default maps"),
+                format!("{e}; the container maps your own ids alone instead"),
+            ));
+            Ok(())
+        }
+        _ => Err(e),
+    };
+    let own_gid = || -> Result<()> {
+        trace::step(|| format!("write \"deny\" to {proc}/setgroups"));
+        write(&format!("{proc}/setgroups"), "deny")?;
+        write_one(
+            &proc,
+            "gid_map",
+            &own_line(&ns.gid_map),
+            &Writer::Direct,
+            pid,
+        )
+    };
+    if let Err(e) = write_one(&proc, "uid_map", &ns.uid_map, &writers.0, pid) {
+        fallback(&writers.0, e)?;
+        write_one(
+            &proc,
+            "uid_map",
+            &own_line(&ns.uid_map),
+            &Writer::Direct,
+            pid,
+        )?;
+        // The gid map as the uid map: the own id alone, not the ranges.
+        return own_gid();
+    }
+    if let Err(e) = write_one(&proc, "gid_map", &ns.gid_map, &writers.1, pid) {
+        fallback(&writers.1, e)?;
+        return own_gid();
+    }
+    Ok(())
+}
+
+/// The first line of a default map: the caller's own id as root.
+fn own_line(map: &[IdMap]) -> Vec<IdMap> {
+    map.iter().take(1).copied().collect()
 }
 
 fn write_one(proc: &str, file: &str, map: &[IdMap], writer: &Writer, pid: i32) -> Result<()> {
