@@ -140,6 +140,57 @@ fn follow_with_tail_and_timestamps_starts_at_the_end_and_sees_what_follows() {
 }
 
 #[test]
+fn the_childs_trace_goes_straight_to_the_log_and_the_command_into_the_pipe() {
+    if !can_run() {
+        return;
+    }
+    // Until its execve the child writes where the supervisor does (the log), so a long trace
+    // never waits on a pipe nobody reads yet; the command's stdout and stderr are the pipe.
+    let f = Fixture::new();
+    let id = unique_id("logs-trace");
+    let mut args = vec!["--trace".to_string()];
+    for i in 0..40 {
+        args.extend(["--tmpfs".to_string(), format!("/t{i}")]);
+    }
+    args.extend(["--".into(), "sh".into(), "-c".into()]);
+    args.push("readlink /proc/self/fd/1; readlink /proc/self/fd/2; echo done".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    f.detach(&id, &args);
+    assert_eq!(f.manage(&["wait", &id]).ok(), "0\n");
+    let log = f.manage(&["logs", &id]).ok();
+    let child = log
+        .find("nsbox[child ")
+        .expect("the child's trace is in the log");
+    let done = log.find("done\n").expect("the command's output");
+    assert!(child < done, "{log}");
+    // The first piece relayed (its entry in log.times: offset, then time) comes after the
+    // child's trace of building the container, which went into the log directly.
+    let times = std::fs::read(f.state_root.join(&id).join("log.times")).unwrap();
+    assert!(
+        times.len() >= 16 && times.len().is_multiple_of(16),
+        "{}",
+        times.len()
+    );
+    let first = u64::from_le_bytes(times[..8].try_into().unwrap()) as usize;
+    let built = log
+        .find("but the sync socket")
+        .expect("the child's close_range step");
+    assert!(
+        first > built,
+        "first relayed piece at {first}, child's setup at {built}"
+    );
+    let pipes: Vec<&str> = log.lines().filter(|l| l.starts_with("pipe:[")).collect();
+    assert_eq!(pipes.len(), 2, "stdout and stderr are the pipe: {log}");
+    assert_eq!(pipes[0], pipes[1]);
+    let stamped = f.manage(&["logs", "-t", &id]).ok();
+    assert!(
+        stamped.lines().any(|l| l.ends_with("Z done")),
+        "the command's line is stamped: {stamped}"
+    );
+    f.manage(&["rm", &id]).ok();
+}
+
+#[test]
 fn a_terminals_output_is_stamped_too() {
     if !can_run() {
         return;

@@ -14,6 +14,7 @@ use crate::spec::Spec;
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
 use std::convert::Infallible;
+use std::os::fd::RawFd;
 
 /// What the child is given: the Spec and what the parent learned or opened for it.
 pub struct Inputs<'a> {
@@ -26,6 +27,9 @@ pub struct Inputs<'a> {
     pub cgroups: Option<Join<'a>>,
     /// What the container's /etc/hosts and /etc/hostname say (native containers).
     pub etc: Option<crate::net::hosts::EtcFiles>,
+    /// `run -d`: the pipe its output goes into, from the go on (until then the child writes
+    /// where its parent does, the log, so that nothing waits on a pipe nobody reads yet).
+    pub output: Option<RawFd>,
 }
 
 /// The child's recipe. `born_inside`: clone3 placed it in its cgroup v2 directory already.
@@ -40,6 +44,11 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
             // filesystem; the command must not start before it is done.
             trace::step(|| "wait for the parent's go".into());
             channel.wait_for_parent();
+            if let Some(fd) = inputs.output
+                && let Err(e) = output_to_pipe(fd)
+            {
+                channel.fail(&e)
+            }
             match spec.init {
                 true => crate::child::init::run(spec, mask, channel),
                 false => execve::exec(spec, mask, &channel, fifo.as_ref()),
@@ -48,6 +57,18 @@ pub fn main(inputs: &Inputs<'_>, channel: ChildChannel, born_inside: bool) -> In
         Err(e) => e,
     };
     channel.fail(&err)
+}
+
+/// `run -d`: stdout and stderr become the pipe the supervisor relays into the log.
+fn output_to_pipe(fd: RawFd) -> Result<()> {
+    trace::step(|| {
+        format!("stdout and stderr into the output pipe ({fd}), which the supervisor relays")
+    });
+    for target in [1, 2] {
+        sys::fd::dup2(&fd, target).map_err(|e| Error::sys(format!("dup2({fd}, {target})"), e))?;
+    }
+    sys::fd::close_raw(fd);
+    Ok(())
 }
 
 /// Returns OCI `create`'s FIFO, when there is one.
@@ -82,7 +103,7 @@ fn setup(
         cgroup::enter(join, born_inside)?;
     }
     // The cgroup files were the last of the host's descriptors the child needed.
-    channel.close_everything_else()?;
+    channel.close_everything_else(inputs.output)?;
     let mut fifo = crate::child::extras::open_start_fifo(spec)?;
     if spec.net.own_namespace() && spec.extra.namespaces.is_none() {
         allow_ping(spec);

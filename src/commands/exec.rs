@@ -329,7 +329,7 @@ fn enter(
 ) -> Infallible {
     // The cgroup files were the last of the host's descriptors the child needed.
     let joined = join_cgroups(joins, ctx.outlives_parent)
-        .and_then(|()| channel.close_everything_else())
+        .and_then(|()| channel.close_everything_else(None))
         .and_then(|()| match process.tty {
             true => crate::terminal::console::attach_in_container(&channel, false),
             false => Ok(()),

@@ -319,6 +319,7 @@ fn run_container(
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
         }),
+        output: output.as_deref().and_then(Detached::child_end),
     };
     let into = cgroups
         .as_deref()
@@ -335,24 +336,16 @@ fn run_container(
         let fd = crate::child::extras::open_namespace(path)?;
         lifecycle::setns(&fd, libc::CLONE_NEWPID).ctx(|| format!("setns into {path:?}"))?;
     }
-    if let Some(out) = output.as_deref() {
-        out.before_clone()?;
-    }
     let spawned = spawn::spawn(spec.clone_flags(), into, |channel, born_inside| {
         child::main(&inputs, channel, born_inside)
     });
-    let restored = match output.as_deref_mut() {
-        Some(out) => out.after_clone(),
-        None => Ok(()),
-    };
+    if let Some(out) = output.as_deref_mut() {
+        out.after_clone();
+    }
     let child = spawned.map_err(|e| match spec.userns {
         Some(_) => userns_clone_error(e),
         None => e,
     })?;
-    if let Err(e) = restored {
-        child.abort();
-        return Err(e);
-    }
     if let Some(c) = cgroups.as_deref_mut() {
         c.child_started();
     }

@@ -8,10 +8,10 @@
 //! its entry already; a line takes the time of the piece it starts in. The supervisor's own
 //! messages (warnings, `--trace`) go straight into `log`, without an entry of their own.
 //!
-//! The pipe is given to the container only around clone(2): the supervisor's own stderr is
-//! the log before and after, so it never waits on a pipe that nobody reads yet. The pipe is
-//! enlarged (best effort) so that a child writing its `--trace` while it builds the container
-//! never fills it before the relay runs.
+//! The pipe becomes the child's stdout and stderr only at the go, right before its execve:
+//! until then the child writes (its `--trace`, a warning) where the supervisor does, straight
+//! into the log, so it never waits on a pipe nobody reads yet (the relay starts once the
+//! command runs). The pipe keeps the kernel's default size.
 
 use crate::container::supervise::{self, Supervisor, supervised_set};
 use crate::error::{Context, Error, Result};
@@ -20,29 +20,54 @@ use crate::sys::process::{self, Exit};
 use crate::sys::{self, fd, term};
 use crate::terminal::console;
 use crate::terminal::tty::{self, Sink};
-use std::os::fd::{AsRawFd, OwnedFd};
-
-/// How much the pipe may hold before a writer in the container waits.
-const PIPE_BYTES: usize = 1 << 20;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// The log and its times, as the relay's output.
 pub struct LogWriter {
     pub log: OwnedFd,
-    pub times: OwnedFd,
+    /// None once an entry could not be written whole (the file was cut back to the entries
+    /// before it: a torn one would shift every later one).
+    times: Option<OwnedFd>,
+    /// The bytes of whole entries in `times`.
+    times_len: u64,
 }
+
+impl LogWriter {
+    /// Both files, just created (empty) and opened for appending.
+    pub fn new(log: OwnedFd, times: OwnedFd) -> LogWriter {
+        LogWriter {
+            log,
+            times: Some(times),
+            times_len: 0,
+        }
+    }
+
+    fn note_time(&mut self) {
+        let Some(times) = &self.times else { return };
+        // O_APPEND: the piece lands at the end, where nothing but this process writes.
+        let Ok(at) = fd::lseek(&self.log, 0, libc::SEEK_END) else {
+            return;
+        };
+        let now = process::now_realtime().as_nanos() as u64;
+        let mut entry = [0u8; ENTRY];
+        entry[..8].copy_from_slice(&at.to_le_bytes());
+        entry[8..].copy_from_slice(&now.to_le_bytes());
+        if tty::write_all(times.as_raw_fd(), &entry) {
+            self.times_len += ENTRY as u64;
+        } else {
+            // A lost time costs `-t` its later times, never output (the log goes on).
+            let _ = fd::ftruncate(times, self.times_len);
+            self.times = None;
+        }
+    }
+}
+
+/// One entry of `log.times`: the piece's offset in the log, then its time.
+const ENTRY: usize = 16;
 
 impl Sink for LogWriter {
     fn put(&mut self, data: &[u8]) -> bool {
-        // O_APPEND: the piece lands at the end, where nothing but this process writes.
-        let Ok(at) = fd::lseek(&self.log, 0, libc::SEEK_END) else {
-            return false;
-        };
-        let now = process::now_realtime().as_nanos() as u64;
-        let mut entry = [0u8; 16];
-        entry[..8].copy_from_slice(&at.to_le_bytes());
-        entry[8..].copy_from_slice(&now.to_le_bytes());
-        // A lost entry costs a time, not output: the log is written regardless.
-        let _ = tty::write_all(self.times.as_raw_fd(), &entry);
+        self.note_time();
         tty::write_all(self.log.as_raw_fd(), data)
     }
 }
@@ -68,26 +93,23 @@ impl Detached {
         }
     }
 
-    /// Right before clone: without a terminal, the pipe becomes stdout and stderr, for the
-    /// child to inherit.
-    pub fn before_clone(&self) -> Result<()> {
+    /// The pipe's write end for the child (it becomes the child's stdout and stderr at the
+    /// go, `child::output_to_pipe`); none with `-t`.
+    pub fn child_end(&self) -> Option<RawFd> {
         match self {
-            Detached::Piped(Piped { write: Some(w), .. }) => to_stdio(w),
-            _ => Ok(()),
+            Detached::Piped(Piped { write: Some(w), .. }) => Some(w.as_raw_fd()),
+            _ => None,
         }
     }
 
-    /// Right after clone (whether it worked or not): the supervisor's stdout and stderr are
-    /// the log again, and it keeps no write end of the pipe (so the relay sees its end once
-    /// the container's are closed).
-    pub fn after_clone(&mut self) -> Result<()> {
+    /// Right after clone (whether it worked or not): the supervisor keeps no write end of the
+    /// pipe, so the relay sees its end once the container's are closed.
+    pub fn after_clone(&mut self) {
         if let Detached::Piped(p) = self
             && let Some(w) = p.write.take()
         {
-            to_stdio(&p.writer.log)?;
             sys::close(w);
         }
-        Ok(())
     }
 
     /// Relays the container's output (the pipe, or `master` with `-t`) into the log until
@@ -114,7 +136,6 @@ impl Piped {
     fn new(writer: LogWriter) -> Result<Piped> {
         let (read, write) =
             fd::pipe().map_err(|e| Error::sys("pipe2 for the container's output", e))?;
-        let _ = fd::set_pipe_size(&write, PIPE_BYTES);
         Ok(Piped {
             writer,
             read,

@@ -279,17 +279,21 @@ impl ChildChannel {
             .ctx(|| "send the pty to nsbox (SCM_RIGHTS)".into())
     }
 
-    /// Closes every descriptor from 3 up but this channel: whatever nsbox opened on the host
+    /// Closes every descriptor from 3 up but this channel (and `output`, the pipe a detached
+    /// container writes into, given onto 1 and 2 at the go): whatever nsbox opened on the host
     /// (state directory, cgroup files, netlink sockets, namespaces) and whatever its caller
     /// leaked to it. Called before anything of the container's is looked up (CVE-2024-21626).
-    pub fn close_everything_else(&self) -> Result<()> {
+    pub fn close_everything_else(&self, output: Option<RawFd>) -> Result<()> {
         trace::step(|| {
+            let pipe = output.map(|fd| format!(" and the output pipe ({fd})"));
             format!(
-                "close every descriptor from 3 up but the sync socket ({}): nothing of the host's stays open",
-                self.sock
+                "close every descriptor from 3 up but the sync socket ({}){}: nothing of the host's stays open",
+                self.sock,
+                pipe.unwrap_or_default()
             )
         });
-        sys::fd::close_all_but(self.sock).ctx(|| "close descriptors 3 and up (close_range)".into())
+        let keep = [self.sock, output.unwrap_or(self.sock)];
+        sys::fd::close_all_but(&keep).ctx(|| "close descriptors 3 and up (close_range)".into())
     }
 
     /// Closes this process's copy of the channel (a process that goes on without exec).

@@ -192,10 +192,8 @@ impl State {
     /// Creates `ROOT/ID/log` and `ROOT/ID/log.times`, where a detached container's output
     /// goes.
     pub fn create_log(&mut self) -> Result<LogWriter> {
-        Ok(LogWriter {
-            log: self.create_append(LOG_FILE)?,
-            times: self.create_append(TIMES_FILE)?,
-        })
+        let log = self.create_append(LOG_FILE)?;
+        Ok(LogWriter::new(log, self.create_append(TIMES_FILE)?))
     }
 
     fn create_append(&mut self, name: &str) -> Result<OwnedFd> {

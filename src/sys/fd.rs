@@ -77,19 +77,22 @@ pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
-/// Closes every descriptor from 3 up but `keep` (closed, not only marked close-on-exec: no
+/// Closes every descriptor from 3 up but those in `keep` (closed, not only marked close-on-exec: no
 /// path of the container's may be resolved while one of the host's is open).
-pub fn close_all_but(keep: RawFd) -> Result<(), Errno> {
-    let Ok(keep) = u32::try_from(keep) else {
-        return close_range(3, u32::MAX);
-    };
-    if keep < 3 {
-        return close_range(3, u32::MAX);
+pub fn close_all_but(keep: &[RawFd]) -> Result<(), Errno> {
+    let mut from = 3u32;
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
+        .collect();
+    crate::sort::sort(&mut kept);
+    for fd in kept.into_iter().filter(|&fd| fd >= 3) {
+        if fd > from {
+            close_range(from, fd - 1)?;
+        }
+        from = from.max(fd + 1);
     }
-    if keep > 3 {
-        close_range(3, keep - 1)?;
-    }
-    close_range(keep + 1, u32::MAX)
+    close_range(from, u32::MAX)
 }
 
 /// close(2) of a descriptor number this process owns and does not use afterwards (one it
@@ -111,6 +114,17 @@ pub fn lseek(fd: &impl AsRawFd, offset: i64, whence: i32) -> Result<u64, Errno> 
         || unsafe { syscalls::syscall!(Sysno::lseek, fd, offset, whence) },
     )
     .map(|n| n as u64)
+}
+
+/// ftruncate(2): the file ends at `len`.
+pub fn ftruncate(fd: &impl AsRawFd, len: u64) -> Result<(), Errno> {
+    let fd = fd.as_raw_fd();
+    traced(
+        || format!("ftruncate({fd}, {len})"),
+        // SAFETY: no memory is passed.
+        || unsafe { syscalls::syscall!(Sysno::ftruncate, fd, len) },
+    )
+    .map(drop)
 }
 
 /// pread64(2) into `buf` at `offset`, leaving the file offset alone; 0 at end of file.
