@@ -146,6 +146,15 @@ impl Rootless {
     }
 }
 
+/// Whether the setuid helpers are installed (said as a skip when not).
+fn have_newuidmap() -> bool {
+    let there = Path::new("/usr/bin/newuidmap").exists();
+    if !there {
+        skip("newuidmap is not installed (scripts/test.sh installs uidmap)");
+    }
+    there
+}
+
 /// `0 1001 1` for the kernel's aligned `0       1001          1`.
 fn words(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -249,8 +258,7 @@ fn subordinate_ranges_go_through_newuidmap() {
     if !can_run() {
         return;
     }
-    if !Path::new("/usr/bin/newuidmap").exists() {
-        skip("newuidmap is not installed (scripts/test.sh installs uidmap)");
+    if !have_newuidmap() {
         return;
     }
     let f = Fixture::new();
@@ -302,8 +310,7 @@ fn by_default_an_ordinary_user_gets_its_ranges_or_else_its_own_ids() {
     if !can_run() {
         return;
     }
-    if !Path::new("/usr/bin/newuidmap").exists() {
-        skip("newuidmap is not installed (scripts/test.sh installs uidmap)");
+    if !have_newuidmap() {
         return;
     }
     let f = Fixture::new();
