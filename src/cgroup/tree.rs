@@ -33,6 +33,9 @@ pub struct Cgroups {
     /// The memory limit and the file that counts out-of-memory kills.
     memory: Option<(u64, PathBuf)>,
     view: Vec<ViewMount>,
+    /// The v2 directory's device rules, attached once the child is cloned (the verifier's
+    /// work overlaps the child's; it runs nothing of the container's before the go).
+    devices: Option<(PathBuf, Vec<(bool, String)>)>,
 }
 
 use crate::sys::cpath as c;
@@ -230,6 +233,7 @@ impl Cgroups {
             tasks: Vec::new(),
             memory: None,
             view: Vec::new(),
+            devices: None,
         };
         for ((p, (_, up)), path) in planned.iter().zip(&parents).zip(paths) {
             let up = Inherited {
@@ -331,7 +335,7 @@ impl Cgroups {
                     p.controllers.contains(&Controller::Devices),
                     &limits.devices,
                 ) {
-                    attach_device_rules(&fd, &path, rules)?;
+                    self.devices = Some((path.clone(), rules.clone()));
                 }
                 self.v2_dir = Some(fd);
                 ("cgroup2", String::new())
@@ -370,8 +374,17 @@ impl Cgroups {
         }
     }
 
-    /// Closes what only the child needed (it has its own copies).
-    pub fn child_started(&mut self) {
+    /// Once the child is cloned (and before it is released): closes what only the child
+    /// needed (it has its own copies) and attaches the device rules.
+    pub fn child_started(&mut self) -> Result<()> {
+        self.close_tasks();
+        match (self.devices.take(), &self.v2_dir) {
+            (Some((path, rules)), Some(dir)) => attach_device_rules(dir, &path, &rules),
+            _ => Ok(()),
+        }
+    }
+
+    fn close_tasks(&mut self) {
         for fd in self.tasks.drain(..) {
             sys::close(fd);
         }
@@ -409,7 +422,7 @@ impl Cgroups {
         if let Some(fd) = self.v2_dir.take() {
             sys::close(fd);
         }
-        self.child_started();
+        self.close_tasks();
         let mut all = true;
         while let Some(path) = self.dirs.pop() {
             // One retry in place after a failed call (EIO, ENOMEM): a passing failure then

@@ -346,8 +346,11 @@ fn run_container(
         Some(_) => userns_clone_error(e),
         None => e,
     })?;
-    if let Some(c) = cgroups.as_deref_mut() {
-        c.child_started();
+    if let Some(c) = cgroups.as_deref_mut()
+        && let Err(e) = c.child_started()
+    {
+        child.abort();
+        return Err(e);
     }
     // The child waits for its uid and gid maps before anything else: until then it is nobody.
     if let (Some(ns), Some(writers)) = (&spec.userns, &maps) {
