@@ -84,6 +84,46 @@ pub struct Security {
     pub seccomp: bool,
 }
 
+/// How the container gets a namespace of one kind (its CLONE_NEW* flag): both front ends
+/// give the whole list, the native one from `--net`, a config from `linux.namespaces`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespace {
+    /// A new one, made at clone (a cgroup namespace rooted at the container's own cgroups is
+    /// unshared by the child once it is in them).
+    New(i32),
+    /// The one this file names, joined with setns: `/proc/PID/ns/net`, a bind mount made by
+    /// `ip netns add`.
+    Join(i32, PathBuf),
+}
+
+impl Namespace {
+    /// The native CLI's: pid, mount, uts, ipc and cgroup namespaces of the container's own;
+    /// the network's as `--net` says (`join`: `--net ns:PATH`; none of its own with host).
+    pub fn native(net: Net, join: Option<PathBuf>) -> Vec<Namespace> {
+        let mut all: Vec<Namespace> = [
+            libc::CLONE_NEWPID,
+            libc::CLONE_NEWNS,
+            libc::CLONE_NEWUTS,
+            libc::CLONE_NEWIPC,
+            libc::CLONE_NEWCGROUP,
+        ]
+        .map(Namespace::New)
+        .into();
+        match join {
+            Some(path) => all.push(Namespace::Join(libc::CLONE_NEWNET, path)),
+            None if net.own_namespace() => all.push(Namespace::New(libc::CLONE_NEWNET)),
+            None => {}
+        }
+        all
+    }
+
+    pub fn flag(&self) -> i32 {
+        match self {
+            Namespace::New(f) | Namespace::Join(f, _) => *f,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     pub id: String,
@@ -106,6 +146,9 @@ pub struct Spec {
     pub init: bool,
     /// `--userns`: a user namespace of its own, with its uid and gid maps.
     pub userns: Option<crate::container::userns::UserNs>,
+    /// Each namespace but the user's (above) and the time's (`extra.time_offsets`): new or
+    /// joined. The mount namespace is always new.
+    pub namespaces: Vec<Namespace>,
     /// Where nsbox keeps one directory per container.
     pub state_root: PathBuf,
     /// What only the OCI front end sets so far (the native CLI leaves the defaults).
@@ -183,11 +226,9 @@ impl Process {
 /// is what the native CLI does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extra {
-    /// The namespaces to create, as clone flags (default: the native set, see `clone_flags`).
-    pub namespaces: Option<i32>,
-    /// Namespaces joined instead (setns), by the file that names each: `/proc/PID/ns/net`, a
-    /// bind mount made by `ip netns add`.
-    pub join: Vec<(i32, PathBuf)>,
+    /// The container's net.ipv4.ping_group_range is left as the kernel makes it (the native
+    /// CLI opens ICMP datagram sockets to every group, as podman does).
+    pub keep_ping_group_range: bool,
     /// The container's mounts in order (default: /proc, /dev, /sys, then volumes and tmpfs).
     pub mounts: Option<Vec<Mount>>,
     /// The propagation of the container's mounts after the pivot (MS_SHARED, MS_SLAVE, ...).
@@ -200,8 +241,6 @@ pub struct Extra {
     /// The cgroup the container gets, relative to each hierarchy's root (default: none without
     /// limits, else one per hierarchy under nsbox's own cgroup).
     pub cgroups_path: Option<String>,
-    /// Whether the container gets a cgroup namespace (with cgroups of its own).
-    pub cgroup_namespace: bool,
     /// A session keyring of the container's own (OCI's default; runc's --no-new-keyring
     /// leaves the caller's).
     pub new_keyring: bool,
@@ -279,29 +318,47 @@ pub struct Rlimit {
 }
 
 impl Spec {
-    /// The namespaces the container gets, as clone(2) flags.
+    /// The namespaces the container gets at clone, as clone(2) flags.
     pub fn clone_flags(&self) -> i32 {
-        if let Some(flags) = self.extra.namespaces {
-            // A cgroup namespace is unshared once the child is in its cgroups.
-            return match self.wants_cgroups() {
-                true => flags & !libc::CLONE_NEWCGROUP,
-                false => flags,
-            };
-        }
-        let mut flags =
-            libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
-        // With limits, the child first joins its cgroups, then unshares the cgroup namespace
-        // (a namespace made at clone would be rooted at nsbox's own cgroup).
-        if self.limits.is_empty() {
-            flags |= libc::CLONE_NEWCGROUP;
+        let mut flags = self
+            .namespaces
+            .iter()
+            .filter_map(|ns| match ns {
+                Namespace::New(f) => Some(*f),
+                Namespace::Join(..) => None,
+            })
+            .fold(0, |all, f| all | f);
+        // With cgroups of its own, the child first joins them, then unshares the cgroup
+        // namespace (one made at clone would be rooted at nsbox's own cgroup).
+        if self.wants_cgroups() {
+            flags &= !libc::CLONE_NEWCGROUP;
         }
         if self.userns.is_some() {
             flags |= libc::CLONE_NEWUSER;
         }
-        if self.net.own_namespace() {
-            flags |= libc::CLONE_NEWNET;
-        }
         flags
+    }
+
+    /// Every kind of namespace the container is in apart from the host's, new or joined (the
+    /// time namespace aside): what `exec` joins.
+    pub fn namespace_kinds(&self) -> i32 {
+        let user = match self.userns {
+            Some(_) => libc::CLONE_NEWUSER,
+            None => 0,
+        };
+        self.namespaces
+            .iter()
+            .map(Namespace::flag)
+            .filter(|f| *f != crate::flags::CLONE_NEWTIME)
+            .fold(user, |all, f| all | f)
+    }
+
+    /// The namespaces joined by path, as (flag, path).
+    pub fn joined(&self) -> impl Iterator<Item = (i32, &std::path::Path)> {
+        self.namespaces.iter().filter_map(|ns| match ns {
+            Namespace::Join(f, path) => Some((*f, path.as_path())),
+            Namespace::New(_) => None,
+        })
     }
 
     /// Whether the container gets cgroups of its own.
@@ -311,10 +368,8 @@ impl Spec {
 
     /// Whether the container's cgroups come with a cgroup namespace rooted at them.
     pub fn cgroup_namespace(&self) -> bool {
-        match self.extra.namespaces {
-            Some(_) => self.extra.cgroup_namespace,
-            None => true,
-        }
+        self.namespaces
+            .contains(&Namespace::New(libc::CLONE_NEWCGROUP))
     }
 
     /// The container's directory under the state root.
@@ -393,6 +448,7 @@ pub fn test_spec() -> Spec {
         readonly_paths: Vec::new(),
         init: false,
         userns: None,
+        namespaces: Namespace::native(Net::None, None),
         state_root: DEFAULT_STATE_ROOT.into(),
         extra: Extra::default(),
     }
@@ -401,6 +457,39 @@ pub fn test_spec() -> Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_new_or_joined() {
+        let base = libc::CLONE_NEWPID
+            | libc::CLONE_NEWNS
+            | libc::CLONE_NEWUTS
+            | libc::CLONE_NEWIPC
+            | libc::CLONE_NEWCGROUP;
+        let mut s = test_spec();
+        assert_eq!(s.clone_flags(), base | libc::CLONE_NEWNET);
+        assert!(s.cgroup_namespace());
+        // --net host: none of its own; --net ns:PATH: joined, not made.
+        s.namespaces = Namespace::native(Net::Host, None);
+        assert_eq!(s.clone_flags(), base);
+        s.namespaces = Namespace::native(Net::Host, Some("/run/netns/x".into()));
+        assert_eq!(s.clone_flags(), base);
+        assert_eq!(s.namespace_kinds(), base | libc::CLONE_NEWNET);
+        let joined: Vec<_> = s.joined().collect();
+        assert_eq!(
+            joined,
+            [(libc::CLONE_NEWNET, std::path::Path::new("/run/netns/x"))]
+        );
+        // With cgroups of its own the child unshares the cgroup namespace once in them.
+        s.limits.pids = Some(10);
+        assert_eq!(s.clone_flags(), base & !libc::CLONE_NEWCGROUP);
+        assert!(s.cgroup_namespace());
+        // A time namespace joined by path is no clone flag nor a kind `exec` joins.
+        s.namespaces.push(Namespace::Join(
+            crate::flags::CLONE_NEWTIME,
+            "/proc/1/ns/time".into(),
+        ));
+        assert_eq!(s.namespace_kinds(), base | libc::CLONE_NEWNET);
+    }
 
     #[test]
     fn environment_defaults_and_overrides() {

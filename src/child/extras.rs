@@ -11,13 +11,13 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// setns into each namespace the config names by path (not the pid namespace: the parent
 /// joined that one before clone, as only children enter a pid namespace).
 pub fn join_namespaces(spec: &Spec) -> Result<()> {
-    for (flag, path) in &spec.extra.join {
-        if *flag == libc::CLONE_NEWPID {
+    for (flag, path) in spec.joined() {
+        if flag == libc::CLONE_NEWPID {
             continue;
         }
         trace::step(|| format!("join the namespace {path:?}"));
         let fd = open_namespace(path)?;
-        lifecycle::setns(&fd, *flag).ctx(|| format!("setns into {path:?}"))?;
+        lifecycle::setns(&fd, flag).ctx(|| format!("setns into {path:?}"))?;
     }
     Ok(())
 }

@@ -105,7 +105,7 @@ fn setup(
     // The cgroup files were the last of the host's descriptors the child needed.
     channel.close_everything_else(inputs.output)?;
     let mut fifo = crate::child::extras::open_start_fifo(spec)?;
-    if spec.net.own_namespace() && spec.extra.namespaces.is_none() {
+    if spec.net.own_namespace() && !spec.extra.keep_ping_group_range {
         allow_ping(spec);
     }
     crate::child::extras::apply_process_settings(spec)?;

@@ -467,13 +467,9 @@ fn parse_run(
         readonly_paths: masks::DEFAULT_READ_ONLY.map(String::from).to_vec(),
         init,
         userns,
+        namespaces: spec::Namespace::native(net, net_join),
         state_root: absolute(ctx.cwd, state_root),
-        extra: spec::Extra {
-            join: net_join
-                .map(|p| vec![(libc::CLONE_NEWNET, p)])
-                .unwrap_or_default(),
-            ..Default::default()
-        },
+        extra: spec::Extra::default(),
     };
     Ok(Command::Run(Box::new(spec), opts))
 }

@@ -326,12 +326,7 @@ fn run_container(
         .and_then(|c| c.v2_dir())
         .map(|fd| fd.as_raw_fd());
     // Only children enter a pid namespace: one named by path is joined here, before clone.
-    if let Some((_, path)) = spec
-        .extra
-        .join
-        .iter()
-        .find(|(f, _)| *f == libc::CLONE_NEWPID)
-    {
+    if let Some((_, path)) = spec.joined().find(|(f, _)| *f == libc::CLONE_NEWPID) {
         trace::step(|| format!("join the pid namespace {path:?} (for the child)"));
         let fd = crate::child::extras::open_namespace(path)?;
         lifecycle::setns(&fd, libc::CLONE_NEWPID).ctx(|| format!("setns into {path:?}"))?;

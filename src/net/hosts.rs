@@ -30,11 +30,7 @@ impl EtcFiles {
             return None;
         }
         let name = &spec.hostname;
-        let joined_net = spec
-            .extra
-            .join
-            .iter()
-            .any(|(f, _)| *f == libc::CLONE_NEWNET);
+        let joined_net = spec.joined().any(|(f, _)| f == libc::CLONE_NEWNET);
         let host_net = spec.net == Net::Host && !joined_net;
         let host_hosts = match (address, host_net) {
             (None, true) => host_hosts(),

@@ -56,7 +56,10 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         None => false,
     };
     let process = c.need("process")?;
-    let mut extra = Extra::default();
+    let mut extra = Extra {
+        keep_ping_group_range: true,
+        ..Extra::default()
+    };
     let process = process_of(&process)?;
     let hostname = match c.get("hostname") {
         Some(f) => f.str()?.to_string(),
@@ -80,6 +83,8 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         readonly_paths: Vec::new(),
         init: false,
         userns: None,
+        // From `linux.namespaces`, below.
+        namespaces: Vec::new(),
         state_root: state_root.to_path_buf(),
         extra,
     };

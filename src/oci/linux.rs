@@ -6,7 +6,7 @@ use super::field::Field;
 use crate::container::userns::{IdMap, UserNs};
 use crate::error::Result;
 use crate::flags::CLONE_NEWTIME;
-use crate::spec::{Device, Net, Spec};
+use crate::spec::{Device, Namespace, Net, Spec};
 use std::path::PathBuf;
 
 pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
@@ -128,7 +128,7 @@ fn flag_of(kind: &str) -> Option<i32> {
 }
 
 fn namespaces(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
-    let mut flags = 0;
+    let (mut flags, mut made) = (0, Vec::new());
     let mut own_net = false;
     if let Some(list) = l.get("namespaces") {
         for ns in list.items()? {
@@ -143,6 +143,10 @@ fn namespaces(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
                 None => {
                     flags |= flag;
                     own_net |= flag == libc::CLONE_NEWNET;
+                    // The user namespace is `spec.userns`, with its maps (below).
+                    if flag != libc::CLONE_NEWUSER {
+                        made.push(Namespace::New(flag));
+                    }
                 }
                 Some(p) => {
                     let path = p.str()?;
@@ -152,7 +156,7 @@ fn namespaces(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
                     if matches!(flag, libc::CLONE_NEWNS | libc::CLONE_NEWUSER) {
                         return Err(p.unsupported("joining a mount or user namespace"));
                     }
-                    spec.extra.join.push((flag, PathBuf::from(path)));
+                    made.push(Namespace::Join(flag, PathBuf::from(path)));
                 }
             }
         }
@@ -162,8 +166,7 @@ fn namespaces(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
             "namespaces: nsbox needs a mount namespace of the container's own (type \"mount\")",
         ));
     }
-    spec.extra.cgroup_namespace = flags & libc::CLONE_NEWCGROUP != 0;
-    spec.extra.namespaces = Some(flags);
+    spec.namespaces = made;
     // Without a network namespace of its own, /sys shows the host's: nsbox's /sys handling
     // keys on the native Net setting.
     spec.net = match own_net {

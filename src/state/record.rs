@@ -142,20 +142,8 @@ impl Record {
             pid,
             detached,
             status: Status::Running,
-            // With those joined by path (`--net ns:PATH`): `exec` joins what PID 1 is in; and
-            // the cgroup namespace the child unshares once in its cgroups.
-            namespaces: spec.clone_flags()
-                | match spec.cgroup_namespace() {
-                    true => libc::CLONE_NEWCGROUP,
-                    false => 0,
-                }
-                | spec
-                    .extra
-                    .join
-                    .iter()
-                    .map(|(f, _)| *f)
-                    .filter(|f| *f != crate::flags::CLONE_NEWTIME)
-                    .fold(0, |a, f| a | f),
+            // Those joined by path too (`--net ns:PATH`): `exec` joins what PID 1 is in.
+            namespaces: spec.namespace_kinds(),
             rootfs: match &spec.rootfs {
                 Rootfs::Host => "host".into(),
                 Rootfs::Dir(d) => d.to_string_lossy().into_owned(),
@@ -279,11 +267,7 @@ impl Record {
 
 /// The network mode as `--net` takes it.
 fn net_mode(spec: &Spec) -> String {
-    let joined = spec
-        .extra
-        .join
-        .iter()
-        .find(|(f, _)| *f == libc::CLONE_NEWNET);
+    let joined = spec.joined().find(|(f, _)| *f == libc::CLONE_NEWNET);
     match (joined, spec.net) {
         (Some((_, path)), _) => format!("ns:{}", path.display()),
         (None, Net::None) => "none".into(),
