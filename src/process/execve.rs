@@ -115,8 +115,10 @@ pub fn prepare(process: &Process, ctx: Launch, channel: &ChildChannel) -> Result
 /// magic link of /proc, a symlink of the image): getcwd(2) names it from that root, or says
 /// "(unreachable)".
 fn require_inside(workdir: &str) -> Result<()> {
-    let seen = fs::getcwd();
-    if let Ok(path) = &seen
+    // On the stack: the child allocates nothing for this check.
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    let seen = fs::getcwd(&mut buf).map(|n| &buf[..n]);
+    if let Ok(path) = seen
         && path.first() == Some(&b'/')
     {
         return Ok(());
@@ -124,7 +126,7 @@ fn require_inside(workdir: &str) -> Result<()> {
     let why = match seen {
         Ok(path) => format!(
             "it is outside the container's root (getcwd: {:?})",
-            String::from_utf8_lossy(&path)
+            String::from_utf8_lossy(path)
         ),
         Err(e) => format!("getcwd cannot name it ({})", crate::error::errno_text(e)),
     };

@@ -235,10 +235,12 @@ enum Action {
 /// The rules, merged into ranges of consecutive numbers with the same action (x86_64 has
 /// acct..reboot and iopl..nfsservctl, io_uring_setup..fspick in a row), sorted.
 fn ranges() -> Vec<(u32, u32, Action)> {
-    let mut rules: Vec<(u32, Action)> = DENIED
-        .iter()
-        .map(|s| (s.id() as u32, Action::Ret(Label::Eperm)))
-        .collect();
+    let mut rules: Vec<(u32, Action)> = Vec::with_capacity(DENIED.len() + 8);
+    rules.extend(
+        DENIED
+            .iter()
+            .map(|s| (s.id() as u32, Action::Ret(Label::Eperm))),
+    );
     rules.push((Sysno::clone3.id() as u32, Action::Ret(Label::Enosys)));
     rules.push((
         Sysno::clone.id() as u32,
@@ -259,7 +261,7 @@ fn ranges() -> Vec<(u32, u32, Action)> {
         Action::Arg(2, Check::DenyDevices),
     ));
     crate::sort::sort_by_key(&mut rules, |(nr, _)| *nr);
-    let mut ranges: Vec<(u32, u32, Action)> = Vec::new();
+    let mut ranges: Vec<(u32, u32, Action)> = Vec::with_capacity(rules.len());
     for (nr, action) in rules {
         match (ranges.last_mut(), action) {
             (Some((_, hi, Action::Ret(a))), Action::Ret(b)) if *hi + 1 == nr && *a == b => *hi = nr,
@@ -329,7 +331,13 @@ fn check(asm: &mut Asm, arg: u32, check: Check) {
 
 /// The whole default filter.
 pub fn default_filter() -> Vec<Insn> {
-    let mut asm = Asm::default();
+    // Room for the whole filter at once (it is about 90 instructions): the child builds it
+    // without growing a vector, so without asking the kernel for more memory.
+    let mut asm = Asm {
+        code: Vec::with_capacity(128),
+        labels: Vec::with_capacity(32),
+        nodes: 0,
+    };
     // A foreign ABI (i386 on x86_64, arm32 on arm64) numbers its calls differently: it is
     // not run at all rather than filtered with the wrong numbers.
     asm.op(LD_W_ABS, OFF_ARCH);

@@ -178,10 +178,10 @@ pub fn chdir(path: &CStr) -> Result<(), Errno> {
     .map(drop)
 }
 
-/// getcwd(2): the working directory as the kernel sees it from this process's root. A
-/// directory outside that root comes back prefixed with "(unreachable)".
-pub fn getcwd() -> Result<Vec<u8>, Errno> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+/// getcwd(2) into `buf`: the working directory as the kernel sees it from this process's
+/// root, its length returned. A directory outside that root comes back prefixed with
+/// "(unreachable)".
+pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
     let len = buf.len();
     let n = traced(
         || format!("getcwd(<buf>, {len})"),
@@ -189,8 +189,7 @@ pub fn getcwd() -> Result<Vec<u8>, Errno> {
         || unsafe { syscalls::syscall!(Sysno::getcwd, buf.as_mut_ptr(), len) },
     )?;
     // The length counts the terminating NUL.
-    buf.truncate(n.saturating_sub(1));
-    Ok(buf)
+    Ok(n.saturating_sub(1))
 }
 
 /// fchdir(2): the cwd becomes the directory `fd` refers to (an O_PATH fd will do).
