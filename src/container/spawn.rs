@@ -201,7 +201,8 @@ impl Child {
 
     /// The next message from the child, blocking; a report is kept for `report`.
     fn receive(&self) -> Received {
-        let mut buf = vec![0u8; REPORT_MAX];
+        // On the stack: no allocation (and no mmap of its size) per message.
+        let mut buf = [0u8; REPORT_MAX];
         for _ in 0..3 {
             match sys::pty::recv_fd(&self.sock, &mut buf) {
                 Ok((_, Some(fd))) => return Received::Fd(fd),
