@@ -496,6 +496,48 @@ fn run_returns_the_exit_code_and_leaves_nothing() {
 }
 
 #[test]
+fn the_process_gets_the_callers_signal_mask() {
+    if !common::can_run() {
+        return;
+    }
+    // nsbox blocks its signals and re-executes itself before it reads the config: the
+    // caller's mask still reaches the container's process, not nsbox's.
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "mask", false);
+    b.write(&Config {
+        args: &["grep", "SigBlk", "/proc/self/status"],
+        ..Default::default()
+    });
+    let blocked = |block_usr1: bool| {
+        let out = f.scratch.join(format!("mask.{block_usr1}"));
+        let mut cmd = Command::new(common::nsbox_bin());
+        cmd.arg("--root")
+            .arg(&f.state_root)
+            .args(["run", "--bundle", b.dir.to_str().unwrap()])
+            .arg(common::unique_id("oci-mask"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap());
+        if block_usr1 {
+            // SAFETY: sigprocmask is async-signal-safe; it runs in the child before exec.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGUSR1);
+                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    Ok(())
+                });
+            }
+        }
+        assert!(cmd.status().unwrap().success());
+        std::fs::read_to_string(&out).unwrap()
+    };
+    assert_eq!(blocked(false), "SigBlk:\t0000000000000000\n");
+    assert_eq!(blocked(true), "SigBlk:\t0000000000000200\n");
+    f.assert_clean();
+}
+
+#[test]
 fn bad_input_is_one_line_and_leaves_nothing() {
     if !common::can_run() {
         return;

@@ -13,6 +13,7 @@ use crate::sys::process::{self, Exit};
 use crate::sys::signal::{self, Received, SigSet};
 use crate::sys::{self, fs};
 use crate::trace;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Signals sent to nsbox that go on to the container.
 pub const FORWARDED: [i32; 6] = [
@@ -35,15 +36,27 @@ fn waited() -> SigSet {
 /// Blocks the forwarded signals and SIGCHLD, so they wait for `supervise` instead of killing
 /// nsbox mid-setup, and SIGPIPE, so a closed stderr gives EPIPE instead of killing nsbox before
 /// it tears down. Returns the caller's mask, which the child restores before execve.
+/// Once called, the same answer again without a syscall: the OCI front end blocks before it
+/// reads the config (to re-execute first), and the run it goes on with blocks too.
 pub fn block() -> Result<SigSet> {
+    if BLOCKED.load(Ordering::Relaxed) {
+        return Ok(SigSet(CALLER_MASK.load(Ordering::Relaxed)));
+    }
     // First, before anything is written to stderr (a traced call): SIGPIPE is blocked.
     let set = SigSet(supervised_set().0 | SigSet::of(&[libc::SIGPIPE]).0);
     let old = signal::block(set).ctx(|| "block signals until the container runs".into())?;
     signal::set_default(libc::SIGCHLD).ctx(|| "reset SIGCHLD to its default action".into())?;
     // Re-executed from its read-only image, nsbox started with its own mask: the caller's came
     // along in the environment.
-    Ok(crate::container::sealed::take_caller_mask().unwrap_or(old))
+    let caller = crate::container::sealed::take_caller_mask().unwrap_or(old);
+    CALLER_MASK.store(caller.0, Ordering::Relaxed);
+    BLOCKED.store(true, Ordering::Relaxed);
+    Ok(caller)
 }
+
+/// The caller's mask, once `block` has run (signals stay blocked in nsbox from then on).
+static CALLER_MASK: AtomicU64 = AtomicU64::new(0);
+static BLOCKED: AtomicBool = AtomicBool::new(false);
 
 /// What PID 1 does with a signal, from the SigIgn and SigCgt masks of /proc/PID/status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -66,6 +66,12 @@ fn run(command: cli::Command, root: &Path, cwd: &Path, debug: bool) -> crate::er
     if debug {
         crate::trace::enable();
     }
+    // create and run re-execute nsbox from its read-only image (container/sealed.rs) before
+    // they read the config, which the new image reads anyway: once, not twice.
+    if matches!(command, C::Create(_) | C::Run(..)) {
+        let mask = crate::container::supervise::block()?;
+        crate::container::sealed::ensure(mask)?;
+    }
     let out = |text: String| crate::sys::write_stdout(text.as_bytes());
     match command {
         C::Create(c) => commands::create(&c, root, cwd, debug).map(|_| 0),
