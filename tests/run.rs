@@ -590,16 +590,7 @@ fn the_command_gets_the_callers_signal_mask() {
             "/proc/self/status",
         ]);
         if block_usr1 {
-            // SAFETY: sigprocmask is async-signal-safe; it runs in the child before exec.
-            unsafe {
-                std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                    let mut set: libc::sigset_t = std::mem::zeroed();
-                    libc::sigemptyset(&mut set);
-                    libc::sigaddset(&mut set, libc::SIGUSR1);
-                    libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                    Ok(())
-                });
-            }
+            common::with_usr1_blocked(&mut cmd);
         }
         Out(cmd.output().unwrap()).ok()
     };

@@ -578,3 +578,18 @@ pub fn run_in(f: &Fixture, mode: &str, rootfs: &Path, args: &[&str]) -> Out {
     cmd.args(opts).args(args).stdin(Stdio::null());
     Out(cmd.output().unwrap())
 }
+
+/// Starts `cmd` with SIGUSR1 blocked, as a caller with its own signal mask would (what the
+/// container's process must get back).
+pub fn with_usr1_blocked(cmd: &mut Command) {
+    // SAFETY: sigprocmask is async-signal-safe; it runs in the child before exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+}
