@@ -34,6 +34,9 @@ pub struct UserNs {
     pub unprivileged: bool,
     /// How an ordinary user's default maps were chosen (traced when they are written).
     pub chosen: Option<String>,
+    /// The host's ranges for the caller, when choosing the default maps read them (`writers`
+    /// checks against these rather than reading the files again).
+    pub host: Option<Subordinate>,
 }
 
 /// The range root's containers get by default.
@@ -251,12 +254,14 @@ pub fn plan(
     subordinate: impl FnOnce() -> Subordinate,
 ) -> Result<UserNs> {
     let unprivileged = uid != 0;
-    let (defaults, chosen) = match unprivileged && (uid_map.is_empty() || gid_map.is_empty()) {
+    let (defaults, chosen, host) = match unprivileged && (uid_map.is_empty() || gid_map.is_empty())
+    {
         true => {
-            let (u, g, why) = subordinate().default_maps(uid, gid);
-            ((u, g), Some(why))
+            let host = subordinate();
+            let (u, g, why) = host.default_maps(uid, gid);
+            ((u, g), Some(why), Some(host))
         }
-        false => ((vec![ROOT_DEFAULT], vec![ROOT_DEFAULT]), None),
+        false => ((vec![ROOT_DEFAULT], vec![ROOT_DEFAULT]), None, None),
     };
     let uid_map = if uid_map.is_empty() {
         defaults.0
@@ -290,6 +295,7 @@ pub fn plan(
         gid_map,
         unprivileged,
         chosen,
+        host,
     })
 }
 
@@ -371,16 +377,22 @@ pub fn writers(ns: &UserNs, uid: u32, gid: u32) -> Result<(Writer, Writer)> {
     if !ns.unprivileged {
         return Ok((Writer::Direct, Writer::Direct));
     }
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let name = user_name(&passwd, uid);
-    let user = name.as_deref();
-    let one = |map: &[IdMap], own: u32, which: Which, helper: &str, file: &str| -> Result<Writer> {
+    if own_only(&ns.uid_map, uid) && own_only(&ns.gid_map, gid) {
+        return Ok((Writer::Direct, Writer::Direct));
+    }
+    // The ranges the default maps were chosen from, or else this host's now.
+    let host = ns.host.clone().unwrap_or_else(|| Subordinate::of_host(uid));
+    let one = |map: &[IdMap],
+               own: u32,
+               which: Which,
+               helper: &str,
+               file: &str,
+               ranges: &[(u32, u32)]|
+     -> Result<Writer> {
         if own_only(map, own) {
             return Ok(Writer::Direct);
         }
-        let subs = std::fs::read_to_string(file).unwrap_or_default();
-        let ranges = sub_ranges(&subs, user, own);
-        let beyond = outside_ranges(map, own, &ranges);
+        let beyond = outside_ranges(map, own, ranges);
         if let Some(m) = beyond.first() {
             let yours = match ranges.is_empty() {
                 true => format!("{file} gives you no range"),
@@ -414,8 +426,22 @@ pub fn writers(ns: &UserNs, uid: u32, gid: u32) -> Result<(Writer, Writer)> {
         }
     };
     Ok((
-        one(&ns.uid_map, uid, Which::Uid, "newuidmap", "/etc/subuid")?,
-        one(&ns.gid_map, gid, Which::Gid, "newgidmap", "/etc/subgid")?,
+        one(
+            &ns.uid_map,
+            uid,
+            Which::Uid,
+            "newuidmap",
+            "/etc/subuid",
+            &host.uids,
+        )?,
+        one(
+            &ns.gid_map,
+            gid,
+            Which::Gid,
+            "newgidmap",
+            "/etc/subgid",
+            &host.gids,
+        )?,
     ))
 }
 

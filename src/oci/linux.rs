@@ -199,6 +199,7 @@ fn namespaces(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
             gid_map,
             unprivileged: crate::sys::geteuid() != 0,
             chosen: None,
+            host: None,
         });
     } else if !uid_map.is_empty() || !gid_map.is_empty() {
         return Err(l.error("uidMappings and gidMappings need a user namespace (type \"user\")"));
