@@ -45,26 +45,6 @@ impl Net {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    /// Absolute host path.
-    pub source: PathBuf,
-    /// Absolute path inside the container, without `..`.
-    pub target: String,
-    pub read_only: bool,
-}
-
-/// `--tmpfs DST[:OPTIONS]`: an empty tmpfs at `target`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tmpfs {
-    /// Absolute path inside the container, without `..`.
-    pub target: String,
-    /// tmpfs's own options (`mode=1777,size=1048576`), as mount(2) takes them.
-    pub data: String,
-    /// MS_NOSUID | MS_NODEV, and MS_NOEXEC, MS_RDONLY as asked.
-    pub flags: u64,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct User {
     pub uid: u32,
@@ -131,8 +111,9 @@ pub struct Spec {
     pub rootfs: Rootfs,
     /// The command and what it starts with.
     pub process: Process,
-    pub volumes: Vec<Volume>,
-    pub tmpfs: Vec<Tmpfs>,
+    /// The mounts in the order they are made, /proc, /dev and /sys included: the native front
+    /// end expands its flags to this list (cli/mounts.rs), a config gives its own.
+    pub mounts: Vec<Mount>,
     pub read_only: bool,
     pub net: Net,
     pub chroot: bool,
@@ -229,8 +210,12 @@ pub struct Extra {
     /// The container's net.ipv4.ping_group_range is left as the kernel makes it (the native
     /// CLI opens ICMP datagram sockets to every group, as podman does).
     pub keep_ping_group_range: bool,
-    /// The container's mounts in order (default: /proc, /dev, /sys, then volumes and tmpfs).
-    pub mounts: Option<Vec<Mount>>,
+    /// A read-only root still gets the mount points its mounts need, made before it turns
+    /// read-only (runc's way); the native `--read-only` never writes into the image.
+    pub make_mount_points: bool,
+    /// /etc/hosts and /etc/hostname are the image's, or what the mounts put there (a config's);
+    /// the native front end writes the container's own.
+    pub image_etc: bool,
     /// The propagation of the container's mounts after the pivot (MS_SHARED, MS_SLAVE, ...).
     pub propagation: Option<u64>,
     /// Device nodes to make in /dev besides the standard ones.
@@ -287,6 +272,9 @@ pub enum MountKind {
     Bind {
         recursive: bool,
     },
+    /// A host device node bound onto a file, with device access (no nodev) as long as the
+    /// source still is a character or block device when it is opened (`-v /dev/fuse:...`).
+    Device,
     Proc,
     Sysfs,
     Tmpfs,
@@ -438,8 +426,7 @@ pub fn test_spec() -> Spec {
         hostname: "test".into(),
         rootfs: Rootfs::Host,
         process: Process::new(vec!["true".into()], Vec::new(), "/".into(), user),
-        volumes: Vec::new(),
-        tmpfs: Vec::new(),
+        mounts: Vec::new(),
         read_only: false,
         net: Net::None,
         chroot: false,

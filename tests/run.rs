@@ -84,7 +84,7 @@ fn mountinfo_inside_shows_only_the_containers_mounts() {
     let f = Fixture::new();
     let out = f.run(&["--", "cat", "/proc/self/mountinfo"]).ok();
     let points: Vec<&str> = out.lines().filter_map(|l| l.split(' ').nth(4)).collect();
-    // Then the masks, in nsbox's order, for the paths this kernel has.
+    // Then the masks, in nsbox's order, for the paths this kernel has, after every mount.
     let masks = [
         "/proc/kcore",
         "/proc/keys",
@@ -104,10 +104,18 @@ fn mountinfo_inside_shows_only_the_containers_mounts() {
         "/sys/firmware",
         "/sys/devices/virtual/powercap",
     ];
-    let mut expected = vec!["/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/sys"];
+    // The container's own /etc files, bound over the image's from its /dev, right after it.
+    let mut expected = vec![
+        "/",
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/etc/hosts",
+        "/etc/hostname",
+        "/sys",
+    ];
     expected.extend(masks.iter().filter(|m| std::path::Path::new(m).exists()));
-    // The container's own /etc files, bound over the image's.
-    expected.extend(["/etc/hosts", "/etc/hostname"]);
     assert_eq!(points, expected, "mountinfo: {out}");
     f.assert_clean();
 }

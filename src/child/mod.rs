@@ -9,7 +9,6 @@ use crate::container::spawn::ChildChannel;
 use crate::error::{Context, Error, Result};
 use crate::process::execve;
 use crate::rootfs;
-use crate::rootfs::mountpoint::Kind;
 use crate::spec::Spec;
 use crate::sys::{self, fs, process, signal::SigSet};
 use crate::trace;
@@ -19,8 +18,6 @@ use std::os::fd::RawFd;
 /// What the child is given: the Spec and what the parent learned or opened for it.
 pub struct Inputs<'a> {
     pub spec: &'a Spec,
-    /// Whether each volume's source is a directory or a file.
-    pub volume_kinds: &'a [Kind],
     /// The signal mask to restore before execve.
     pub mask: SigSet,
     /// The container's cgroups, when it has limits.
@@ -111,7 +108,7 @@ fn setup(
     crate::child::extras::apply_process_settings(spec)?;
 
     let view = inputs.cgroups.as_ref().map(|j| j.view);
-    rootfs::setup(spec, inputs.volume_kinds, view, inputs.etc.as_ref())?;
+    rootfs::setup(spec, view, inputs.etc.as_ref())?;
     if let (Some(hooks), Some(gate)) = (&spec.extra.hooks, fifo.as_mut()) {
         trace::step(|| "built: wait for the parent's hooks (prestart, createRuntime)".into());
         let pid = channel.pause_for_hooks();

@@ -4,6 +4,7 @@ mod control;
 mod env_file;
 mod limits;
 mod manage;
+mod mounts;
 mod tmpfs;
 pub mod topics;
 
@@ -16,8 +17,9 @@ use crate::error::{Error, Result};
 use crate::process::caps::{self, Caps};
 use crate::process::users::Names;
 use crate::rootfs::masks;
-use crate::spec::{self, Net, Process, Rootfs, Security, Spec, User, Volume};
+use crate::spec::{self, Net, Process, Rootfs, Security, Spec, User};
 use lexopt::prelude::*;
+use mounts::Volume;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -452,13 +454,16 @@ fn parse_run(
             user,
         )
     };
+    let base = mounts::Base {
+        host_sys: userns.is_some() && !net.own_namespace(),
+        cgroups: !limits.is_empty(),
+    };
     let spec = Spec {
         id,
         hostname,
         rootfs: rootfs.map(Rootfs::Dir).unwrap_or(Rootfs::Host),
         process,
-        volumes,
-        tmpfs,
+        mounts: mounts::list(base, &volumes, &tmpfs)?,
         read_only,
         net,
         chroot,
@@ -702,7 +707,7 @@ mod tests {
     fn values() {
         let (s, _) = run(&[
             "-v",
-            "data:/srv//x/./y:ro",
+            "/:/srv//x/./y:ro",
             "--tmpfs",
             "/t",
             "-u",
@@ -714,15 +719,18 @@ mod tests {
             "true",
         ])
         .unwrap();
+        let user: Vec<(&str, &str, u64)> = s.mounts[3..]
+            .iter()
+            .map(|m| (m.destination.as_str(), m.source.as_str(), m.flags))
+            .collect();
+        let ro_nodev = libc::MS_RDONLY | libc::MS_NODEV;
         assert_eq!(
-            s.volumes,
-            vec![Volume {
-                source: "/work/data".into(),
-                target: "/srv/x/y".into(),
-                read_only: true
-            }]
+            user,
+            [
+                ("/t", "", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC),
+                ("/srv/x/y", "/", ro_nodev)
+            ]
         );
-        assert_eq!(s.tmpfs[0].target, "/t");
         assert_eq!(s.process.user, User { uid: 7, gid: 7 });
         assert!(s.process.env.contains(&"A=b=c".to_string()));
         assert_eq!(s.process.workdir, "/tmp");

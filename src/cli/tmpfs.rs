@@ -3,7 +3,17 @@
 
 use crate::cgroup::limits::parse_bytes;
 use crate::error::{Error, Result};
-use crate::spec::Tmpfs;
+
+/// `--tmpfs DST[:OPTIONS]`: an empty tmpfs at `target`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tmpfs {
+    /// Absolute path inside the container, without `..`.
+    pub target: String,
+    /// tmpfs's own options (`mode=1777,size=1048576`), as mount(2) takes them.
+    pub data: String,
+    /// MS_NOSUID | MS_NODEV, and MS_NOEXEC, MS_RDONLY as asked.
+    pub flags: u64,
+}
 
 /// Parses one `--tmpfs` value. Defaults as docker's: rw, noexec, nosuid, nodev, mode 1777.
 pub fn parse(s: &str) -> Result<Tmpfs> {

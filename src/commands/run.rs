@@ -22,7 +22,6 @@ use crate::container::supervise::Supervisor;
 use crate::container::userns;
 use crate::error::{Context, Error, Result};
 use crate::net::{self, hosts::EtcFiles};
-use crate::rootfs::mountpoint::Kind;
 use crate::spec::{Rootfs, Spec};
 use crate::state::State;
 use crate::state::record::{Proc, Record};
@@ -81,7 +80,7 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
     // namespace of the container's own (--userns), where some things cannot be done.
     let maps = check_privileges(spec)?;
     // Fail on bad input before anything exists on the host.
-    let volume_kinds = check_inputs(spec)?;
+    check_rootfs(spec)?;
     // `-u NAME`: the ids the image gives the names, before anything is made.
     let named;
     let spec = match &spec.process.names {
@@ -115,7 +114,6 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
         }
     }
     let setup = Setup {
-        volume_kinds: &volume_kinds,
         planned,
         mask,
         maps,
@@ -136,8 +134,7 @@ fn start(spec: &Spec, opts: Options, mask: SigSet) -> Result<Outcome> {
 }
 
 /// What the checks before the state produced.
-struct Setup<'a> {
-    volume_kinds: &'a [Kind],
+struct Setup {
     planned: Option<Vec<cgroup::Planned>>,
     mask: SigSet,
     /// --userns: how each map gets written.
@@ -149,12 +146,11 @@ struct Setup<'a> {
 /// `keep_record`: a detached container's record stays after it ended (not with `--rm`).
 fn run_with_state(
     spec: &Spec,
-    setup: Setup<'_>,
+    setup: Setup,
     mut notify: Option<&mut detach::Notify>,
     keep_record: bool,
 ) -> Result<Outcome> {
     let Setup {
-        volume_kinds,
         planned,
         mask,
         maps,
@@ -222,7 +218,6 @@ fn run_with_state(
         _ => None,
     };
     let parts = Parts {
-        volume_kinds,
         mask,
         cgroups: cgroups.as_mut(),
         network: network.as_mut(),
@@ -276,7 +271,6 @@ fn create_state(spec: &Spec) -> Result<State> {
 
 /// What the container is built with, beside its Spec.
 struct Parts<'a> {
-    volume_kinds: &'a [Kind],
     mask: SigSet,
     cgroups: Option<&'a mut Cgroups>,
     network: Option<&'a mut net::Plan>,
@@ -292,7 +286,6 @@ fn run_container(
     notify: Option<&mut detach::Notify>,
 ) -> Result<Outcome> {
     let Parts {
-        volume_kinds,
         mask,
         mut cgroups,
         network,
@@ -309,7 +302,6 @@ fn run_container(
     }
     let inputs = child::Inputs {
         spec,
-        volume_kinds,
         mask,
         cgroups: cgroups
             .as_deref()
@@ -542,83 +534,13 @@ fn file_type(flag: &str, path: &Path) -> Result<u32> {
     })
 }
 
-/// The rootfs must be a directory; each volume source must exist. Returns each volume's kind.
-fn check_inputs(spec: &Spec) -> Result<Vec<Kind>> {
+/// The rootfs must be a directory (each volume's source was checked by the front end).
+fn check_rootfs(spec: &Spec) -> Result<()> {
     if let Rootfs::Dir(dir) = &spec.rootfs
         && file_type("--rootfs", dir)? != libc::S_IFDIR
     {
         return Err(Error::new(format!("--rootfs {dir:?}"), "not a directory")
             .hint("give the directory that holds the container's /bin, /etc, ..."));
-    }
-    let kinds = spec
-        .volumes
-        .iter()
-        .map(|v| match file_type("--volume source", &v.source)? {
-            libc::S_IFDIR => Ok(Kind::Dir),
-            libc::S_IFCHR | libc::S_IFBLK => Ok(Kind::Device),
-            _ => Ok(Kind::File),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for (v, kind) in spec.volumes.iter().zip(&kinds) {
-        let what = || {
-            format!(
-                "--volume {:?}",
-                format!("{}:{}", v.source.display(), v.target)
-            )
-        };
-        reserved_target(&v.target, *kind).map_err(|why| why.into_error(what()))?;
-    }
-    for t in &spec.tmpfs {
-        reserved_target(&t.target, Kind::Dir)
-            .map_err(|why| why.into_error(format!("--tmpfs {:?}", t.target)))?;
-    }
-    Ok(kinds)
-}
-
-/// The files of /proc a volume may replace: host-wide figures that tools like lxcfs show per
-/// container. Anything else there would hide (or fake) the container's own procfs.
-const PROC_FILES: [&str; 7] = [
-    "cpuinfo",
-    "diskstats",
-    "loadavg",
-    "meminfo",
-    "stat",
-    "swaps",
-    "uptime",
-];
-
-/// Why a mount at `target` is refused: it would hide the container's /proc or /dev (what
-/// runc and docker refuse too).
-enum Reserved {
-    Proc,
-    Dev,
-}
-
-impl Reserved {
-    fn into_error(self, what: String) -> Error {
-        match self {
-            Reserved::Proc => Error::new(what, "it would hide the container's /proc (its procfs)")
-                .hint("mount it elsewhere; under /proc a file may replace only cpuinfo, diskstats, loadavg, meminfo, stat, swaps or uptime"),
-            Reserved::Dev => Error::new(what, "it would hide the container's /dev or one of its standard entries")
-                .hint("mount it elsewhere; under /dev only a device node (-v /dev/X:/dev/X) and /dev/shm may be mounted"),
-        }
-    }
-}
-
-/// /proc and below (but a file of PROC_FILES), /dev and below (but a device node, and /dev/shm).
-fn reserved_target(target: &str, kind: Kind) -> std::result::Result<(), Reserved> {
-    let under = |dir: &str| target == dir || target.starts_with(&format!("{dir}/"));
-    if under("/proc") {
-        let file = target
-            .strip_prefix("/proc/")
-            .is_some_and(|f| PROC_FILES.contains(&f));
-        return match file && kind == Kind::File {
-            true => Ok(()),
-            false => Err(Reserved::Proc),
-        };
-    }
-    if target == "/dev" || (under("/dev") && kind != Kind::Device && !under("/dev/shm")) {
-        return Err(Reserved::Dev);
     }
     Ok(())
 }

@@ -26,7 +26,7 @@ impl EtcFiles {
         address: Option<Cidr>,
         host_hosts: impl FnOnce() -> Option<String>,
     ) -> Option<EtcFiles> {
-        if spec.extra.mounts.is_some() {
+        if spec.extra.image_etc {
             return None;
         }
         let name = &spec.hostname;
@@ -81,7 +81,7 @@ mod tests {
         assert_eq!(f.hosts, "1.2.3.4 h\n127.0.1.1\tweb\n");
         assert!(f.host_resolv);
         let mut oci = spec(Net::Host);
-        oci.extra.mounts = Some(Vec::new());
+        oci.extra.image_etc = true;
         assert_eq!(EtcFiles::of(&oci, None, host), None);
     }
 }

@@ -58,6 +58,8 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
     let process = c.need("process")?;
     let mut extra = Extra {
         keep_ping_group_range: true,
+        make_mount_points: true,
+        image_etc: true,
         ..Extra::default()
     };
     let process = process_of(&process)?;
@@ -73,8 +75,10 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
         hostname,
         rootfs: Rootfs::Dir(rootfs),
         process,
-        volumes: Vec::new(),
-        tmpfs: Vec::new(),
+        mounts: match c.get("mounts") {
+            Some(m) => super::mounts::parse(&m)?,
+            None => Vec::new(),
+        },
         read_only,
         net: Net::Host,
         chroot: false,
@@ -90,10 +94,6 @@ pub fn from_config(c: &Field<'_>, bundle: &Path, id: &str, state_root: &Path) ->
     };
     let linux = c.need("linux")?;
     super::linux::apply(&linux, &mut spec)?;
-    spec.extra.mounts = Some(match c.get("mounts") {
-        Some(m) => super::mounts::parse(&m)?,
-        None => Vec::new(),
-    });
     let annotations = match c.get("annotations") {
         Some(a) => {
             for (_, v) in a.members()? {

@@ -11,34 +11,23 @@ pub mod mounts;
 use crate::cgroup::join::ViewMount;
 use crate::error::{Context, Error, Result, Topic};
 use crate::net::hosts::EtcFiles;
-use crate::spec::{MountKind, Rootfs, Spec, Tmpfs, Volume};
+use crate::spec::{MountKind, Rootfs, Spec};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
-use mountpoint::{Create, Kind, Symlinks};
+use mountpoint::{Create, Symlinks};
 use std::os::fd::AsRawFd;
-use std::path::Path;
 use syscalls::Errno;
-
-const PROC_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
-const SYS_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
-const TMPFS_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NODEV;
 
 /// Host mounts the host-rootfs mode replaces with private ones.
 const HOST_REPLACED: [&str; 6] = ["proc", "sys", "dev", "tmp", "var/tmp", "run"];
 
 use crate::sys::cpath as c;
 
-/// Builds the whole filesystem (`enter` switches the process root into it). `volume_kinds[i]` says
-/// whether volume i's source is a directory or a file (the parent checked them).
-/// `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup. `etc`: what its /etc/hosts
+/// Builds the whole filesystem (`enter` switches the process root into it): the spec's mounts
+/// in order, then its masked and read-only paths. `cgroups`: the container's own cgroups, shown at /sys/fs/cgroup. `etc`: what its /etc/hosts
 /// and /etc/hostname say (the native front end's).
-pub fn setup(
-    spec: &Spec,
-    volume_kinds: &[Kind],
-    cgroups: Option<&[ViewMount]>,
-    etc: Option<&EtcFiles>,
-) -> Result<()> {
+pub fn setup(spec: &Spec, cgroups: Option<&[ViewMount]>, etc: Option<&EtcFiles>) -> Result<()> {
     // Mounts made from here on must not propagate back to the host (or to other containers).
     trace::step(|| "make every mount private (no propagation to the host)".into());
     match mount::mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None) {
@@ -70,25 +59,10 @@ pub fn setup(
     }
     // A --read-only image is never written to, not even to add a mount point.
     // (An OCI config's read-only root gets its mount points first, as runc does.)
-    let create = if spec.read_only && spec.extra.mounts.is_none() {
-        Create::No
-    } else {
-        Create::Yes
+    let create = match spec.read_only && !spec.extra.make_mount_points {
+        true => Create::No,
+        false => Create::Yes,
     };
-
-    match &spec.extra.mounts {
-        Some(list) => {
-            // An OCI config's own list, then its masks.
-            let dev = crate::rootfs::mounts::apply(spec, list, create, cgroups)?;
-            let on = |dest: &str, kind: MountKind| {
-                list.iter().any(|m| m.destination == dest && m.kind == kind)
-            };
-            let mounted = (on("/proc", MountKind::Proc), on("/sys", MountKind::Sysfs));
-            masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, mounted)?;
-            sys::close(dev);
-        }
-        None => standard_mounts(spec, create, cgroups, etc)?,
-    }
     if host {
         // A host without one of them (a chroot) has nothing there to hide, and its / is
         // read-only: no mount point is made.
@@ -97,13 +71,21 @@ pub fn setup(
             ("/var/tmp", "mode=1777"),
             ("/run", "mode=755"),
         ] {
-            match tmpfs(dir, mode, TMPFS_FLAGS, Create::No) {
+            match tmpfs(dir, mode) {
                 Err(e) if e.errno == Some(Errno::ENOENT) => {}
                 other => other?,
             }
         }
     }
-    user_mounts(spec, volume_kinds, create)?;
+    let dev = mounts::apply(spec, create, cgroups, etc)?;
+    let on = |dest: &str, kind: MountKind| {
+        spec.mounts
+            .iter()
+            .any(|m| m.destination == dest && m.kind == kind)
+    };
+    let mounted = (on("/proc", MountKind::Proc), on("/sys", MountKind::Sysfs));
+    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, mounted)?;
+    sys::close(dev);
     if spec.read_only && !host {
         trace::step(|| "make the rootfs read-only (--read-only)".into());
         mount::setattr(mount::Target::Path(c"."), mount::MOUNT_ATTR_RDONLY, false)
@@ -123,38 +105,6 @@ pub fn enter(spec: &Spec) -> Result<()> {
         trace::step(|| "set the propagation of / (rootfsPropagation)".into());
         mount::mount(None, c"/", None, flags, None)
             .ctx(|| "set the propagation of the container's / (rootfsPropagation)".into())?;
-    }
-    Ok(())
-}
-
-/// /proc, /dev, /sys (masked as runc masks them) and the container's cgroups: the native set.
-fn standard_mounts(
-    spec: &Spec,
-    create: Create,
-    cgroups: Option<&[ViewMount]>,
-    etc: Option<&EtcFiles>,
-) -> Result<()> {
-    trace::step(|| "mount /proc (a procfs of the new pid namespace)".into());
-    mountpoint::mount_fs("/proc", Symlinks::Refuse, create, c"proc", PROC_FLAGS, None)?;
-    trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-    let dev = devices::setup(create, spec.userns.is_some(), devices::Own::ALL)?;
-    trace::step(|| "mount /sys read-only".into());
-    if spec.userns.is_some() && !spec.net.own_namespace() {
-        // sysfs shows the network namespace it is mounted in, and only that namespace's owner
-        // may mount it: in a user namespace sharing the host's network, the host's /sys is
-        // bound instead (read-only, as the mount would be).
-        bind_host_sys(create)?;
-    } else {
-        mountpoint::mount_fs("/sys", Symlinks::Refuse, create, c"sysfs", SYS_FLAGS, None)?;
-    }
-    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, (true, true))?;
-    // Before the user's volumes, which may replace them.
-    if let Some(files) = etc {
-        etc_files::bind(&dev, files)?;
-    }
-    sys::close(dev);
-    if let Some(view) = cgroups {
-        crate::cgroup::join::mount_view(view, true)?;
     }
     Ok(())
 }
@@ -227,102 +177,19 @@ fn bind_root(spec: &Spec) -> Result<()> {
     fs::fchdir(&tree).ctx(|| format!("enter the rootfs {target:?}"))
 }
 
-/// The host's /sys, bound read-only (recursively) on the container's /sys.
-fn bind_host_sys(create: Create) -> Result<()> {
-    let tree = mount::open_tree_clone(mount::Target::Path(c"/sys"))
-        .ctx(|| "open the host's /sys (open_tree)".into())?;
-    let attrs = mount::MOUNT_ATTR_RDONLY | mount::MOUNT_ATTR_NOSUID | mount::MOUNT_ATTR_NODEV;
-    mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
-        .ctx(|| "make the host's /sys read-only (mount_setattr)".into())?;
-    let spot = mountpoint::open("/sys", Kind::Dir, Symlinks::Refuse, create)?;
-    mount::move_mount(&tree, &spot).ctx(|| "bind the host's /sys".into())
-}
-
-/// One user mount (-v or --tmpfs).
-enum UserMount<'a> {
-    Volume(&'a Volume, Kind),
-    Tmpfs(&'a Tmpfs),
-}
-
-impl UserMount<'_> {
-    fn target(&self) -> &str {
-        match self {
-            UserMount::Volume(v, _) => &v.target,
-            UserMount::Tmpfs(t) => &t.target,
-        }
-    }
-}
-
-/// Volumes and tmpfs, parents before children whatever the order on the command line, so that
-/// `--tmpfs /t -v SRC:/t/v` shows SRC inside the tmpfs instead of hiding it.
-fn user_mounts(spec: &Spec, volume_kinds: &[Kind], create: Create) -> Result<()> {
-    let mut mounts: Vec<UserMount<'_>> = spec
-        .volumes
-        .iter()
-        .zip(volume_kinds)
-        .map(|(v, k)| UserMount::Volume(v, *k))
-        .chain(spec.tmpfs.iter().map(UserMount::Tmpfs))
-        .collect();
-    crate::sort::sort_by_key(&mut mounts, |m| m.target().split('/').count());
-    for m in mounts {
-        match m {
-            UserMount::Volume(v, kind) => {
-                bind_volume(&v.source, &v.target, kind, v.read_only, create)?
-            }
-            UserMount::Tmpfs(t) => tmpfs(&t.target, &t.data, t.flags, create)?,
-        }
-    }
-    Ok(())
-}
-
-/// A tmpfs at `target` with tmpfs's options `data` (its mode, size, ...) and mount `flags`.
-fn tmpfs(target: &str, data: &str, flags: u64, create: Create) -> Result<()> {
-    trace::step(|| format!("mount a tmpfs on {target} ({data})"));
-    let data = sys::cstr(data).ctx(|| "tmpfs options".into())?;
+/// A tmpfs at `dir` (one of the host's, replaced in the host-rootfs mode) with `mode`.
+fn tmpfs(dir: &str, mode: &str) -> Result<()> {
+    trace::step(|| format!("mount a tmpfs on {dir} ({mode})"));
+    let data = sys::cstr(mode).ctx(|| "tmpfs options".into())?;
+    let flags = libc::MS_NOSUID | libc::MS_NODEV;
     mountpoint::mount_fs(
-        target,
+        dir,
         Symlinks::Beneath,
-        create,
+        Create::No,
         c"tmpfs",
         flags,
         Some(&data),
     )
-}
-
-/// `-v SRC:DST[:ro]`: a detached copy of the host tree at SRC (open_tree), made read-only
-/// before anyone can see it, then attached at DST through the resolved descriptor.
-fn bind_volume(
-    source: &Path,
-    target: &str,
-    kind: Kind,
-    read_only: bool,
-    create: Create,
-) -> Result<()> {
-    trace::step(|| {
-        format!(
-            "bind the volume {source:?} on {target}{}",
-            if read_only { " (read-only)" } else { "" }
-        )
-    });
-    let tree = mount::open_tree_clone(mount::Target::Path(&c(source)?))
-        .ctx(|| format!("open the volume source {source:?}"))?;
-    // nodev, as the rootfs, unless the volume is a device the user hands to the container. The
-    // tree just opened decides, not the parent's earlier stat: the path may have changed since.
-    let device = kind == Kind::Device
-        && matches!(
-            fs::fd_file_type(&tree),
-            Ok(libc::S_IFCHR) | Ok(libc::S_IFBLK)
-        );
-    let mut attrs = if device { 0 } else { mount::MOUNT_ATTR_NODEV };
-    if read_only {
-        attrs |= mount::MOUNT_ATTR_RDONLY;
-    }
-    if attrs != 0 {
-        mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
-            .ctx(|| format!("make the volume {source:?} nodev/read-only (mount_setattr)"))?;
-    }
-    let dest = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
-    mount::move_mount(&tree, &dest).ctx(|| format!("attach the volume {source:?} on {target}"))
 }
 
 /// pivot_root(".", "."): the rootfs becomes `/` and the old root is stacked on top of it, then

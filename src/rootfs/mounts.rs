@@ -1,10 +1,11 @@
-//! An OCI config's mounts, in its order, inside the child's new mount namespace (cwd: the
-//! rootfs, / still the host's), then its device nodes and its masked and read-only paths.
-//! Every target is resolved beneath the rootfs (`mountpoint::open`) and mounted through the
-//! descriptor, as the native mounts are.
+//! The spec's mounts, in order, inside the child's new mount namespace (cwd: the rootfs, /
+//! still the host's), then its device nodes; `protect` makes the masked and read-only paths
+//! that are not in a /proc or /sys of the list's. Every target is resolved beneath the rootfs
+//! (`mountpoint::open`) and mounted through the descriptor.
 
 use crate::cgroup::join::ViewMount;
 use crate::error::{Context, Error, Result};
+use crate::net::hosts::EtcFiles;
 use crate::rootfs::devices;
 use crate::rootfs::mountpoint::{self, Create, Kind, Symlinks};
 use crate::spec::{Device, Mount, MountKind, Spec};
@@ -14,13 +15,15 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use syscalls::Errno;
 
 /// Mounts the list; /dev (a tmpfs there, or none in the list) is nsbox's own: a tmpfs with the
-/// standard devices, devpts and /dev/shm. Returns /dev, for masks.
+/// standard devices, devpts and /dev/shm, and the native /etc files bound from it (before any
+/// mount after it, which may replace them). Returns /dev, for masks.
 pub fn apply(
     spec: &Spec,
-    list: &[Mount],
     create: Create,
     view: Option<&[ViewMount]>,
+    etc: Option<&EtcFiles>,
 ) -> Result<OwnedFd> {
+    let list = &spec.mounts;
     let mut dev = None;
     // The list's own devpts and /dev/shm after its /dev replace nsbox's (mounted once, with
     // its options); one before /dev would be covered by it.
@@ -39,7 +42,11 @@ pub fn apply(
     for m in list {
         if m.destination == "/dev" && m.kind == MountKind::Tmpfs {
             trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
-            dev = Some(devices::setup(create, spec.userns.is_some(), own)?);
+            let fd = devices::setup(create, spec.userns.is_some(), own)?;
+            if let Some(files) = etc {
+                super::etc_files::bind(&fd, files)?;
+            }
+            dev = Some(fd);
             continue;
         }
         one(m, create, view, spec.cgroup_namespace())?;
@@ -57,7 +64,7 @@ pub fn apply(
 fn one(m: &Mount, create: Create, view: Option<&[ViewMount]>, cgroupns: bool) -> Result<()> {
     let target = m.destination.as_str();
     let fstype = match m.kind {
-        MountKind::Bind { .. } => return bind(m, create),
+        MountKind::Bind { .. } | MountKind::Device => return bind(m, create),
         MountKind::Cgroup => return cgroup(m, create, view, cgroupns),
         MountKind::Proc => c"proc",
         MountKind::Sysfs => c"sysfs",
@@ -65,19 +72,43 @@ fn one(m: &Mount, create: Create, view: Option<&[ViewMount]>, cgroupns: bool) ->
         MountKind::Devpts => c"devpts",
         MountKind::Mqueue => c"mqueue",
     };
-    trace::step(|| format!("mount {} on {target}", fstype.to_string_lossy()));
+    trace::step(|| describe(m, fstype));
     let data = sys::cstr(m.data.as_str()).ctx(|| format!("options of the mount on {target}"))?;
     let data = (!m.data.is_empty()).then_some(data.as_c_str());
-    let spot = mountpoint::open(target, Kind::Dir, Symlinks::Beneath, create)?;
+    // A symlink at /proc or /sys is an attack, not a layout.
+    let symlinks = match m.kind {
+        MountKind::Proc | MountKind::Sysfs => Symlinks::Refuse,
+        _ => Symlinks::Beneath,
+    };
+    let spot = mountpoint::open(target, Kind::Dir, symlinks, create)?;
     mountpoint::mount_on(&spot, target, fstype, m.flags, data)?;
     propagate(&spot, m)
+}
+
+/// The trace's words for a filesystem mount.
+fn describe(m: &Mount, fstype: &std::ffi::CStr) -> String {
+    let read_only = m.flags & libc::MS_RDONLY != 0;
+    match (m.kind, m.destination.as_str()) {
+        (MountKind::Proc, "/proc") => "mount /proc (a procfs of the new pid namespace)".into(),
+        (MountKind::Sysfs, "/sys") if read_only => "mount /sys read-only".into(),
+        (_, dest) => {
+            let fstype = fstype.to_string_lossy();
+            match m.data.is_empty() {
+                true => format!("mount {fstype} on {dest}"),
+                false => format!("mount {fstype} on {dest} ({})", m.data),
+            }
+        }
+    }
 }
 
 /// A bind of a host path: a detached copy of its tree (open_tree), its attributes set before
 /// anyone sees it, attached through the resolved target.
 fn bind(m: &Mount, create: Create) -> Result<()> {
     let (source, target) = (m.source.as_str(), m.destination.as_str());
-    trace::step(|| format!("bind {source} on {target}"));
+    trace::step(|| match m.flags & libc::MS_RDONLY {
+        0 => format!("bind {source} on {target}"),
+        _ => format!("bind {source} on {target} (read-only)"),
+    });
     let tree = mount::open_tree_clone(mount::Target::Path(
         &sys::cstr(source).ctx(|| source.into())?,
     ))
@@ -85,11 +116,20 @@ fn bind(m: &Mount, create: Create) -> Result<()> {
         Error::sys(format!("open the bind source {source:?}"), e)
             .hint_on(Errno::ENOENT, "the source must exist on the host")
     })?;
-    let kind = match fs::fd_file_type(&tree) {
+    // The tree just opened decides, not an earlier stat: the path may have changed since.
+    let file_type = fs::fd_file_type(&tree);
+    let device = matches!(file_type, Ok(libc::S_IFCHR) | Ok(libc::S_IFBLK));
+    let kind = match file_type {
         Ok(libc::S_IFDIR) => Kind::Dir,
+        _ if device && m.kind == MountKind::Device => Kind::Device,
         _ => Kind::File,
     };
-    let attrs = attrs_of(m.flags);
+    let mut flags = m.flags;
+    if m.kind == MountKind::Device && !device {
+        // No longer a device node: nothing under it gets device access.
+        flags |= libc::MS_NODEV;
+    }
+    let attrs = attrs_of(flags);
     if attrs != 0 {
         mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
             .ctx(|| format!("set the options of the bind of {source:?} (mount_setattr)"))?;
