@@ -193,6 +193,57 @@ fn delete_force_ends_a_running_container_and_its_cgroup() {
     f.assert_clean();
 }
 
+/// `bind` attaches the source's mount alone, `rbind` the mounts below it too (runc's meaning).
+#[test]
+fn a_bind_is_one_mount_and_an_rbind_the_tree_below_it() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "binds", false);
+    let tree = f.scratch.join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("sub/under"), "the tree's own file\n").unwrap();
+    // A mount below the source, on the host (taken away whatever the test's outcome).
+    let sub = tree.join("sub");
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16k", "nsbox-test-sub"])
+        .arg(&sub)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mount a tmpfs on {sub:?}");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(sub.clone());
+    std::fs::write(sub.join("mounted"), "the submount's file\n").unwrap();
+    let mounts = format!(
+        r#",{{"destination":"/mnt/one","type":"bind","source":"{t}","options":["bind"]}},
+           {{"destination":"/mnt/all","type":"bind","source":"{t}","options":["rbind"]}}"#,
+        t = tree.display()
+    );
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-binds"),
+        Config {
+            args: &["sh", "-c", "ls /mnt/one/sub; echo -; ls /mnt/all/sub"],
+            mounts: &mounts,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        out, "under\n-\nmounted\n",
+        "bind shows the directory under the submount, rbind the submount"
+    );
+    drop(_unmount);
+    f.assert_clean();
+}
+
 #[test]
 fn config_fields_take_effect_inside() {
     if !common::can_run() {

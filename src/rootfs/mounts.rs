@@ -109,9 +109,13 @@ fn bind(m: &Mount, create: Create) -> Result<()> {
         0 => format!("bind {source} on {target}"),
         _ => format!("bind {source} on {target} (read-only)"),
     });
-    let tree = mount::open_tree_clone(mount::Target::Path(
-        &sys::cstr(source).ctx(|| source.into())?,
-    ))
+    let path = sys::cstr(source).ctx(|| source.into())?;
+    let tree = match m.kind {
+        MountKind::Bind { recursive: false } => {
+            mount::open_tree_clone_one(mount::Target::Path(&path))
+        }
+        _ => mount::open_tree_clone(mount::Target::Path(&path)),
+    }
     .map_err(|e| {
         Error::sys(format!("open the bind source {source:?}"), e)
             .hint_on(Errno::ENOENT, "the source must exist on the host")

@@ -94,7 +94,17 @@ pub fn chroot(path: &CStr) -> Result<(), Errno> {
 /// the mount tree at `path` (relative to `dir`; with `Target::Fd`, the tree the fd is on),
 /// ready to be attached with `move_mount`.
 pub fn open_tree_clone(target: Target<'_>) -> Result<OwnedFd, Errno> {
-    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32 | AT_RECURSIVE;
+    open_tree(target, AT_RECURSIVE)
+}
+
+/// As `open_tree_clone`, the mount at `path` alone, without the mounts below it (a `bind`
+/// rather than an `rbind`).
+pub fn open_tree_clone_one(target: Target<'_>) -> Result<OwnedFd, Errno> {
+    open_tree(target, 0)
+}
+
+fn open_tree(target: Target<'_>, recursive: u32) -> Result<OwnedFd, Errno> {
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32 | recursive;
     let (dirfd, path) = match target {
         Target::Path(p) => (libc::AT_FDCWD, p),
         Target::Fd(fd) => {
