@@ -54,8 +54,8 @@ pub struct User {
 /// The privileges the command starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Security {
-    /// Bounding, permitted and effective capabilities (for uid 0; other users get none).
-    pub caps: Caps,
+    /// The five capability sets.
+    pub caps: CapSets,
     /// The capabilities `--cap-add` named one by one (not through ALL).
     pub named: Caps,
     /// PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities grant nothing.
@@ -158,9 +158,6 @@ pub struct Process {
     pub umask: Option<u32>,
     /// What the process may do.
     pub security: Security,
-    /// The capability sets besides the bounding set (`security.caps`), as an OCI config gives
-    /// them; the native CLI's are effective = permitted = bounding for root, none else.
-    pub cap_sets: Option<CapSets>,
     /// A seccomp filter compiled from the config's profile, in place of nsbox's default one.
     pub filter: Option<Vec<crate::process::seccomp::Insn>>,
     pub rlimits: Vec<Rlimit>,
@@ -187,12 +184,11 @@ impl Process {
             groups: Vec::new(),
             umask: None,
             security: Security {
-                caps: Caps::default_set(),
+                caps: CapSets::native(Caps::default_set(), user.uid),
                 named: Caps(0),
                 no_new_privs: true,
                 seccomp: true,
             },
-            cap_sets: None,
             filter: None,
             rlimits: Vec::new(),
             oom_score_adj: None,
@@ -242,13 +238,32 @@ pub struct Extra {
     pub hooks: Option<Box<crate::container::hooks::Hooks>>,
 }
 
+/// The capability sets the command starts with (capabilities(7)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapSets {
+    /// What the process and its children can ever hold.
+    pub bounding: Caps,
     pub effective: Caps,
     pub permitted: Caps,
     pub inheritable: Caps,
     /// Kept across execve by a non-root user (each must be permitted and inheritable).
     pub ambient: Caps,
+}
+
+impl CapSets {
+    /// The native front end's sets (docker's and podman's): `bounding`, and the same as
+    /// effective and permitted for root; another user starts with none (a uid change drops
+    /// them, as the kernel does), and nothing is inheritable or ambient.
+    pub fn native(bounding: Caps, uid: u32) -> CapSets {
+        let held = if uid == 0 { bounding } else { Caps(0) };
+        CapSets {
+            bounding,
+            effective: held,
+            permitted: held,
+            inheritable: Caps(0),
+            ambient: Caps(0),
+        }
+    }
 }
 
 /// One entry of the ordered mount list.

@@ -144,6 +144,40 @@ fn capabilities_no_new_privs_and_setuid() {
         "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
          CapBnd: 00000000800405fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
     );
+    // A user given by name (looked up in the image's /etc/passwd) starts with none too.
+    let nobody = status.replace("grep", "id -u; grep");
+    assert_eq!(
+        inside(&f, &["-u", "nobody"], &nobody),
+        "65534\nCapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
+         CapBnd: 00000000800405fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+    );
+    // exec picks the sets for its own user: root into a uid-1000 container gets the default
+    // set, uid 1000 into a root container none.
+    for (run_as, exec_as, held) in [
+        ("1000", "0", "00000000800405fb"),
+        ("0", "1000", "0000000000000000"),
+    ] {
+        let id = common::unique_id("caps-exec");
+        f.detach(&id, &["-u", run_as, "--", "sleep", "30"]);
+        let eff = f
+            .manage(&[
+                "exec",
+                "-u",
+                exec_as,
+                &id,
+                "--",
+                "sh",
+                "-c",
+                "grep -E '^Cap(Prm|Eff|Bnd):' /proc/self/status | tr -s '\\t' ' '",
+            ])
+            .ok();
+        assert_eq!(
+            eff,
+            format!("CapPrm: {held}\nCapEff: {held}\nCapBnd: 00000000800405fb\n"),
+            "exec -u {exec_as} into a container run as {run_as}"
+        );
+        f.manage(&["rm", "-f", &id]).ok();
+    }
     // A setuid-root binary run by uid 1000 stays uid 1000 under no_new_privs; the control
     // (--no-new-privs=false) shows that it would be root otherwise.
     let r = f.rootfs_copy("suid-rootfs");

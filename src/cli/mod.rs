@@ -423,7 +423,7 @@ fn parse_run(
         false => Caps::default_set(),
     };
     let security = Security {
-        caps: caps::resolve(base, &cap_add, &cap_drop)?,
+        caps: crate::spec::CapSets::native(caps::resolve(base, &cap_add, &cap_drop)?, user.uid),
         named: caps::named(&cap_add),
         no_new_privs,
         seccomp,
@@ -801,12 +801,22 @@ mod tests {
     #[test]
     fn security_options() {
         let (s, _) = run(&["true"]).unwrap();
-        assert_eq!(s.process.security.caps, Caps::default_set());
+        let sets = s.process.security.caps;
+        assert_eq!(sets, spec::CapSets::native(Caps::default_set(), 0));
+        assert_eq!(
+            (sets.bounding, sets.effective),
+            (Caps::default_set(), Caps::default_set())
+        );
         assert!(s.process.security.no_new_privs && s.process.security.seccomp);
+        // Another user starts with none.
+        let (s, _) = run(&["-u", "7", "true"]).unwrap();
+        let sets = s.process.security.caps;
+        assert_eq!(sets.bounding, Caps::default_set());
+        assert_eq!((sets.effective, sets.permitted), (Caps(0), Caps(0)));
         let (s, _) = run(&["--chroot", "true"]).unwrap();
-        assert!(!s.process.security.caps.has(caps::SYS_CHROOT));
+        assert!(!s.process.security.caps.bounding.has(caps::SYS_CHROOT));
         let (s, _) = run(&["--chroot", "--cap-add", "sys_chroot", "true"]).unwrap();
-        assert!(s.process.security.caps.has(caps::SYS_CHROOT));
+        assert!(s.process.security.caps.bounding.has(caps::SYS_CHROOT));
         let (s, _) = run(&[
             "--cap-drop=ALL",
             "--cap-add",
@@ -816,7 +826,7 @@ mod tests {
             "true",
         ])
         .unwrap();
-        assert_eq!(s.process.security.caps.names(), "KILL,NET_ADMIN");
+        assert_eq!(s.process.security.caps.bounding.names(), "KILL,NET_ADMIN");
         assert!(!s.process.security.no_new_privs && !s.process.security.seccomp);
         let (s, _) = run(&["--no-new-privs", "true"]).unwrap();
         assert!(s.process.security.no_new_privs);

@@ -306,8 +306,10 @@ fn process_for(rec: &Record, opts: &Exec) -> Result<Process> {
             (found.user, found.groups)
         }
     };
+    let mut security = rec.security;
+    security.caps = crate::spec::CapSets::native(rec.security.caps.bounding, user.uid);
     Ok(Process {
-        security: rec.security,
+        security,
         tty: opts.tty,
         groups,
         ..Process::new(

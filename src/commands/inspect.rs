@@ -123,7 +123,7 @@ fn object(f: &Found) -> Value {
                     .collect(),
             ),
         ),
-        ("capabilities", json::str(r.security.caps.names())),
+        ("capabilities", json::str(r.security.caps.bounding.names())),
         ("seccomp", Value::Bool(r.security.seccomp)),
         ("no_new_privileges", Value::Bool(r.security.no_new_privs)),
         (

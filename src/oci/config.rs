@@ -201,7 +201,7 @@ pub fn process_of(p: &Field<'_>) -> Result<Process> {
         Some(f) => f.bool()?,
         None => false,
     };
-    let (caps, cap_sets) = capabilities(p.get("capabilities").as_ref())?;
+    let caps = capabilities(p.get("capabilities").as_ref())?;
     Ok(Process {
         command,
         command_defaulted: false,
@@ -217,7 +217,6 @@ pub fn process_of(p: &Field<'_>) -> Result<Process> {
             no_new_privs,
             seccomp: false,
         },
-        cap_sets,
         filter: None,
         rlimits,
         oom_score_adj,
@@ -227,10 +226,10 @@ pub fn process_of(p: &Field<'_>) -> Result<Process> {
     })
 }
 
-/// The five sets: the bounding set, and the others (absent ones empty).
-fn capabilities(c: Option<&Field<'_>>) -> Result<(Caps, Option<crate::spec::CapSets>)> {
+/// The five sets (absent ones empty).
+fn capabilities(c: Option<&Field<'_>>) -> Result<crate::spec::CapSets> {
     let Some(c) = c else {
-        return Ok((Caps(0), None));
+        return Ok(crate::spec::CapSets::native(Caps(0), 0));
     };
     let set = |name: &str| -> Result<Caps> {
         let Some(f) = c.get(name) else {
@@ -246,14 +245,13 @@ fn capabilities(c: Option<&Field<'_>>) -> Result<(Caps, Option<crate::spec::CapS
         }
         Ok(caps)
     };
-    let bounding = set("bounding")?;
-    let sets = crate::spec::CapSets {
+    Ok(crate::spec::CapSets {
+        bounding: set("bounding")?,
         effective: set("effective")?,
         permitted: set("permitted")?,
         inheritable: set("inheritable")?,
         ambient: set("ambient")?,
-    };
-    Ok((bounding, Some(sets)))
+    })
 }
 
 fn rlimit_number(name: &str) -> Option<u32> {

@@ -71,7 +71,8 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
             "run nsbox with it (e.g. outside a container that dropped it), or do not ask for it",
         ));
     }
-    let keep = Caps(sec.caps.0 & held.0);
+    let sets = sec.caps;
+    let keep = Caps(sets.bounding.0 & held.0);
     trace::step(|| format!("limit capabilities to {}", keep.names()));
     cut_bounding_set(keep)?;
     // EINVAL: a kernel before 4.3 has no ambient set to clear.
@@ -79,25 +80,19 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
         Ok(()) | Err(Errno::EINVAL) => {}
         Err(e) => return Err(Error::sys("clear the ambient capabilities", e)),
     }
-    let Some(sets) = p.cap_sets else {
-        become_user(p, ctx, channel)?;
-        // Root keeps `keep` in its permitted and effective sets; another uid has lost them
-        // with setresuid already. Either way the inheritable set ends empty.
-        let set = if p.user.uid == 0 { keep } else { Caps(0) };
-        return security::capset(set.0).map_err(|e| Error::sys("capset", e));
-    };
-    // An OCI config's sets: a user other than root keeps its permitted set through setresuid
-    // (PR_SET_KEEPCAPS) so that its ambient capabilities can be raised.
-    let keeps = p.user.uid != 0;
+    // A user other than root keeps a permitted set through setresuid (PR_SET_KEEPCAPS) only
+    // when it is given one (an OCI config's), so that its ambient capabilities can be raised.
+    let keeps = p.user.uid != 0 && sets.permitted.0 != 0;
     let keep_caps =
         |on| security::keep_caps(on).map_err(|e| Error::sys("prctl(PR_SET_KEEPCAPS)", e));
     if keeps {
         keep_caps(true)?;
     }
     become_user(p, ctx, channel)?;
+    // capset comes after the uid change, and sets the inheritable set too (empty unless asked).
     let (effective, permitted) = (sets.effective.0 & held.0, sets.permitted.0 & held.0);
-    security::capset_sets(effective, permitted, sets.inheritable.0 & held.0)
-        .map_err(|e| Error::sys("capset with the config's sets", e))?;
+    security::capset(effective, permitted, sets.inheritable.0 & held.0)
+        .map_err(|e| Error::sys("capset", e))?;
     // The kernel raises only what is permitted and inheritable (runc's default config asks
     // for more): the rest is left out, which gives less, never more.
     let ambient = Caps(sets.ambient.0 & permitted & sets.inheritable.0);

@@ -144,6 +144,7 @@ pub fn resolve_in(spec: &Spec, names: &Names) -> Result<Spec> {
     let p = &mut spec.process;
     p.user = found.user;
     p.groups = found.groups;
+    p.security.caps = crate::spec::CapSets::native(p.security.caps.bounding, p.user.uid);
     if let Some(home) = found.home {
         crate::spec::override_env(&mut p.env, &[("HOME".into(), home)]);
     }

@@ -241,7 +241,10 @@ impl Record {
         if !self.groups.is_empty() {
             put("groups", join_ids(&self.groups).as_bytes());
         }
-        put("caps", format!("{:#x}", self.security.caps.0).as_bytes());
+        put(
+            "caps",
+            format!("{:#x}", self.security.caps.bounding.0).as_bytes(),
+        );
         put("seccomp", bool_text(self.security.seccomp));
         put("no_new_privs", bool_text(self.security.no_new_privs));
         out
@@ -386,6 +389,10 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
     let created_ms = num("created", &text("created")?)?;
     let user = text("user")?;
     let (uid, gid) = user.split_once(':').ok_or_else(|| bad("user"))?;
+    let user = User {
+        uid: uid.parse().map_err(|_| bad("user"))?,
+        gid: gid.parse().map_err(|_| bad("user"))?,
+    };
     let id = text("id")?;
     crate::spec::check_name("id", &id).map_err(|_| bad("id"))?;
     Ok(Record {
@@ -413,13 +420,10 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
             .map(|e| String::from_utf8(e.clone()).map_err(|_| bad("env")))
             .collect::<std::result::Result<_, _>>()?,
         workdir: text("workdir")?,
-        user: User {
-            uid: uid.parse().map_err(|_| bad("user"))?,
-            gid: gid.parse().map_err(|_| bad("user"))?,
-        },
+        user,
         groups: ids("groups")?.unwrap_or_default(),
         security: Security {
-            caps: Caps(num("caps", &text("caps")?)?),
+            caps: crate::spec::CapSets::native(Caps(num("caps", &text("caps")?)?), user.uid),
             named: Caps(0),
             seccomp: flag("seccomp")?,
             no_new_privs: flag("no_new_privs")?,
@@ -466,7 +470,7 @@ mod tests {
             },
             groups: vec![10, 29],
             security: Security {
-                caps: Caps(0xa80425fb),
+                caps: crate::spec::CapSets::native(Caps(0xa80425fb), 1000),
                 named: Caps(0),
                 seccomp: true,
                 no_new_privs: false,

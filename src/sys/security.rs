@@ -114,13 +114,8 @@ pub fn permitted() -> Result<u64, Errno> {
     Ok(data[0].permitted as u64 | (data[1].permitted as u64) << 32)
 }
 
-/// capset(2) for this thread: effective and permitted become `set`, inheritable empty.
-pub fn capset(set: u64) -> Result<(), Errno> {
-    capset_sets(set, set, 0)
-}
-
-/// capset(2) for this thread with each set given (an OCI config's).
-pub fn capset_sets(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
+/// capset(2) for this thread: its effective, permitted and inheritable sets.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
     let header = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
