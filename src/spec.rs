@@ -60,8 +60,6 @@ pub struct Security {
     pub named: Caps,
     /// PR_SET_NO_NEW_PRIVS: setuid binaries and file capabilities grant nothing.
     pub no_new_privs: bool,
-    /// The default seccomp filter (`--seccomp unconfined` turns it off).
-    pub seccomp: bool,
 }
 
 /// How the container gets a namespace of one kind (its CLONE_NEW* flag): both front ends
@@ -158,8 +156,9 @@ pub struct Process {
     pub umask: Option<u32>,
     /// What the process may do.
     pub security: Security,
-    /// A seccomp filter compiled from the config's profile, in place of nsbox's default one.
-    pub filter: Option<Vec<crate::process::seccomp::Insn>>,
+    /// The seccomp profile it runs under: nsbox's own natively, unless `--seccomp
+    /// unconfined`; a config's (`linux.seccomp`), or none.
+    pub seccomp: Option<crate::process::seccomp::Seccomp>,
     pub rlimits: Vec<Rlimit>,
     pub oom_score_adj: Option<i32>,
     /// personality(2) before execve (PER_LINUX32: `uname -m` says i686).
@@ -187,9 +186,8 @@ impl Process {
                 caps: CapSets::native(Caps::default_set(), user.uid),
                 named: Caps(0),
                 no_new_privs: true,
-                seccomp: true,
             },
-            filter: None,
+            seccomp: Some(crate::process::seccomp::Seccomp::Nsbox),
             rlimits: Vec::new(),
             oom_score_adj: None,
             personality: None,

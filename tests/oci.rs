@@ -204,43 +204,40 @@ fn a_bind_is_one_mount_and_an_rbind_the_tree_below_it() {
     let tree = f.scratch.join("tree");
     std::fs::create_dir_all(tree.join("sub")).unwrap();
     std::fs::write(tree.join("sub/under"), "the tree's own file\n").unwrap();
-    // A mount below the source, on the host (taken away whatever the test's outcome).
-    let sub = tree.join("sub");
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=16k", "nsbox-test-sub"])
-        .arg(&sub)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "mount a tmpfs on {sub:?}");
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _unmount = Unmount(sub.clone());
-    std::fs::write(sub.join("mounted"), "the submount's file\n").unwrap();
     let mounts = format!(
         r#",{{"destination":"/mnt/one","type":"bind","source":"{t}","options":["bind"]}},
            {{"destination":"/mnt/all","type":"bind","source":"{t}","options":["rbind"]}}"#,
         t = tree.display()
     );
-    let out = output_of(
-        &f,
-        &b,
-        &common::unique_id("oci-binds"),
-        Config {
-            args: &["sh", "-c", "ls /mnt/one/sub; echo -; ls /mnt/all/sub"],
-            mounts: &mounts,
-            ..Default::default()
-        },
-    );
+    b.write(&Config {
+        args: &["sh", "-c", "ls /mnt/one/sub; echo -; ls /mnt/all/sub"],
+        mounts: &mounts,
+        ..Default::default()
+    });
+    // A mount below the source, made in a mount namespace of the test's own (the host never
+    // sees it), from which nsbox runs the container.
+    let id = common::unique_id("oci-binds");
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(
+            "mount -t tmpfs -o size=16k nsbox-test-sub \"$1\" && echo x > \"$1/mounted\" && \
+             exec \"$2\" --root \"$3\" run -b \"$4\" \"$5\"",
+        )
+        .arg("sh")
+        .arg(tree.join("sub"))
+        .arg(common::nsbox_bin())
+        .arg(&f.state_root)
+        .arg(&b.dir)
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(
-        out, "under\n-\nmounted\n",
-        "bind shows the directory under the submount, rbind the submount"
+        String::from_utf8_lossy(&out.stdout),
+        "under\n-\nmounted\n",
+        "bind shows the directory under the submount, rbind the submount; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    drop(_unmount);
     f.assert_clean();
 }
 

@@ -426,7 +426,6 @@ fn parse_run(
         caps: crate::spec::CapSets::native(caps::resolve(base, &cap_add, &cap_drop)?, user.uid),
         named: caps::named(&cap_add),
         no_new_privs,
-        seccomp,
     };
     let command_defaulted = command.is_empty();
     if command_defaulted {
@@ -445,6 +444,7 @@ fn parse_run(
     let process = Process {
         command_defaulted,
         security,
+        seccomp: seccomp.then_some(crate::process::seccomp::Seccomp::Nsbox),
         tty,
         names,
         ..Process::new(
@@ -807,7 +807,7 @@ mod tests {
             (sets.bounding, sets.effective),
             (Caps::default_set(), Caps::default_set())
         );
-        assert!(s.process.security.no_new_privs && s.process.security.seccomp);
+        assert!(s.process.security.no_new_privs && s.process.seccomp.is_some());
         // Another user starts with none.
         let (s, _) = run(&["-u", "7", "true"]).unwrap();
         let sets = s.process.security.caps;
@@ -827,7 +827,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.process.security.caps.bounding.names(), "KILL,NET_ADMIN");
-        assert!(!s.process.security.no_new_privs && !s.process.security.seccomp);
+        assert!(!s.process.security.no_new_privs && s.process.seccomp.is_none());
         let (s, _) = run(&["--no-new-privs", "true"]).unwrap();
         assert!(s.process.security.no_new_privs);
     }

@@ -310,6 +310,9 @@ fn process_for(rec: &Record, opts: &Exec) -> Result<Process> {
     security.caps = crate::spec::CapSets::native(rec.security.caps.bounding, user.uid);
     Ok(Process {
         security,
+        seccomp: rec
+            .seccomp
+            .then_some(crate::process::seccomp::Seccomp::Nsbox),
         tty: opts.tty,
         groups,
         ..Process::new(

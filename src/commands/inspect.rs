@@ -124,7 +124,7 @@ fn object(f: &Found) -> Value {
             ),
         ),
         ("capabilities", json::str(r.security.caps.bounding.names())),
-        ("seccomp", Value::Bool(r.security.seccomp)),
+        ("seccomp", Value::Bool(r.seccomp)),
         ("no_new_privileges", Value::Bool(r.security.no_new_privs)),
         (
             "log",

@@ -50,7 +50,7 @@ pub fn exec(root: &Path, e: &Exec, cwd: &Path) -> Result<u8> {
         process.console_size = None;
     }
     apply_flags(&mut process, e);
-    process.filter = container.process.filter.clone();
+    process.seccomp = container.process.seccomp.clone();
     if process.tty && e.console_socket.is_none() {
         return Err(Error::new(
             format!("exec into {:?} with a terminal", e.id),

@@ -44,7 +44,9 @@ pub fn apply(l: &Field<'_>, spec: &mut Spec) -> Result<()> {
         }
     }
     if let Some(f) = l.get("seccomp") {
-        spec.process.filter = Some(super::seccomp::compile(&f)?);
+        spec.process.seccomp = Some(crate::process::seccomp::Seccomp::Config(
+            super::seccomp::parse(&f)?,
+        ));
     }
     if let Some(f) = l.get("rootfsPropagation") {
         spec.extra.propagation = Some(super::mounts::propagation(f.str()?).ok_or_else(|| {

@@ -1,15 +1,12 @@
-//! An OCI seccomp profile (`linux.seccomp`) compiled into classic BPF by nsbox's own writer:
-//! the native architecture's rules in their order, first match wins; any other ABI is killed,
-//! as nsbox's default filter does (32-bit programs do not run in such a container).
-//!
-//!   ld arch; jeq ARCH else kill; ld nr; [x32 -> EPERM]
-//!   per rule without args: ld nr; jeq n1 -> ret; jeq n2 -> ret; ...; ret ACTION  (blocks of 200)
-//!   per rule with args, per name: ld nr; jne n -> next; [64-bit compares -> next]; ret ACTION
-//!   ret DEFAULT
+//! An OCI seccomp profile (`linux.seccomp`) read into a `Profile`, which nsbox's own writer
+//! (process/seccomp_writer.rs) turns into classic BPF, as it does nsbox's default profile:
+//! the native architecture's rules in their order, first match wins; any other ABI is killed
+//! (32-bit programs do not run in such a container).
 
 use super::field::Field;
 use crate::error::Result;
-use crate::process::seccomp::{AND, ARCH, Insn, JEQ, JGE, JGT, LD_W_ABS as LD, RET};
+use crate::process::seccomp::{Cmp, Op, Profile, Rule};
+use crate::process::seccomp_writer::{self, TooBig};
 #[cfg(test)]
 use syscalls::Sysno;
 
@@ -22,15 +19,6 @@ fn syscall_number(name: &str) -> Option<u32> {
         return None;
     }
     NAMES.split('\n').position(|n| n == name).map(|i| i as u32)
-}
-
-/// The most names one block of an argument-free rule compares (jumps reach 255 ahead).
-const BLOCK: usize = 200;
-/// The kernel's limit on a filter's length.
-const MAX_INSNS: usize = 4096;
-
-fn insn(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
-    Insn { code, jt, jf, k }
 }
 
 /// An action's SECCOMP_RET value.
@@ -47,25 +35,6 @@ fn action(f: &Field<'_>, errno_ret: Option<u32>) -> Result<u32> {
         "SCMP_ACT_NOTIFY" => return Err(f.unsupported("SCMP_ACT_NOTIFY (nsbox has no listener)")),
         other => return Err(f.error(format!("{other:?} is not a seccomp action"))),
     })
-}
-
-/// One comparison of argument `index`: how the check goes, in 64 bits.
-struct Cmp {
-    index: u32,
-    op: Op,
-    value: u64,
-    two: u64,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Ne,
-    Lt,
-    Le,
-    Eq,
-    Ge,
-    Gt,
-    MaskedEq,
 }
 
 fn arg(f: &Field<'_>) -> Result<Cmp> {
@@ -91,74 +60,13 @@ fn arg(f: &Field<'_>) -> Result<Cmp> {
         op,
         value,
         two,
+        low_half_only: false,
     })
 }
 
-/// The instructions of one comparison, with where each jump goes.
-fn compare(c: &Cmp) -> Vec<(u16, u32, Jump, Jump)> {
-    let (lo, hi) = (16 + 8 * c.index, 20 + 8 * c.index);
-    let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
-    use Jump::{Fail, Next, Pass};
-    match c.op {
-        Op::Eq => vec![
-            (LD, hi, Next, Next),
-            (JEQ, vh, Next, Fail),
-            (LD, lo, Next, Next),
-            (JEQ, vl, Pass, Fail),
-        ],
-        Op::Ne => vec![
-            (LD, hi, Next, Next),
-            (JEQ, vh, Next, Pass),
-            (LD, lo, Next, Next),
-            (JEQ, vl, Fail, Pass),
-        ],
-        Op::MaskedEq => {
-            let (mh, ml) = ((c.value >> 32) as u32, c.value as u32);
-            let (th, tl) = ((c.two >> 32) as u32, c.two as u32);
-            vec![
-                (LD, hi, Next, Next),
-                (AND, mh, Next, Next),
-                (JEQ, th, Next, Fail),
-                (LD, lo, Next, Next),
-                (AND, ml, Next, Next),
-                (JEQ, tl, Pass, Fail),
-            ]
-        }
-        // hi > vh decides, hi == vh leaves it to lo, hi < vh decides the other way.
-        Op::Gt | Op::Ge => {
-            let low = if c.op == Op::Gt { JGT } else { JGE };
-            vec![
-                (LD, hi, Next, Next),
-                (JGT, vh, Pass, Next),
-                (JEQ, vh, Next, Fail),
-                (LD, lo, Next, Next),
-                (low, vl, Pass, Fail),
-            ]
-        }
-        Op::Lt | Op::Le => {
-            // lo < vl is !(lo >= vl); lo <= vl is !(lo > vl).
-            let low = if c.op == Op::Lt { JGE } else { JGT };
-            vec![
-                (LD, hi, Next, Next),
-                (JGT, vh, Fail, Next),
-                (JEQ, vh, Next, Pass),
-                (LD, lo, Next, Next),
-                (low, vl, Fail, Pass),
-            ]
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Jump {
-    Next,
-    /// Past the end of this comparison (to the next one, or to the rule's action).
-    Pass,
-    /// To the end of the rule (the next rule).
-    Fail,
-}
-
-pub fn compile(s: &Field<'_>) -> Result<Vec<Insn>> {
+/// The profile, checked: it must fit in one classic BPF program (it is written here once to
+/// know, and again in the container's process).
+pub fn parse(s: &Field<'_>) -> Result<Profile> {
     let errno_ret = s.get("defaultErrnoRet").map(|f| f.u32()).transpose()?;
     let default = action(&s.need("defaultAction")?, errno_ret)?;
     if let Some(f) = s.get("listenerPath") {
@@ -174,22 +82,10 @@ pub fn compile(s: &Field<'_>) -> Result<Vec<Insn>> {
             }
         }
     }
-    let mut out = vec![
-        insn(LD, 4, 0, 0),
-        insn(JEQ, ARCH, 1, 0),
-        insn(RET, libc::SECCOMP_RET_KILL_PROCESS, 0, 0),
-        insn(LD, 0, 0, 0),
-    ];
-    #[cfg(target_arch = "x86_64")]
-    {
-        out.push(insn(JGE, 0x4000_0000, 0, 1));
-        out.push(insn(
-            RET,
-            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
-            0,
-            0,
-        ));
-    }
+    let mut profile = Profile {
+        default,
+        rules: Vec::new(),
+    };
     if let Some(rules) = s.get("syscalls") {
         for rule in rules.items()? {
             let errno = rule
@@ -197,10 +93,10 @@ pub fn compile(s: &Field<'_>) -> Result<Vec<Insn>> {
                 .map(|f| f.u32())
                 .transpose()?
                 .or(errno_ret);
-            let act = action(&rule.need("action")?, errno)?;
-            let names = rule.need("names")?;
+            let action = action(&rule.need("action")?, errno)?;
             // Names this architecture lacks are skipped, as libseccomp does.
-            let nrs: Vec<u32> = names
+            let nrs: Vec<u32> = rule
+                .need("names")?
                 .strs()?
                 .into_iter()
                 .filter_map(syscall_number)
@@ -209,53 +105,29 @@ pub fn compile(s: &Field<'_>) -> Result<Vec<Insn>> {
                 Some(a) => a.items()?.iter().map(arg).collect::<Result<Vec<_>>>()?,
                 None => Vec::new(),
             };
-            if args.is_empty() {
-                for block in nrs.chunks(BLOCK) {
-                    out.push(insn(LD, 0, 0, 0));
-                    for (i, nr) in block.iter().enumerate() {
-                        let to_ret = (block.len() - 1 - i) as u8;
-                        let last = i + 1 == block.len();
-                        out.push(insn(JEQ, *nr, to_ret, if last { 1 } else { 0 }));
-                    }
-                    out.push(insn(RET, act, 0, 0));
-                }
-            } else {
-                for nr in nrs {
-                    let body: Vec<Vec<_>> = args.iter().map(compare).collect();
-                    let body_len: usize = body.iter().map(Vec::len).sum();
-                    if body_len + 2 > 250 {
-                        return Err(rule.unsupported("this many argument checks in one rule"));
-                    }
-                    out.push(insn(LD, 0, 0, 0));
-                    // Not this call: past the checks and the return.
-                    out.push(insn(JEQ, nr, 0, (body_len + 1) as u8));
-                    let mut done = 0;
-                    for cmp in &body {
-                        done += cmp.len();
-                        for (i, (code, k, t, f)) in cmp.iter().enumerate() {
-                            let after = cmp.len() - 1 - i; // instructions left in this compare
-                            let to_fail = (body_len - done + after + 1) as u8;
-                            let j = |j: Jump| match j {
-                                Jump::Next => 0,
-                                Jump::Pass => after as u8,
-                                Jump::Fail => to_fail,
-                            };
-                            out.push(insn(*code, *k, j(*t), j(*f)));
-                        }
-                    }
-                    out.push(insn(RET, act, 0, 0));
-                }
+            // The checks of one rule must fit in the jumps of classic BPF.
+            let alone = Profile {
+                default,
+                rules: vec![Rule {
+                    nrs: vec![0],
+                    action,
+                    args: args.clone(),
+                }],
+            };
+            if seccomp_writer::write(&alone) == Err(TooBig::Rule) {
+                return Err(rule.unsupported("this many argument checks in one rule"));
             }
+            profile.rules.push(Rule { nrs, action, args });
         }
     }
-    out.push(insn(RET, default, 0, 0));
-    if out.len() > MAX_INSNS {
-        return Err(s.error(format!(
-            "the profile compiles to {} instructions, more than the kernel's {MAX_INSNS}",
-            out.len()
-        )));
+    match seccomp_writer::write(&profile) {
+        Ok(_) => Ok(profile),
+        Err(TooBig::Program(n)) => Err(s.error(format!(
+            "the profile compiles to {n} instructions, more than the kernel's {}",
+            seccomp_writer::MAX_INSNS
+        ))),
+        Err(TooBig::Rule) => Err(s.unsupported("this many argument checks in one rule")),
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -263,36 +135,12 @@ mod tests {
     use super::*;
     use crate::oci::json::parse;
 
-    /// Runs the filter the way the kernel does, for one call.
-    fn run(prog: &[Insn], nr: u32, args: [u64; 6]) -> u32 {
-        let mut data = [0u8; 64];
-        data[0..4].copy_from_slice(&nr.to_le_bytes());
-        data[4..8].copy_from_slice(&ARCH.to_le_bytes());
-        for (i, a) in args.iter().enumerate() {
-            data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
-        }
-        let (mut pc, mut acc) = (0usize, 0u32);
-        loop {
-            let i = prog[pc];
-            pc += 1;
-            match i.code {
-                LD => {
-                    acc =
-                        u32::from_le_bytes(data[i.k as usize..i.k as usize + 4].try_into().unwrap())
-                }
-                AND => acc &= i.k,
-                RET => return i.k,
-                JEQ | JGT | JGE => {
-                    let hit = match i.code {
-                        JEQ => acc == i.k,
-                        JGT => acc > i.k,
-                        _ => acc >= i.k,
-                    };
-                    pc += if hit { i.jt } else { i.jf } as usize;
-                }
-                _ => panic!("unexpected instruction"),
-            }
-        }
+    fn compile(f: &Field<'_>) -> Result<Vec<crate::process::seccomp::Insn>> {
+        super::parse(f).map(|p| seccomp_writer::write(&p).unwrap())
+    }
+
+    fn run(prog: &[crate::process::seccomp::Insn], nr: u32, args: [u64; 6]) -> u32 {
+        seccomp_writer::emulate(prog, seccomp_writer::ARCH, nr, args).0
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::container::spawn::ChildChannel;
 use crate::error::{EXIT_NSBOX, Error, Result, Topic};
 use crate::process::caps::{self, Caps};
 use crate::process::execve::Launch;
-use crate::process::seccomp;
+use crate::process::{seccomp, seccomp_writer};
 use crate::spec::Process;
 use crate::sys::{process, security};
 use crate::trace;
@@ -25,26 +25,21 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
         });
         security::no_new_privs().map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS)", e))?;
     }
-    if let Some(filter) = &p.filter {
-        trace::step(|| {
-            format!(
-                "load the config's seccomp filter ({} instructions)",
-                filter.len()
-            )
-        });
-        security::load_filter(filter).map_err(|e| {
-            Error::sys(
-                "load the seccomp filter (seccomp SECCOMP_SET_MODE_FILTER)",
-                e,
+    if let Some(seccomp) = &p.seccomp {
+        // An OCI profile was written once already, when the config was read: it fits.
+        let profile = seccomp.profile();
+        let filter = seccomp_writer::write(&profile).map_err(|_| {
+            Error::new(
+                "the seccomp profile",
+                "does not fit in a classic BPF program",
             )
         })?;
-    } else if sec.seccomp {
-        let filter = seccomp::default_filter();
         trace::step(|| {
             format!(
-                "load the seccomp filter ({} instructions): {} calls and namespace-making clones fail with EPERM",
+                "load the seccomp filter ({} instructions for {} rules; any other call: {})",
                 filter.len(),
-                seccomp::DENIED.len()
+                profile.rules.len(),
+                seccomp::action_name(profile.default)
             )
         });
         security::load_filter(&filter).map_err(|e| {
@@ -52,7 +47,7 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
                 .about(Topic::Seccomp);
             match e {
                 Errno::EINVAL | Errno::ENOSYS => err.hint(
-                    "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run without nsbox's default filter",
+                    "this kernel lacks seccomp filters (CONFIG_SECCOMP_FILTER): run with --seccomp unconfined",
                 ),
                 _ => err,
             }

@@ -121,6 +121,9 @@ pub struct Record {
     /// The user's supplementary groups.
     pub groups: Vec<u32>,
     pub security: Security,
+    /// Whether the command ran under a seccomp profile: nsbox's own, which `exec` gives its
+    /// processes too.
+    pub seccomp: bool,
 }
 
 impl Record {
@@ -162,6 +165,7 @@ impl Record {
             user: spec.process.user,
             groups: spec.process.groups.clone(),
             security: spec.process.security,
+            seccomp: spec.process.seccomp.is_some(),
         }
     }
 
@@ -245,7 +249,7 @@ impl Record {
             "caps",
             format!("{:#x}", self.security.caps.bounding.0).as_bytes(),
         );
-        put("seccomp", bool_text(self.security.seccomp));
+        put("seccomp", bool_text(self.seccomp));
         put("no_new_privs", bool_text(self.security.no_new_privs));
         out
     }
@@ -425,9 +429,9 @@ fn decode(bytes: &[u8]) -> std::result::Result<Record, String> {
         security: Security {
             caps: crate::spec::CapSets::native(Caps(num("caps", &text("caps")?)?), user.uid),
             named: Caps(0),
-            seccomp: flag("seccomp")?,
             no_new_privs: flag("no_new_privs")?,
         },
+        seccomp: flag("seccomp")?,
     })
 }
 
@@ -472,9 +476,9 @@ mod tests {
             security: Security {
                 caps: crate::spec::CapSets::native(Caps(0xa80425fb), 1000),
                 named: Caps(0),
-                seccomp: true,
                 no_new_privs: false,
             },
+            seccomp: true,
         }
     }
 
