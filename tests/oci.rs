@@ -307,6 +307,53 @@ fn config_fields_take_effect_inside() {
     f.assert_clean();
 }
 
+/// An allow list as long as real ones, every call with a rule of its own whose check (a mask
+/// of 0) always holds, on an argument that changes from one number to the next: no two
+/// neighbours share a body, so the filter is well over 255 instructions and its search
+/// reaches the bodies with far jumps. Everything runs but mkdir, which gets EPERM.
+#[test]
+fn a_long_allow_list_reaches_every_rule() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "allowlist", false);
+    let rules: Vec<String> = syscalls::Sysno::iter()
+        .filter(|s| !matches!(s.name(), "mkdir" | "mkdirat"))
+        .map(|s| {
+            format!(
+                r#"{{"names":["{}"],"action":"SCMP_ACT_ALLOW","args":[{{"index":{},"value":0,"valueTwo":0,"op":"SCMP_CMP_MASKED_EQ"}}]}}"#,
+                s.name(),
+                s.id() % 6
+            )
+        })
+        .collect();
+    assert!(rules.len() > 300, "{} calls", rules.len());
+    let linux = format!(
+        r#","seccomp":{{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[{}]}}"#,
+        rules.join(",")
+    );
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-allowlist"),
+        Config {
+            args: &[
+                "sh",
+                "-c",
+                "mkdir /dev/shm/d 2>&1; ls /dev/shm | wc -l; echo end",
+            ],
+            linux: &linux,
+            ..Default::default()
+        },
+    );
+    assert!(
+        out.contains("Operation not permitted") && out.ends_with("0\nend\n"),
+        "mkdir refused, the rest allowed: {out}"
+    );
+    f.assert_clean();
+}
+
 #[test]
 fn seccomp_profile_and_capabilities_hold() {
     if !common::can_run() {

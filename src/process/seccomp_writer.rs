@@ -187,6 +187,14 @@ fn chain(profile: &Profile, nr: u32) -> Vec<&Rule> {
     out
 }
 
+/// Whether two lists of rules decide alike (whichever calls they name).
+fn same_body(a: &[&Rule], b: &[&Rule]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.action == y.action && x.args == y.args)
+}
+
 /// Numbers low to high that share one body (an index into the bodies).
 type Range = (u32, u32, usize);
 
@@ -205,7 +213,7 @@ fn ranges(profile: &Profile) -> (Vec<Range>, Vec<Vec<&Rule>>) {
         if rules.is_empty() {
             continue;
         }
-        let body = match bodies.iter().position(|b| *b == rules) {
+        let body = match bodies.iter().position(|b| same_body(b, &rules)) {
             Some(i) => i,
             None => {
                 bodies.push(rules);
