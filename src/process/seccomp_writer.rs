@@ -509,7 +509,7 @@ mod tests {
         };
         assert_eq!(write(&p), Err(TooBig::Rule));
         let rules: Vec<Rule> = (0..3000)
-            .map(|nr| rule(&[nr], E1, vec![cmp(0, Op::Eq, 1, 0)]))
+            .map(|nr| rule(&[nr], E1, vec![cmp(0, Op::Eq, nr as u64, 0)]))
             .collect();
         let p = Profile {
             default: ALLOW,
