@@ -37,7 +37,6 @@ impl Insn {
 
 // The eBPF opcodes used (linux/bpf.h, bpf_common.h).
 const LDX_MEM_W: u8 = 0x61;
-const ALU64_MOV_X: u8 = 0xbf;
 const ALU64_MOV_K: u8 = 0xb7;
 const ALU64_AND_K: u8 = 0x57;
 const ALU64_RSH_K: u8 = 0x77;
@@ -108,15 +107,11 @@ fn parse(allow: bool, line: &str) -> Option<Rule> {
 
 /// The program for `rules` (`(allow, v1 line)` in order, as Limits keeps them).
 pub fn program(rules: &[(bool, String)]) -> Result<Vec<Insn>> {
-    // r2 = type, r3 = access, r4 = major, r5 = minor.
-    let mut p = vec![
-        insn(LDX_MEM_W, 2, 1, 0, 0),
-        insn(ALU64_MOV_X, 3, 2, 0, 0),
-        insn(ALU64_AND_K, 2, 0, 0, 0xffff),
-        insn(ALU64_RSH_K, 3, 0, 0, 16),
-        insn(LDX_MEM_W, 4, 1, 4, 0),
-        insn(LDX_MEM_W, 5, 1, 8, 0),
-    ];
+    // Each rule loads the fields it tests from the context (r1) afresh, into registers no
+    // later rule reads before writing: the verifier then finds the same state at the start of
+    // every rule and prunes the paths after the first, where tests on registers that lived
+    // on would have made it walk every combination of outcomes (most of a load's time).
+    let mut p = Vec::with_capacity(8 * rules.len() + 2);
     for (allow, line) in rules.iter().rev() {
         let r = parse(*allow, line).ok_or_else(|| {
             Error::new(
@@ -125,20 +120,26 @@ pub fn program(rules: &[(bool, String)]) -> Result<Vec<Insn>> {
             )
         })?;
         // Each test jumps past the rest of this rule's block when it does not match.
-        let mut tests: Vec<Insn> = Vec::new();
+        let mut tests: Vec<Insn> = Vec::with_capacity(8);
         if let Some(kind) = r.kind {
+            // r2 = type
+            tests.push(insn(LDX_MEM_W, 2, 1, 0, 0));
+            tests.push(insn(ALU64_AND_K, 2, 0, 0, 0xffff));
             tests.push(insn(JMP_JNE_K, 2, 0, 0, kind));
         }
         if r.access != 7 {
-            // Any bit asked for beyond the rule's access: no match.
-            tests.push(insn(ALU64_MOV_X, 6, 3, 0, 0));
-            tests.push(insn(ALU64_AND_K, 6, 0, 0, !r.access & 7));
-            tests.push(insn(JMP_JNE_K, 6, 0, 0, 0));
+            // r3 = access; any bit asked for beyond the rule's access: no match.
+            tests.push(insn(LDX_MEM_W, 3, 1, 0, 0));
+            tests.push(insn(ALU64_RSH_K, 3, 0, 0, 16));
+            tests.push(insn(ALU64_AND_K, 3, 0, 0, !r.access & 7));
+            tests.push(insn(JMP_JNE_K, 3, 0, 0, 0));
         }
         if let Some(major) = r.major {
+            tests.push(insn(LDX_MEM_W, 4, 1, 4, 0));
             tests.push(insn(JMP_JNE_K, 4, 0, 0, major));
         }
         if let Some(minor) = r.minor {
+            tests.push(insn(LDX_MEM_W, 5, 1, 8, 0));
             tests.push(insn(JMP_JNE_K, 5, 0, 0, minor));
         }
         let end = tests.len() + 2;
@@ -174,11 +175,10 @@ mod tests {
         let mut pc = 0usize;
         loop {
             let i = p[pc];
-            let (dst, src) = ((i.regs & 0xf) as usize, (i.regs >> 4) as usize);
+            let dst = (i.regs & 0xf) as usize;
             pc += 1;
             match i.code {
                 LDX_MEM_W => r[dst] = u64::from(ctx[i.off as usize / 4]),
-                ALU64_MOV_X => r[dst] = r[src],
                 ALU64_MOV_K => r[dst] = i.imm as i64 as u64,
                 ALU64_AND_K => r[dst] &= i.imm as i64 as u64,
                 ALU64_RSH_K => r[dst] >>= i.imm,
