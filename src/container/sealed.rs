@@ -41,12 +41,19 @@ const CHOICE: &str = "NSBOX_SEAL";
 /// `supervise::block`), and returns only the error that prevented it. Called with nsbox's
 /// signals blocked: a closed stderr must not kill it here either.
 pub fn ensure(caller_mask: SigSet) -> Result<()> {
+    // Confirmed once, it stays so for this process (OCI create asks before it reads the config,
+    // then its run again).
+    static CONFIRMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if CONFIRMED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     let flags = libc::O_RDONLY | libc::O_CLOEXEC;
     let running = fs::openat(libc::AT_FDCWD, c"/proc/self/exe", flags, 0)
         .ctx(|| "open /proc/self/exe (nsbox's own binary)".into())?;
     if let Some(how) = protected(&running) {
         sys::close(running);
         trace::note(|| format!("nsbox runs from {how}: /proc/self/exe cannot be written"));
+        CONFIRMED.store(true, std::sync::atomic::Ordering::Relaxed);
         return Ok(());
     }
     // Re-executed already, yet not confirmed (a filter refusing fstatfs or F_GET_SEALS): going

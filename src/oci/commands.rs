@@ -344,19 +344,26 @@ fn remove(dir: &Path, rec: &Record) -> Result<()> {
         .hint("nsbox leaves this directory alone: check it, and remove it by hand"));
     }
     crate::cgroup::remove_recorded(&paths)?;
-    for file in [
-        crate::state::CGROUPS_FILE,
-        state::FIFO,
-        state::FILE,
-        "oci.json.tmp",
-    ] {
+    let unlink = |file: &str| {
         let p = dir.join(file);
         match fs::unlink(&sys::cpath(&p)?) {
-            Ok(()) | Err(syscalls::Errno::ENOENT) => {}
-            Err(e) => return Err(Error::sys(format!("remove {p:?}"), e)),
+            Ok(()) | Err(syscalls::Errno::ENOENT) => Ok(()),
+            Err(e) => Err(Error::sys(format!("remove {p:?}"), e)),
         }
+    };
+    unlink(crate::state::CGROUPS_FILE)?;
+    unlink(state::FILE)?;
+    let path = sys::cpath(dir)?;
+    match fs::rmdir(&path) {
+        // The FIFO of a container never started, the record of a write cut short.
+        Err(syscalls::Errno::ENOTEMPTY) => {
+            unlink(state::FIFO)?;
+            unlink("oci.json.tmp")?;
+            fs::rmdir(&path)
+        }
+        other => other,
     }
-    fs::rmdir(&sys::cpath(dir)?).map_err(|e| Error::sys(format!("remove {dir:?}"), e))
+    .map_err(|e| Error::sys(format!("remove {dir:?}"), e))
 }
 
 /// Every OCI container under `root`: (id, pid, status, bundle, created).
