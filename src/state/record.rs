@@ -121,8 +121,8 @@ pub struct Record {
     /// The user's supplementary groups.
     pub groups: Vec<u32>,
     pub security: Security,
-    /// Whether the command ran under a seccomp profile: nsbox's own, which `exec` gives its
-    /// processes too.
+    /// Whether the command runs under nsbox's own seccomp profile, which `exec` then gives its
+    /// processes too (an OCI config's profile is the config's to give: OCI `exec` reads it).
     pub seccomp: bool,
 }
 
@@ -165,7 +165,7 @@ impl Record {
             user: spec.process.user,
             groups: spec.process.groups.clone(),
             security: spec.process.security,
-            seccomp: spec.process.seccomp.is_some(),
+            seccomp: spec.process.seccomp == Some(crate::process::seccomp::Seccomp::Nsbox),
         }
     }
 
