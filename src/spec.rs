@@ -270,8 +270,8 @@ pub struct Mount {
     /// Absolute, inside the container.
     pub destination: String,
     pub kind: MountKind,
-    /// A bind's host path (absolute), else the filesystem's source name.
-    pub source: String,
+    /// A bind's host path (absolute, any bytes), else the filesystem's source name.
+    pub source: PathBuf,
     /// MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, ...
     pub flags: u64,
     /// MS_PRIVATE, MS_SLAVE, MS_SHARED or MS_UNBINDABLE, with MS_REC; 0 for none.

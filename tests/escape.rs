@@ -401,7 +401,6 @@ fn proc_and_sys_are_masked_and_read_only() {
          test -e $p && {{ echo x > $p; }} 2>&1; done; /home/probe umount /proc/keys",
         files.join(" ")
     );
-    let out = inside(&f, &[], &script);
     let mut expected: String = files.iter().map(|p| format!("{p} 0\n")).collect();
     expected.push_str("0\n");
     for p in [
@@ -415,7 +414,20 @@ fn proc_and_sys_are_masked_and_read_only() {
         }
     }
     expected.push_str("EPERM\n");
-    assert_eq!(out, expected);
+    // The masks come after every mount: a limit, a volume, a read-only root, a user namespace
+    // (with the host's network, the host's /sys bound), the host's / change none of them.
+    let vol = format!("{}:/mnt/vol:ro", f.scratch.display());
+    for opts in [
+        &[][..],
+        &["--pids-limit", "50"],
+        &["-v", &vol, "--tmpfs", "/scratch"],
+        &["--read-only"],
+        &["--userns"],
+        &["--userns", "--net", "host"],
+        &["--init"],
+    ] {
+        assert_eq!(inside(&f, opts, &script), expected, "with {opts:?}");
+    }
     f.assert_clean();
 }
 
@@ -438,15 +450,27 @@ fn hostile_rootfs_layouts_are_refused_and_the_host_is_untouched() {
             std::fs::remove_dir(&path).unwrap();
         }
         std::os::unix::fs::symlink(target, &path).unwrap();
-        let out = f.run(&["-r", r.to_str().unwrap(), "true"]);
-        assert_eq!(out.code(), 125, "{entry} -> {target}");
-        assert!(
-            out.stderr().contains(&format!(
-                "open mount point \"/{entry}\" in the rootfs: ELOOP"
-            )),
-            "{}",
-            out.stderr()
-        );
+        // With a user namespace and the host's network, /sys is the host's, bound: the same
+        // refusal holds for a bind.
+        for opts in [
+            &[][..],
+            &["--userns", "--net", "host"],
+            &["--read-only"],
+            &["--pids-limit", "50"],
+        ] {
+            let mut args = vec!["-r", r.to_str().unwrap()];
+            args.extend_from_slice(opts);
+            args.push("true");
+            let out = f.run(&args);
+            assert_eq!(out.code(), 125, "{entry} -> {target} with {opts:?}");
+            assert!(
+                out.stderr()
+                    .contains(&format!("open mount point \"/{entry}\" in the rootfs")),
+                "{opts:?}: {}",
+                out.stderr()
+            );
+            assert!(out.stderr().contains("ELOOP"), "{opts:?}: {}", out.stderr());
+        }
         std::fs::remove_dir_all(&r).unwrap();
     }
     assert_eq!(std::fs::read_dir(&host_dir).unwrap().count(), 0);

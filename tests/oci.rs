@@ -206,11 +206,16 @@ fn a_bind_is_one_mount_and_an_rbind_the_tree_below_it() {
     std::fs::write(tree.join("sub/under"), "the tree's own file\n").unwrap();
     let mounts = format!(
         r#",{{"destination":"/mnt/one","type":"bind","source":"{t}","options":["bind"]}},
-           {{"destination":"/mnt/all","type":"bind","source":"{t}","options":["rbind"]}}"#,
+           {{"destination":"/mnt/all","type":"bind","source":"{t}","options":["rbind"]}},
+           {{"destination":"/mnt/both","type":"bind","source":"{t}","options":["bind","rbind"]}}"#,
         t = tree.display()
     );
     b.write(&Config {
-        args: &["sh", "-c", "ls /mnt/one/sub; echo -; ls /mnt/all/sub"],
+        args: &[
+            "sh",
+            "-c",
+            "ls /mnt/one/sub; echo -; ls /mnt/all/sub; ls /mnt/both/sub",
+        ],
         mounts: &mounts,
         ..Default::default()
     });
@@ -234,8 +239,8 @@ fn a_bind_is_one_mount_and_an_rbind_the_tree_below_it() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "under\n-\nmounted\n",
-        "bind shows the directory under the submount, rbind the submount; stderr: {}",
+        "under\n-\nmounted\nmounted\n",
+        "bind shows the directory under the submount, rbind (anywhere in the options) the submount; stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     f.assert_clean();
@@ -350,6 +355,37 @@ fn a_long_allow_list_reaches_every_rule() {
     assert!(
         out.contains("Operation not permitted") && out.ends_with("0\nend\n"),
         "mkdir refused, the rest allowed: {out}"
+    );
+    f.assert_clean();
+}
+
+/// A user other than root given an inheritable set and no permitted one starts with it (nsbox
+/// keeps its permitted set through the uid change, so that capset may give it).
+#[test]
+fn a_user_with_only_inheritable_capabilities_starts() {
+    if !common::can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let b = Bundle::new(&f, "inheritable", false);
+    let process = r#","user":{"uid":1000,"gid":1000},"capabilities":{"bounding":["CAP_KILL","CAP_CHOWN"],"inheritable":["CAP_KILL"]}"#;
+    let out = output_of(
+        &f,
+        &b,
+        &common::unique_id("oci-inh"),
+        Config {
+            args: &[
+                "sh",
+                "-c",
+                "grep -E '^Cap(Inh|Prm|Eff|Bnd)' /proc/self/status",
+            ],
+            process,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        out,
+        "CapInh:\t0000000000000020\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000021\n"
     );
     f.assert_clean();
 }

@@ -571,12 +571,94 @@ fn read_only_never_writes_the_image_and_relative_symlinks_inside_work() {
         !r.join("new").exists(),
         "the read-only image was written to"
     );
+    // Inside a tmpfs of the container's (not the image), mount points are made: a volume in a
+    // tmpfs, a device node in /dev.
+    let vol = format!("{}:/tmp/v/w:ro", f.scratch.display());
+    let out = f
+        .run(&[
+            "-r",
+            rs,
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "-v",
+            &vol,
+            "-v",
+            "/dev/null:/dev/extra",
+            "--",
+            "sh",
+            "-c",
+            "test -d /tmp/v/w && test -c /dev/extra && echo ok",
+        ])
+        .ok();
+    assert_eq!(out, "ok\n");
+    assert!(
+        !r.join("tmp/v").exists(),
+        "the read-only image was written to"
+    );
     // A relative symlink that stays inside the rootfs is followed when creating mount points.
     std::os::unix::fs::symlink("../var", r.join("usr/x")).unwrap();
     f.run(&["-r", rs, "--tmpfs", "/usr/x/new", "--", "true"])
         .ok();
     assert!(r.join("var/new").is_dir());
     std::fs::remove_dir_all(&r).unwrap();
+    f.assert_clean();
+}
+
+/// A tmpfs or a volume may take /sys's place (the masks of /sys then find nothing to mask);
+/// a volume under /sys is covered by the masks, as runc covers it.
+#[test]
+fn a_tmpfs_or_a_volume_may_replace_sys() {
+    if !can_run() {
+        return;
+    }
+    let f = Fixture::new();
+    let fs_at_sys = "grep ' /sys ' /proc/mounts | tail -1 | cut -d' ' -f3; ls /sys | wc -l";
+    assert_eq!(
+        f.run(&["--tmpfs", "/sys", "--", "sh", "-c", fs_at_sys])
+            .ok(),
+        "tmpfs\n0\n"
+    );
+    std::fs::write(f.scratch.join("marker"), "x").unwrap();
+    let vol = format!("{}:/sys:ro", f.scratch.display());
+    assert_eq!(
+        f.run(&["-v", &vol, "--", "sh", "-c", "ls /sys"]).ok(),
+        "marker\n"
+    );
+    let under = format!("{}:/sys/firmware", f.scratch.display());
+    assert_eq!(
+        f.run(&["-v", &under, "--", "sh", "-c", "ls /sys/firmware | wc -l"])
+            .ok(),
+        "0\n"
+    );
+    f.assert_clean();
+}
+
+/// A volume whose source is not UTF-8 is refused in one line (the command line is read as
+/// text), and nothing is made.
+#[test]
+fn a_volume_source_that_is_not_utf8_is_refused_in_one_line() {
+    if !can_run() {
+        return;
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    let dir = f
+        .scratch
+        .join(std::ffi::OsStr::from_bytes(b"latin1-\xe9t\xe9"));
+    std::fs::create_dir(&dir).unwrap();
+    let mut spec = dir.clone().into_os_string();
+    spec.push(":/mnt/v");
+    let out = Out(f
+        .command(&["-r", common::rootfs().to_str().unwrap()])
+        .arg("-v")
+        .arg(&spec)
+        .args(["--", "true"])
+        .output()
+        .unwrap());
+    assert_eq!(out.code(), 125);
+    assert!(out.stderr().contains("not valid UTF-8"), "{}", out.stderr());
+    assert_eq!(out.stderr().lines().count(), 1, "{}", out.stderr());
     f.assert_clean();
 }
 

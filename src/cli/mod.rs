@@ -721,7 +721,7 @@ mod tests {
         .unwrap();
         let user: Vec<(&str, &str, u64)> = s.mounts[3..]
             .iter()
-            .map(|m| (m.destination.as_str(), m.source.as_str(), m.flags))
+            .map(|m| (m.destination.as_str(), m.source.to_str().unwrap(), m.flags))
             .collect();
         let ro_nodev = libc::MS_RDONLY | libc::MS_NODEV;
         assert_eq!(

@@ -38,7 +38,7 @@ pub fn list(base: Base, volumes: &[Volume], tmpfs: &[Tmpfs]) -> Result<Vec<Mount
     let fs_mount = |destination: &str, kind, flags, data: &str| Mount {
         destination: destination.into(),
         kind,
-        source: String::new(),
+        source: PathBuf::new(),
         flags,
         propagation: 0,
         data: data.into(),
@@ -109,7 +109,7 @@ fn volume(v: &Volume) -> Result<Mount> {
     Ok(Mount {
         destination: v.target.clone(),
         kind,
-        source: v.source.to_string_lossy().into_owned(),
+        source: v.source.clone(),
         flags,
         propagation: 0,
         data: String::new(),
@@ -237,7 +237,7 @@ mod tests {
             ["/proc", "/dev", "/sys", "/sys/fs/cgroup"]
         );
         assert_eq!(list[2].kind, MountKind::Bind { recursive: true });
-        assert_eq!(list[2].source, "/sys");
+        assert_eq!(list[2].source, Path::new("/sys"));
         assert_ne!(list[2].flags & libc::MS_RDONLY, 0);
     }
 

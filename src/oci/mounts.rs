@@ -62,14 +62,11 @@ pub fn parse(list: &Field<'_>) -> Result<Vec<Mount>> {
             Some(t) => t.str()?,
             None => "",
         };
-        let bind = options.iter().find(|o| **o == "bind" || **o == "rbind");
+        // `rbind` anywhere makes it recursive, as runc reads the options.
+        let bind = options.iter().any(|o| *o == "bind" || *o == "rbind");
+        let recursive = fstype == "rbind" || options.contains(&"rbind");
         let kind = match (fstype, bind) {
-            (_, Some(b)) => MountKind::Bind {
-                recursive: *b == "rbind",
-            },
-            ("bind" | "rbind", None) => MountKind::Bind {
-                recursive: fstype == "rbind",
-            },
+            (_, true) | ("bind" | "rbind", false) => MountKind::Bind { recursive },
             ("proc", _) => MountKind::Proc,
             ("sysfs", _) => MountKind::Sysfs,
             ("tmpfs", _) => MountKind::Tmpfs,
@@ -112,7 +109,7 @@ pub fn parse(list: &Field<'_>) -> Result<Vec<Mount>> {
                 .to_string()
                 .replace("//", "/"),
             kind,
-            source,
+            source: source.into(),
             flags,
             propagation: prop,
             data: data.join(","),

@@ -75,9 +75,11 @@ pub fn apply(p: &Process, ctx: Launch, channel: &ChildChannel) -> Result<()> {
         Ok(()) | Err(Errno::EINVAL) => {}
         Err(e) => return Err(Error::sys("clear the ambient capabilities", e)),
     }
-    // A user other than root keeps a permitted set through setresuid (PR_SET_KEEPCAPS) only
-    // when it is given one (an OCI config's), so that its ambient capabilities can be raised.
-    let keeps = p.user.uid != 0 && sets.permitted.0 != 0;
+    // A user other than root given sets of its own (an OCI config's) keeps its permitted set
+    // through setresuid (PR_SET_KEEPCAPS): capset may then give it its inheritable set (which
+    // must lie within the permitted one) and its ambient capabilities can be raised.
+    let given = sets.permitted.0 | sets.inheritable.0 | sets.ambient.0;
+    let keeps = p.user.uid != 0 && given != 0;
     let keep_caps =
         |on| security::keep_caps(on).map_err(|e| Error::sys("prctl(PR_SET_KEEPCAPS)", e));
     if keeps {

@@ -11,7 +11,7 @@ pub mod mounts;
 use crate::cgroup::join::ViewMount;
 use crate::error::{Context, Error, Result, Topic};
 use crate::net::hosts::EtcFiles;
-use crate::spec::{MountKind, Rootfs, Spec};
+use crate::spec::{Rootfs, Spec};
 use crate::state;
 use crate::sys::{self, fs, mount};
 use crate::trace;
@@ -78,13 +78,8 @@ pub fn setup(spec: &Spec, cgroups: Option<&[ViewMount]>, etc: Option<&EtcFiles>)
         }
     }
     let dev = mounts::apply(spec, create, cgroups, etc)?;
-    let on = |dest: &str, kind: MountKind| {
-        spec.mounts
-            .iter()
-            .any(|m| m.destination == dest && m.kind == kind)
-    };
-    let mounted = (on("/proc", MountKind::Proc), on("/sys", MountKind::Sysfs));
-    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, mounted)?;
+    let shown = mounts::shown(&spec.mounts);
+    masks::apply(&dev, &spec.masked_paths, &spec.readonly_paths, shown)?;
     sys::close(dev);
     if spec.read_only && !host {
         trace::step(|| "make the rootfs read-only (--read-only)".into());

@@ -39,7 +39,7 @@ pub fn apply(
             .iter()
             .any(|m| m.destination == "/dev/shm" && m.kind == MountKind::Tmpfs),
     };
-    for m in list {
+    for (i, m) in list.iter().enumerate() {
         if m.destination == "/dev" && m.kind == MountKind::Tmpfs {
             trace::step(|| "mount /dev (tmpfs with the standard devices)".into());
             let fd = devices::setup(create, spec.userns.is_some(), own)?;
@@ -49,7 +49,12 @@ pub fn apply(
             dev = Some(fd);
             continue;
         }
-        one(m, create, view, spec.cgroup_namespace())?;
+        one(
+            m,
+            create_in(create, &list[..i], m),
+            view,
+            spec.cgroup_namespace(),
+        )?;
     }
     let dev = match dev {
         Some(dev) => dev,
@@ -75,14 +80,49 @@ fn one(m: &Mount, create: Create, view: Option<&[ViewMount]>, cgroupns: bool) ->
     trace::step(|| describe(m, fstype));
     let data = sys::cstr(m.data.as_str()).ctx(|| format!("options of the mount on {target}"))?;
     let data = (!m.data.is_empty()).then_some(data.as_c_str());
-    // A symlink at /proc or /sys is an attack, not a layout.
-    let symlinks = match m.kind {
-        MountKind::Proc | MountKind::Sysfs => Symlinks::Refuse,
-        _ => Symlinks::Beneath,
-    };
-    let spot = mountpoint::open(target, Kind::Dir, symlinks, create)?;
+    let spot = mountpoint::open(target, Kind::Dir, symlinks(target), create)?;
     mountpoint::mount_on(&spot, target, fstype, m.flags, data)?;
     propagate(&spot, m)
+}
+
+/// Where the image gets no mount points (`--read-only`), a mount inside a tmpfs mounted before
+/// it (`--tmpfs /home -v SRC:/home/x`, a device volume in /dev) still gets its own: that
+/// tmpfs is the container's, not the image.
+fn create_in(create: Create, before: &[Mount], m: &Mount) -> Create {
+    let inside = |t: &Mount| {
+        t.kind == MountKind::Tmpfs
+            && m.destination
+                .strip_prefix(t.destination.as_str())
+                .is_some_and(|rest| rest.starts_with('/') || t.destination == "/")
+    };
+    match create == Create::No && before.iter().any(inside) {
+        true => Create::Yes,
+        false => create,
+    }
+}
+
+/// A symlink at /proc, /sys or /dev is an attack, not a layout: whatever is mounted there is
+/// attached to the directory itself. Elsewhere relative symlinks inside the rootfs are followed.
+fn symlinks(target: &str) -> Symlinks {
+    match target {
+        "/proc" | "/sys" | "/dev" => Symlinks::Refuse,
+        _ => Symlinks::Beneath,
+    }
+}
+
+/// Whether what the list leaves at `/proc` (`/sys`) is a procfs (a sysfs: a new one, or the
+/// host's bound): its masks are then made from inside it, entered through a descriptor that
+/// fstatfs checked. A list whose last mount there is something else (`--tmpfs /sys`) has
+/// its masks resolved beneath the rootfs like any path.
+pub fn shown(list: &[Mount]) -> (bool, bool) {
+    let last = |dest: &str| list.iter().rev().find(|m| m.destination == dest);
+    let proc = last("/proc").is_some_and(|m| m.kind == MountKind::Proc);
+    let sys = last("/sys").is_some_and(|m| {
+        m.kind == MountKind::Sysfs
+            || (matches!(m.kind, MountKind::Bind { .. })
+                && m.source == std::path::Path::new("/sys"))
+    });
+    (proc, sys)
 }
 
 /// The trace's words for a filesystem mount.
@@ -104,12 +144,12 @@ fn describe(m: &Mount, fstype: &std::ffi::CStr) -> String {
 /// A bind of a host path: a detached copy of its tree (open_tree), its attributes set before
 /// anyone sees it, attached through the resolved target.
 fn bind(m: &Mount, create: Create) -> Result<()> {
-    let (source, target) = (m.source.as_str(), m.destination.as_str());
+    let (source, target) = (m.source.display(), m.destination.as_str());
     trace::step(|| match m.flags & libc::MS_RDONLY {
         0 => format!("bind {source} on {target}"),
         _ => format!("bind {source} on {target} (read-only)"),
     });
-    let path = sys::cstr(source).ctx(|| source.into())?;
+    let path = sys::cpath(&m.source)?;
     let tree = match m.kind {
         MountKind::Bind { recursive: false } => {
             mount::open_tree_clone_one(mount::Target::Path(&path))
@@ -138,7 +178,7 @@ fn bind(m: &Mount, create: Create) -> Result<()> {
         mount::setattr(mount::Target::Fd(tree.as_raw_fd()), attrs, true)
             .ctx(|| format!("set the options of the bind of {source:?} (mount_setattr)"))?;
     }
-    let spot = mountpoint::open(target, kind, Symlinks::Beneath, create)?;
+    let spot = mountpoint::open(target, kind, symlinks(target), create)?;
     mount::move_mount(&tree, &spot).ctx(|| format!("attach the bind of {source:?} on {target}"))?;
     // The tree's descriptor names the attached mount now.
     propagate(&tree, m)
