@@ -8,7 +8,7 @@ use common::oci::{
     Bundle, CAPS, Config, create_and_start, last_log_msg, oci, output_of, parent_of, status_of,
 };
 use common::{Fixture, HostSnapshot, Out, nsbox_bin, rootfs, wait_until};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 #[test]
@@ -179,16 +179,17 @@ fn delete_force_ends_a_running_container_and_its_cgroup() {
             "cgroup {ctrl}{cg} left"
         );
     }
-    for ctrl in [
-        "pids",
-        "memory",
-        "cpu,cpuacct",
-        "unified",
-        "systemd",
-        "devices",
-        "",
-    ] {
-        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{ctrl}/nsbox-oci-test"));
+    // The parent the config named is the caller's, as with runc: the test takes it away, in
+    // every hierarchy this host has (cpu and cpuacct apart, or together), and checks it could.
+    let hierarchies = std::fs::read_dir("/sys/fs/cgroup").unwrap();
+    for dir in hierarchies
+        .map(|e| e.unwrap().path())
+        .chain([PathBuf::from("/sys/fs/cgroup")])
+    {
+        let parent = dir.join("nsbox-oci-test");
+        if parent.exists() {
+            std::fs::remove_dir(&parent).unwrap_or_else(|e| panic!("remove {parent:?}: {e}"));
+        }
     }
     f.assert_clean();
 }
