@@ -65,7 +65,8 @@ Options:
                             list it, and its HOME unless -e sets one)
   -v, --volume SRC:DST[:ro] bind-mount host path SRC at DST (repeatable; :rw is the default).
                             DST is resolved inside the rootfs: '..' and symlinks that lead out
-                            of it are refused; a missing DST is created (not with --read-only).
+                            of it are refused; a missing DST is created (with --read-only
+                            only inside a --tmpfs or /dev, never in the image).
                             Mounts nest parents first: with -v SRC:/d --tmpfs /d/x, the
                             mount point x is created in SRC
       --tmpfs DST[:OPTS]    mount an empty tmpfs at DST (repeatable). OPTS, comma-separated
