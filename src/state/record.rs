@@ -57,8 +57,9 @@ pub fn start_time(pid: i32) -> Option<u64> {
 
 /// The state and start time of `pid`, from /proc/PID/stat.
 fn stat(pid: i32) -> Option<(char, u64)> {
-    let text = sys::read_text(Path::new(&format!("/proc/{pid}/stat"))).ok()?;
-    parse_stat(&text)
+    let path = sys::cstr(format!("/proc/{pid}/stat")).ok()?;
+    let bytes = sys::fs::read_one_record(&path).ok()?;
+    parse_stat(&String::from_utf8_lossy(&bytes))
 }
 
 /// Fields 3 (the state: R, S, Z, ...) and 22 (the start time) of /proc/PID/stat. The command

@@ -304,6 +304,21 @@ pub fn read_file_at(dir: RawFd, path: &CStr) -> Result<Vec<u8>, Errno> {
     out
 }
 
+/// A procfs file of one record (`/proc/PID/stat`, `/proc/PID/status`): the kernel gives it
+/// whole to one read that has room for it, so a read shorter than the buffer is all of it and
+/// no second read is made for the end. A file that fills the buffer is read to its end.
+pub fn read_one_record(path: &CStr) -> Result<Vec<u8>, Errno> {
+    let fd = openat(libc::AT_FDCWD, path, libc::O_RDONLY | libc::O_CLOEXEC, 0)?;
+    let mut buf = [0u8; 4096];
+    let out = match super::read(&fd, &mut buf) {
+        Ok(n) if n < buf.len() => Ok(buf[..n].to_vec()),
+        Ok(n) => read_all(&fd, usize::MAX).map(|rest| [&buf[..n], &rest[..]].concat()),
+        Err(e) => Err(e),
+    };
+    super::close(fd);
+    out
+}
+
 /// Reads `fd` to its end; EFBIG past `max` bytes.
 fn read_all(fd: &OwnedFd, max: usize) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
