@@ -134,11 +134,24 @@ fn capabilities_no_new_privs_and_setuid() {
     // podman's default set: 0x800405fb (Docker's old 0xa80425fb without NET_RAW, MKNOD and
     // AUDIT_WRITE). No capability in the inheritable or ambient sets.
     let status = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '";
-    assert_eq!(
-        inside(&f, &[], status),
-        "CapInh: 0000000000000000\nCapPrm: 00000000800405fb\nCapEff: 00000000800405fb\n\
-         CapBnd: 00000000800405fb\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
-    );
+    // The same sets whatever else is asked for (--chroot also drops SYS_CHROOT).
+    for (opts, set) in [
+        (&[][..], "00000000800405fb"),
+        (&["--pids-limit", "50", "-m", "64m"], "00000000800405fb"),
+        (&["--read-only"], "00000000800405fb"),
+        (&["--userns"], "00000000800405fb"),
+        (&["--init"], "00000000800405fb"),
+        (&["--chroot"], "00000000800005fb"),
+    ] {
+        assert_eq!(
+            inside(&f, opts, status),
+            format!(
+                "CapInh: 0000000000000000\nCapPrm: {set}\nCapEff: {set}\n\
+                 CapBnd: {set}\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n"
+            ),
+            "with {opts:?}"
+        );
+    }
     assert_eq!(
         inside(&f, &["-u", "1000"], status),
         "CapInh: 0000000000000000\nCapPrm: 0000000000000000\nCapEff: 0000000000000000\n\
