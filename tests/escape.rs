@@ -71,6 +71,16 @@ fn kernel_interfaces_fail_with_eperm_even_with_every_capability() {
     }
     let f = Fixture::new();
     let default = probe_all(&f, &[]);
+    // The filter holds whatever else is asked for.
+    for opts in [
+        &["--pids-limit", "50", "-m", "64m"][..],
+        &["--read-only"],
+        &["--userns"],
+        &["--init"],
+        &["--chroot"],
+    ] {
+        assert_eq!(probe_all(&f, opts), default, "with {opts:?}");
+    }
     let all_caps = probe_all(&f, &["--cap-add", "ALL"]);
     let control = probe_all(&f, &["--cap-add", "ALL", "--seccomp", "unconfined"]);
     for (i, call) in KERNEL_CALLS.iter().enumerate() {
