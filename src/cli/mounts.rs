@@ -6,9 +6,8 @@
 use super::tmpfs::Tmpfs;
 use crate::error::{Error, Result};
 use crate::spec::{Mount, MountKind};
-use crate::sys::{self, fs};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use crate::sys;
+use std::path::PathBuf;
 
 const PROC_FLAGS: u64 = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
 const SYS_FLAGS: u64 = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
@@ -88,7 +87,7 @@ enum Kind {
 /// A volume's bind: nodev, as the rootfs, unless its source is a device node the user hands
 /// to the container (`MountKind::Device`).
 fn volume(v: &Volume) -> Result<Mount> {
-    let kind = match file_type(&v.source)? {
+    let kind = match sys::host_file_type("--volume source", &v.source)? {
         libc::S_IFDIR => Kind::Dir,
         libc::S_IFCHR | libc::S_IFBLK => Kind::Device,
         _ => Kind::File,
@@ -113,17 +112,6 @@ fn volume(v: &Volume) -> Result<Mount> {
         flags,
         propagation: 0,
         data: String::new(),
-    })
-}
-
-fn file_type(path: &Path) -> Result<u32> {
-    let what = || format!("--volume source {path:?}");
-    let p = sys::cstr(path.as_os_str().as_bytes()).map_err(|e| Error::sys(what(), e))?;
-    fs::file_type(&p).map_err(|e| {
-        Error::sys(what(), e).hint_on(
-            syscalls::Errno::ENOENT,
-            "the path does not exist on the host",
-        )
     })
 }
 
@@ -237,7 +225,7 @@ mod tests {
             ["/proc", "/dev", "/sys", "/sys/fs/cgroup"]
         );
         assert_eq!(list[2].kind, MountKind::Bind { recursive: true });
-        assert_eq!(list[2].source, Path::new("/sys"));
+        assert_eq!(list[2].source, std::path::Path::new("/sys"));
         assert_ne!(list[2].flags & libc::MS_RDONLY, 0);
     }
 

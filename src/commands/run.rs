@@ -30,7 +30,6 @@ use crate::sys::{self, fs, process::Exit, signal::SigSet};
 use crate::terminal::console;
 use crate::{container::supervise, trace};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Runs the container and returns nsbox's exit code: the command's own, 128+N when it was
@@ -524,20 +523,10 @@ fn userns_clone_error(e: Error) -> Error {
     }
 }
 
-fn file_type(flag: &str, path: &Path) -> Result<u32> {
-    let p = sys::cstr(path.as_os_str().as_bytes()).ctx(|| format!("{flag} {path:?}"))?;
-    fs::file_type(&p).map_err(|e| {
-        Error::sys(format!("{flag} {path:?}"), e).hint_on(
-            syscalls::Errno::ENOENT,
-            "the path does not exist on the host",
-        )
-    })
-}
-
 /// The rootfs must be a directory (each volume's source was checked by the front end).
 fn check_rootfs(spec: &Spec) -> Result<()> {
     if let Rootfs::Dir(dir) = &spec.rootfs
-        && file_type("--rootfs", dir)? != libc::S_IFDIR
+        && sys::host_file_type("--rootfs", dir)? != libc::S_IFDIR
     {
         return Err(Error::new(format!("--rootfs {dir:?}"), "not a directory")
             .hint("give the directory that holds the container's /bin, /etc, ..."));

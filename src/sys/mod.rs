@@ -80,6 +80,16 @@ pub fn read_text(path: &std::path::Path) -> crate::error::Result<String> {
         .map_err(|e| crate::error::Error::sys(format!("read {path:?}"), e))
 }
 
+/// The file type (S_IFDIR, S_IFREG, ...) of a host path the user named; `what` names it in
+/// the error (`--rootfs "/x"`, `--volume source "/y"`).
+pub fn host_file_type(what: &str, path: &std::path::Path) -> crate::error::Result<u32> {
+    let p = cpath(path)?;
+    fs::file_type(&p).map_err(|e| {
+        crate::error::Error::sys(format!("{what} {path:?}"), e)
+            .hint_on(Errno::ENOENT, "the path does not exist on the host")
+    })
+}
+
 /// Where the kernel put the argument strings (what /proc/PID/cmdline shows): start, length.
 static ARGS_AREA: std::sync::Mutex<(usize, usize)> = std::sync::Mutex::new((0, 0));
 
